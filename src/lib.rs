@@ -1,0 +1,26 @@
+//! `signer`: a self-hosted, offline-verifiable code-signing and layer manager for
+//! zip-packaged functions.
+//!
+//! The crate is a pure core — zip inspection ([`zipcheck`]), the signed-package format
+//! ([`format`]), cryptography ([`crypto`]), verification ([`verify`]) and Lambda's limits
+//! ([`limits`]) — wrapped by effects at the edge: the object store ([`store`]), the home
+//! with its private keys ([`home`]), the clock ([`clock`]) and the command line (`cli`).
+//!
+//! SECURITY.md is the specification of the signed package; the modules that implement it
+//! quote it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod format;
+pub mod home;
+pub mod limits;
+pub mod model;
+pub mod reader;
+pub mod store;
+pub mod zipcheck;
+
+pub use error::Error;

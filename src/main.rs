@@ -1,0 +1,2 @@
+//! The `signer` command line.
+fn main() {}
