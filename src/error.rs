@@ -1,7 +1,10 @@
 //! The crate's error, wrapping one error enum per area, and the single map from errors to
 //! exit codes (SPEC §7).
 
-use crate::{crypto::CryptoError, format::FormatError, home::HomeError, model::NameError, store::StoreError, zipcheck::ZipError};
+use crate::{
+    crypto::CryptoError, format::FormatError, home::HomeError, model::NameError, store::StoreError,
+    zipcheck::ZipError,
+};
 
 /// Exit codes (SPEC §7).
 pub mod exit {
@@ -77,6 +80,18 @@ impl Error {
 
     /// An I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io { context: context.into(), source }
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl From<crate::zipcheck::InspectError> for Error {
+    fn from(e: crate::zipcheck::InspectError) -> Self {
+        match e {
+            crate::zipcheck::InspectError::Zip(z) => Self::Zip(z),
+            crate::zipcheck::InspectError::Io(io) => Self::io("reading the zip", io),
+        }
     }
 }

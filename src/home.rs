@@ -1,16 +1,671 @@
-//! home (stub)
+//! The home (SPEC §2): the default store and the private keys.
+//!
+//! `--home DIR` or `SIGNER_HOME` (default `~/.local/share/signer`). Private keys never go
+//! into the store; they live here, one PKCS#8 DER file per key:
+//!
+//! ```text
+//! <home>/                                  0700
+//! <home>/store/                            the default file store (Home::default_store_url)
+//! <home>/keys/ca/<fingerprint, 32 hex>.pk8           the root CA's key      0600
+//! <home>/keys/profiles/<NAME>/<VERSION>.pk8          a profile version's key 0600
+//! ```
+//!
+//! As ssh does, a key file that group or others can read is refused, and so is one that is
+//! a symbolic link (which could point anywhere). Key files are created exclusively: written
+//! to a private temporary file, synced, then hard-linked into place, which fails if a key is
+//! there already. So a key is never overwritten and never seen half-written.
+//!
+//! The cause of an I/O error is the error's source: print errors with `{:#}` (anyhow) to see
+//! it. No message ever holds key bytes.
 
-/// Errors of this area.
+use std::fmt;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use crate::error::exit;
+use crate::model::VersionRef;
+
+/// The largest key file read, in bytes (a PKCS#8 key is well under 1 KiB).
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// Hex digits of the root CA certificate's SHA-256 fingerprint used in its key file's name.
+pub const CA_FINGERPRINT_HEX_DIGITS: usize = 32;
+
+/// Mode of the home and of every folder under `keys/`.
+const DIR_MODE: u32 = 0o700;
+
+/// Mode of a key file.
+const KEY_MODE: u32 = 0o600;
+
+/// What went wrong with the home. Messages name the file and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum HomeError {
-    /// Placeholder.
-    #[error("{0}")]
-    Other(String),
+    /// A key file exists already; keys are never overwritten.
+    #[error(
+        "key file {} already exists; signer never overwrites a key (move it away first if it really must be replaced)",
+        path.display()
+    )]
+    AlreadyExists {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// A key id cannot name a key file.
+    #[error("invalid key id {id:?}: {reason}")]
+    BadKeyId {
+        /// The id as given.
+        id: String,
+        /// The rule broken.
+        reason: &'static str,
+    },
+    /// The home, or a folder under `keys/`, can be written by group or others.
+    #[error(
+        "{} is writable by group or others (mode {mode:04o}), so others could swap keys; run: chmod 700 {}",
+        path.display(),
+        path.display()
+    )]
+    InsecureDir {
+        /// The folder.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file can be read by group or others.
+    #[error(
+        "key file {} is readable by group or others (mode {mode:04o}); run: chmod 600 {}",
+        path.display(),
+        path.display()
+    )]
+    InsecureKey {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// An I/O operation failed; the cause is this error's source.
+    #[error("could not {action} {}", path.display())]
+    Io {
+        /// What was being done ("read key file").
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The key is not in this home.
+    #[error(
+        "no private key for {id} in this home (looked for {}); copy the key file there, or point --home / SIGNER_HOME \
+         at the home that has it",
+        path.display()
+    )]
+    KeyNotFound {
+        /// The key, for people.
+        id: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// Something that must be a directory is not one.
+    #[error("{} is not a directory; point --home / SIGNER_HOME at a directory", path.display())]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A key file is a symbolic link, a directory or another non-regular file, or was
+    /// replaced while it was opened.
+    #[error("key file {} is {what}; put the key file itself there (mode 0600)", path.display())]
+    NotAKeyFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// A key file is larger than any key.
+    #[error("key file {} is larger than {MAX_KEY_FILE_BYTES} bytes, so it is not a key", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+    },
 }
 
 impl HomeError {
-    /// Exit code.
+    /// The exit code of this error (SPEC §7).
     pub fn exit_code(&self) -> u8 {
-        crate::error::exit::IO
+        match self {
+            Self::AlreadyExists { .. } => exit::CONFLICT,
+            Self::KeyNotFound { .. } => exit::NOT_FOUND,
+            Self::Io { .. } => exit::IO,
+            Self::BadKeyId { .. }
+            | Self::InsecureDir { .. }
+            | Self::InsecureKey { .. }
+            | Self::NotADirectory { .. }
+            | Self::NotAKeyFile { .. }
+            | Self::TooLarge { .. } => exit::INVALID,
+        }
+    }
+}
+
+/// Which private key: the root CA's or a profile version's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyId {
+    /// The root CA's key, found by its certificate's SHA-256 fingerprint (hex, at least
+    /// [`CA_FINGERPRINT_HEX_DIGITS`] digits; the file is named after that many).
+    RootCa {
+        /// Hex SHA-256 of the CA certificate (DER).
+        fingerprint: String,
+    },
+    /// A profile version's key.
+    Version(VersionRef),
+}
+
+impl KeyId {
+    /// The key file's path relative to the home.
+    fn relative_path(&self) -> Result<PathBuf, HomeError> {
+        match self {
+            Self::RootCa { fingerprint } => {
+                let bad = |reason| HomeError::BadKeyId {
+                    id: fingerprint.chars().take(80).collect(),
+                    reason,
+                };
+                if !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(bad("a CA fingerprint is hex digits"));
+                }
+                let short = fingerprint
+                    .get(..CA_FINGERPRINT_HEX_DIGITS)
+                    .ok_or_else(|| bad("a CA fingerprint has at least 32 hex digits"))?;
+                Ok(
+                    ["keys", "ca", &format!("{}.pk8", short.to_ascii_lowercase())]
+                        .iter()
+                        .collect(),
+                )
+            }
+            // Both parts passed their rules (no `/`, `.` or `..`), so they are plain names.
+            Self::Version(v) => Ok([
+                "keys",
+                "profiles",
+                v.profile.as_str(),
+                &format!("{}.pk8", v.version.as_str()),
+            ]
+            .iter()
+            .collect()),
+        }
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RootCa { fingerprint } => {
+                write!(
+                    f,
+                    "the root CA (fingerprint {})",
+                    fingerprint.get(..16).unwrap_or(fingerprint)
+                )
+            }
+            Self::Version(v) => write!(f, "profile version {v}"),
+        }
+    }
+}
+
+/// An open home directory.
+#[derive(Debug, Clone)]
+pub struct Home {
+    dir: PathBuf,
+}
+
+impl Home {
+    /// Opens the home at `dir`, creating it and its `keys/` folder (mode 0700) if missing.
+    /// A home or `keys/` folder that group or others can write is refused.
+    pub fn open(dir: &Path) -> Result<Self, HomeError> {
+        let dir = std::path::absolute(dir).map_err(|source| HomeError::Io {
+            action: "resolve the home",
+            path: dir.to_owned(),
+            source,
+        })?;
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent).map_err(|source| HomeError::Io {
+                action: "create the parent folders of the home",
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        private_dir(&dir)?;
+        private_dir(&dir.join("keys"))?;
+        Ok(Self { dir })
+    }
+
+    /// The home's directory (absolute).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The `file://` URL of the default store, `<home>/store`.
+    pub fn default_store_url(&self) -> String {
+        let store = self.dir.join("store");
+        // The home is absolute, so this cannot fail; a plain form stands in regardless.
+        url::Url::from_file_path(&store)
+            .map_or_else(|()| format!("file://{}", store.display()), String::from)
+    }
+
+    /// Where the key file of `id` is (or would be).
+    pub fn key_path(&self, id: &KeyId) -> Result<PathBuf, HomeError> {
+        Ok(self.dir.join(id.relative_path()?))
+    }
+
+    /// Writes a new key file (mode 0600, folders 0700) holding `pkcs8_der`, and returns its
+    /// path. Refuses to overwrite: [`HomeError::AlreadyExists`] if the key exists.
+    pub fn write_key(&self, id: &KeyId, pkcs8_der: &[u8]) -> Result<PathBuf, HomeError> {
+        let path = self.key_path(id)?;
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(HomeError::NotAKeyFile {
+                path,
+                what: "not a file path",
+            });
+        };
+        // Folders from keys/ down to the key's, each private.
+        let keys = self.dir.join("keys");
+        let mut folder = keys.clone();
+        private_dir(&folder)?;
+        for part in parent
+            .strip_prefix(&keys)
+            .unwrap_or(Path::new(""))
+            .components()
+        {
+            folder.push(part);
+            private_dir(&folder)?;
+        }
+        // Stage privately, then publish with a hard link: exclusive, and never partial.
+        let staged = parent.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let written = write_staged(&staged, pkcs8_der);
+        let published = written.and_then(|()| {
+            fs::hard_link(&staged, &path).map_err(|source| match source.kind() {
+                io::ErrorKind::AlreadyExists => HomeError::AlreadyExists { path: path.clone() },
+                _ => HomeError::Io {
+                    action: "publish key file",
+                    path: path.clone(),
+                    source,
+                },
+            })
+        });
+        // The staged name goes either way; the key, if published, stays under its own name.
+        let _cleanup = fs::remove_file(&staged);
+        published?;
+        sync_dir(parent)?;
+        Ok(path)
+    }
+
+    /// Reads a key file: the PKCS#8 DER bytes, zeroized when dropped. Refuses a missing key
+    /// ([`HomeError::KeyNotFound`]), a symbolic link or other non-regular file, and a file
+    /// that group or others can read.
+    pub fn read_key(&self, id: &KeyId) -> Result<Zeroizing<Vec<u8>>, HomeError> {
+        let path = self.key_path(id)?;
+        let io_err = |action| {
+            let path = path.clone();
+            move |source| HomeError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(HomeError::KeyNotFound {
+                    id: id.to_string(),
+                    path,
+                });
+            }
+            Err(e) => return Err(io_err("inspect key file")(e)),
+        };
+        check_key_file(&path, &meta)?;
+        let file = File::open(&path).map_err(io_err("open key file"))?;
+        // The file opened must be the one inspected (not swapped for a link in between).
+        let opened = file.metadata().map_err(io_err("inspect key file"))?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(HomeError::NotAKeyFile {
+                path,
+                what: "replaced while it was opened",
+            });
+        }
+        check_key_file(&path, &opened)?;
+        if opened.len() > MAX_KEY_FILE_BYTES {
+            return Err(HomeError::TooLarge { path });
+        }
+        // Sized up front, so the buffer never reallocates and leaves no copy behind.
+        let capacity = usize::try_from(opened.len()).unwrap_or(0).saturating_add(1);
+        let mut der = Zeroizing::new(Vec::with_capacity(capacity));
+        file.take(MAX_KEY_FILE_BYTES + 1)
+            .read_to_end(&mut der)
+            .map_err(io_err("read key file"))?;
+        if der.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(HomeError::TooLarge { path });
+        }
+        Ok(der)
+    }
+
+    /// Whether a key file for `id` exists here (whether it is usable, `read_key` tells).
+    pub fn has_key(&self, id: &KeyId) -> bool {
+        self.key_path(id)
+            .is_ok_and(|p| fs::symlink_metadata(p).is_ok())
+    }
+}
+
+/// Makes sure `dir` is a directory that only its owner can write: creates it with mode
+/// 0700 if missing, refuses it if group or others can write it.
+fn private_dir(dir: &Path) -> Result<(), HomeError> {
+    match DirBuilder::new().mode(DIR_MODE).create(dir) {
+        // The umask may have taken bits away; put them back.
+        Ok(()) => {
+            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(|source| {
+                HomeError::Io {
+                    action: "set the mode of",
+                    path: dir.to_owned(),
+                    source,
+                }
+            })
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // Following a link here is deliberate: a home may be a mounted secret.
+            let meta = fs::metadata(dir).map_err(|source| HomeError::Io {
+                action: "inspect",
+                path: dir.to_owned(),
+                source,
+            })?;
+            if !meta.is_dir() {
+                return Err(HomeError::NotADirectory {
+                    path: dir.to_owned(),
+                });
+            }
+            let mode = meta.mode() & 0o7777;
+            if mode & 0o022 != 0 {
+                return Err(HomeError::InsecureDir {
+                    path: dir.to_owned(),
+                    mode,
+                });
+            }
+            Ok(())
+        }
+        Err(source) => Err(HomeError::Io {
+            action: "create directory",
+            path: dir.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// A key file must be a regular file (not a link) that only its owner can read.
+fn check_key_file(path: &Path, meta: &fs::Metadata) -> Result<(), HomeError> {
+    if meta.file_type().is_symlink() {
+        return Err(HomeError::NotAKeyFile {
+            path: path.to_owned(),
+            what: "a symbolic link",
+        });
+    }
+    if !meta.is_file() {
+        return Err(HomeError::NotAKeyFile {
+            path: path.to_owned(),
+            what: "not a regular file",
+        });
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(HomeError::InsecureKey {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Creates `path` exclusively with mode 0600 and writes `bytes`, synced; removes it on error.
+fn write_staged(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
+    let io_err = |action| {
+        move |source| HomeError::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(KEY_MODE)
+        .open(path)
+        .map_err(io_err("create key file"))?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.set_permissions(fs::Permissions::from_mode(KEY_MODE)))
+        .and_then(|()| file.sync_all())
+        .map_err(io_err("write key file"));
+    if result.is_err() {
+        let _cleanup = fs::remove_file(path);
+    }
+    result
+}
+
+/// Syncs a directory, so that a new entry in it survives a power cut.
+fn sync_dir(dir: &Path) -> Result<(), HomeError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| HomeError::Io {
+            action: "sync directory",
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    fn version(s: &str) -> KeyId {
+        KeyId::Version(s.parse().unwrap())
+    }
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().mode() & 0o7777
+    }
+
+    #[test]
+    fn open_creates_private_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/home");
+        let home = Home::open(&dir).unwrap();
+        assert_eq!(home.dir(), dir);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("keys")), 0o700);
+        // Opening again is fine.
+        Home::open(&dir).unwrap();
+        let url = home.default_store_url();
+        assert_eq!(url, format!("file://{}/store", dir.display()));
+    }
+
+    #[test]
+    fn a_writable_home_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("home");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = Home::open(&dir).unwrap_err();
+        assert!(
+            matches!(err, HomeError::InsecureDir { mode: 0o777, .. }),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), exit::INVALID);
+        assert!(
+            err.to_string()
+                .contains(&format!("chmod 700 {}", dir.display())),
+            "{err}"
+        );
+        // A home that others may read but not write is the user's choice.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        Home::open(&dir).unwrap();
+        let file = tmp.path().join("file");
+        fs::write(&file, b"").unwrap();
+        assert!(matches!(
+            Home::open(&file),
+            Err(HomeError::NotADirectory { .. })
+        ));
+    }
+
+    #[test]
+    fn keys_are_written_owner_only_and_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let id = version("Prof_1/AbCdEf1234");
+        assert!(!home.has_key(&id));
+        let path = home.write_key(&id, b"\x30\x2edummy-der").unwrap();
+        assert_eq!(path, tmp.path().join("keys/profiles/Prof_1/AbCdEf1234.pk8"));
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&tmp.path().join("keys/profiles")), 0o700);
+        assert_eq!(mode(&tmp.path().join("keys/profiles/Prof_1")), 0o700);
+        assert!(home.has_key(&id));
+        assert_eq!(home.read_key(&id).unwrap().as_slice(), b"\x30\x2edummy-der");
+        // Nothing but the key is left in its folder.
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("AbCdEf1234.pk8")]);
+    }
+
+    #[test]
+    fn keys_are_never_overwritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let id = version("Prof_1/AbCdEf1234");
+        home.write_key(&id, b"first").unwrap();
+        let err = home.write_key(&id, b"second").unwrap_err();
+        assert!(matches!(err, HomeError::AlreadyExists { .. }), "{err}");
+        assert_eq!(err.exit_code(), exit::CONFLICT);
+        assert_eq!(home.read_key(&id).unwrap().as_slice(), b"first");
+    }
+
+    #[test]
+    fn a_readable_key_is_refused_with_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let id = version("Prof_1/AbCdEf1234");
+        let path = home.write_key(&id, b"secret-bytes").unwrap();
+        for bad in [0o644, 0o640, 0o604, 0o660] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(bad)).unwrap();
+            let err = home.read_key(&id).unwrap_err();
+            assert_eq!(err.exit_code(), exit::INVALID);
+            let msg = err.to_string();
+            assert_eq!(
+                msg,
+                format!(
+                    "key file {} is readable by group or others (mode {bad:04o}); run: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                )
+            );
+            assert!(!msg.contains("secret-bytes"));
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert_eq!(home.read_key(&id).unwrap().as_slice(), b"secret-bytes");
+    }
+
+    #[test]
+    fn a_symlinked_key_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let real = tmp.path().join("elsewhere.pk8");
+        fs::write(&real, b"k").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+        let id = version("Prof_1/AbCdEf1234");
+        let path = home.key_path(&id).unwrap();
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        symlink(&real, &path).unwrap();
+        let err = home.read_key(&id).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HomeError::NotAKeyFile {
+                    what: "a symbolic link",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), exit::INVALID);
+        // Writing through the link is refused too.
+        assert!(matches!(
+            home.write_key(&id, b"x"),
+            Err(HomeError::AlreadyExists { .. })
+        ));
+        assert_eq!(fs::read(&real).unwrap(), b"k");
+    }
+
+    #[test]
+    fn a_missing_key_is_not_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let err = home.read_key(&version("Prof_1/AbCdEf1234")).unwrap_err();
+        assert!(matches!(err, HomeError::KeyNotFound { .. }), "{err}");
+        assert_eq!(err.exit_code(), exit::NOT_FOUND);
+        assert!(
+            err.to_string()
+                .contains("profile version Prof_1/AbCdEf1234"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn root_ca_keys_are_named_by_fingerprint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let fp = "AB".repeat(32);
+        let id = KeyId::RootCa { fingerprint: fp };
+        let path = home.write_key(&id, b"ca-key").unwrap();
+        assert_eq!(
+            path,
+            tmp.path().join(format!("keys/ca/{}.pk8", "ab".repeat(16)))
+        );
+        assert_eq!(mode(&tmp.path().join("keys/ca")), 0o700);
+        for bad in [
+            "../../etc/passwd",
+            "abcd",
+            &format!("{}/x", "a".repeat(40)),
+            "",
+        ] {
+            let id = KeyId::RootCa {
+                fingerprint: bad.to_owned(),
+            };
+            let err = home.write_key(&id, b"x").unwrap_err();
+            assert!(matches!(err, HomeError::BadKeyId { .. }), "{bad}: {err}");
+            assert!(!home.has_key(&id));
+        }
+    }
+
+    #[test]
+    fn oversized_and_odd_key_files_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::open(tmp.path()).unwrap();
+        let id = version("Prof_1/AbCdEf1234");
+        let path = home
+            .write_key(
+                &id,
+                &vec![0u8; usize::try_from(MAX_KEY_FILE_BYTES).unwrap() + 1],
+            )
+            .unwrap();
+        assert!(matches!(
+            home.read_key(&id),
+            Err(HomeError::TooLarge { .. })
+        ));
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        assert!(matches!(
+            home.read_key(&id),
+            Err(HomeError::NotAKeyFile { .. })
+        ));
     }
 }

@@ -12,15 +12,23 @@
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cli;
 pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod home;
+pub mod judge;
 pub mod limits;
+pub mod location;
 pub mod model;
+pub mod policy;
+pub mod profiles;
 pub mod reader;
+pub mod sign;
 pub mod store;
+pub mod verdict;
+pub mod verify;
 pub mod zipcheck;
 
 pub use error::Error;

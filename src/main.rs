@@ -1,2 +1,5 @@
-//! The `signer` command line.
-fn main() {}
+//! The `signer` command line; everything lives in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    signer::cli::main()
+}

@@ -1,9 +1,43 @@
 //! The strict zip gate (SPEC §6): one pure, streaming, bounded inspection that every
 //! entry point (sign, sign-job, layer publish, deploy check) uses.
 //!
-//! STUB: interface only; the implementation lands with the zip-gate work.
+//! A zip passes only if every reader must see the same entries in it:
+//!
+//! 1. [`parse_end`] finds exactly one end record in the last [`TAIL_WINDOW`] bytes
+//!    (`eocd.rs`);
+//! 2. [`parse_central`] reads the central directory: names, methods, flags, ZIP64 fields,
+//!    the entry count, unique names, a layout in which entries cannot overlap, and the
+//!    declared total against the limit — all before any data is read (`central.rs`,
+//!    `names.rs`);
+//! 3. [`check_body`] reads the entries region once, in order, and checks each local
+//!    header, data descriptor, CRC-32 and size, inflating with bounded memory and work
+//!    (`body.rs`, `inflate.rs`).
+//!
+//! Each refusal is a [`ZipError`] naming the entry and the [`Rule`].
+//!
+//! ```
+//! use signer::zipcheck::{self, Rule, ZipLimits};
+//!
+//! let not_a_zip = b"very not a zip file\n";
+//! let err = zipcheck::inspect(&mut std::io::Cursor::new(not_a_zip), &ZipLimits::default()).unwrap_err();
+//! let zipcheck::InspectError::Zip(err) = err else { panic!("I/O error") };
+//! assert_eq!(err.rule(), &Rule::NotZip);
+//! ```
 
-use std::io::{Read, Seek};
+mod body;
+mod central;
+mod eocd;
+mod error;
+mod inflate;
+mod names;
+
+use std::io::{Read, Seek, SeekFrom};
+
+pub use body::check_body;
+pub use central::{Entry, EntryKind, Method, Tail, parse_central};
+pub use eocd::{End, TAIL_WINDOW, parse_end};
+pub use error::{InspectError, Rule, ZipError, method_name};
+pub use inflate::{Budget, Scratch, check_entry_data};
 
 /// Bounds on attacker-chosen work.
 #[derive(Debug, Clone)]
@@ -19,72 +53,16 @@ pub struct ZipLimits {
 }
 
 impl Default for ZipLimits {
+    /// Lambda's: 262,144,000 unzipped bytes, 65,535 entries, 1024-byte names, and a
+    /// 64 MiB central directory.
     fn default() -> Self {
-        Self { max_unzipped: crate::limits::MAX_UNZIPPED_BYTES, max_entries: 65_535, max_name_len: 1024, max_central_directory: 64 << 20 }
+        Self {
+            max_unzipped: crate::limits::MAX_UNZIPPED_BYTES,
+            max_entries: 65_535,
+            max_name_len: 1024,
+            max_central_directory: 64 << 20,
+        }
     }
-}
-
-/// A refusal: the entry (when one is to blame) and the rule it broke.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{rule}")]
-pub struct ZipError {
-    /// The entry name, when one entry is to blame.
-    pub entry: Option<String>,
-    /// The rule, in words.
-    pub rule: String,
-}
-
-/// Inspection failed: either the zip was refused or reading failed.
-#[derive(Debug, thiserror::Error)]
-pub enum InspectError {
-    /// The zip was refused.
-    #[error(transparent)]
-    Zip(#[from] ZipError),
-    /// Reading (or a tee'd write) failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-}
-
-/// How many bytes from the end of a file [`parse_end`] needs at most.
-pub const TAIL_WINDOW: u64 = 22 + 65_535 + 20 + 56;
-
-/// The end-of-central-directory structures.
-#[derive(Debug, Clone)]
-pub struct End {
-    /// Offset of the central directory (= end of the entries region).
-    pub central_offset: u64,
-    /// Size of the central directory.
-    pub central_size: u64,
-    /// Entries the end record declares.
-    pub entry_count: u64,
-    /// Offset of the (classic) end-of-central-directory record.
-    pub eocd_offset: u64,
-    /// Offset of the archive comment (= `eocd_offset + 22`).
-    pub comment_offset: u64,
-    /// The archive comment.
-    pub comment: Vec<u8>,
-}
-
-/// One central-directory entry.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The name.
-    pub name: String,
-    /// Offset of its local header.
-    pub local_offset: u64,
-    /// Compressed size.
-    pub compressed_size: u64,
-    /// Uncompressed size as declared.
-    pub uncompressed_size: u64,
-}
-
-/// The parsed end structures and central directory.
-#[derive(Debug, Clone)]
-pub struct Tail {
-    /// End records.
-    pub end: End,
-    /// Entries in central-directory order.
-    pub entries: Vec<Entry>,
 }
 
 /// What a successful inspection found.
@@ -96,27 +74,49 @@ pub struct Inspected {
     pub unzipped_size: u64,
 }
 
-/// Parses the end records from the last bytes of a file.
-pub fn parse_end(_tail: &[u8], _file_len: u64) -> Result<End, ZipError> {
-    todo!()
+/// Reads the tail of a seekable archive (the last [`TAIL_WINDOW`] bytes, then the central
+/// directory) and parses it with [`parse_end`] and [`parse_central`].
+pub fn read_tail<R: Read + Seek>(r: &mut R, limits: &ZipLimits) -> Result<Tail, InspectError> {
+    let file_len = r.seek(SeekFrom::End(0))?;
+    let window = file_len.min(TAIL_WINDOW);
+    let window_start = file_len - window;
+    r.seek(SeekFrom::Start(window_start))?;
+    // At most TAIL_WINDOW (64 KiB and a bit).
+    let mut tail = vec![0; usize::try_from(window).unwrap_or(0)];
+    r.read_exact(&mut tail)?;
+    let end = parse_end(&tail, file_len)?;
+    if end.central_size > limits.max_central_directory {
+        return Err(Rule::CentralDirectoryTooLarge {
+            size: end.central_size,
+            max: limits.max_central_directory,
+        }
+        .into());
+    }
+    // parse_end checked that the central directory ends before the end records.
+    let central = match end.central_offset.checked_sub(window_start) {
+        Some(from) => {
+            let from = usize::try_from(from).unwrap_or(usize::MAX);
+            let to = from.saturating_add(usize::try_from(end.central_size).unwrap_or(usize::MAX));
+            tail.get(from..to).map(<[u8]>::to_vec).unwrap_or_default()
+        }
+        None => {
+            r.seek(SeekFrom::Start(end.central_offset))?;
+            // At most max_central_directory, checked above.
+            let mut central = vec![0; usize::try_from(end.central_size).unwrap_or(0)];
+            r.read_exact(&mut central)?;
+            central
+        }
+    };
+    Ok(parse_central(&central, end, limits)?)
 }
 
-/// Parses the central directory.
-pub fn parse_central(_cd: &[u8], _end: End, _limits: &ZipLimits) -> Result<Tail, ZipError> {
-    todo!()
-}
-
-/// Checks the entries region `[0, central_offset)`, read once, in order.
-pub fn check_body<R: Read>(_tail: &Tail, _body: R, _limits: &ZipLimits) -> Result<Inspected, InspectError> {
-    todo!()
-}
-
-/// Reads the tail of a seekable archive and parses it.
-pub fn read_tail<R: Read + Seek>(_r: &mut R, _limits: &ZipLimits) -> Result<Tail, InspectError> {
-    todo!()
-}
-
-/// All steps over a seekable archive.
-pub fn inspect<R: Read + Seek>(_r: &mut R, _limits: &ZipLimits) -> Result<(Tail, Inspected), InspectError> {
-    todo!()
+/// All steps over a seekable archive: [`read_tail`], then [`check_body`] from offset 0.
+pub fn inspect<R: Read + Seek>(
+    r: &mut R,
+    limits: &ZipLimits,
+) -> Result<(Tail, Inspected), InspectError> {
+    let tail = read_tail(r, limits)?;
+    r.seek(SeekFrom::Start(0))?;
+    let inspected = check_body(&tail, &mut *r, limits)?;
+    Ok((tail, inspected))
 }

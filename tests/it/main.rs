@@ -1,3 +1,6 @@
 //! The one integration-test binary: each module is one area.
 
+mod crypto_openssl;
 mod util;
+mod cli;
+mod store_contract;

@@ -1,9 +1,175 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the integration tests: a temp home with its embedded store, and a
+//! command helper that runs the real `signer` binary.
 
-use std::path::PathBuf;
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
 
 /// The shared corpus of third-party zips, beside the repository.
-#[allow(dead_code)]
 pub fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// A file under `fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+/// A throwaway home (with its default file store) and the `signer` binary.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub store: Option<String>,
+}
+
+/// A finished command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout as the one JSON document it must be.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Asserts the exit code, showing output on failure.
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            store: None,
+        }
+    }
+
+    /// An environment whose state lives in `store` (keys still in the temp home).
+    pub fn with_store(store: &str) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            store: Some(store.to_owned()),
+        }
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_signer"));
+        c.env("SIGNER_HOME", self.home()).env_remove("SIGNER_STORE");
+        if let Some(s) = &self.store {
+            c.env("SIGNER_STORE", s);
+        }
+        c
+    }
+
+    /// Runs `signer ARGS…`.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd().args(args).output().unwrap().into()
+    }
+
+    /// Runs `signer --output json ARGS…`.
+    pub fn json<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd()
+            .arg("--output")
+            .arg("json")
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    }
+
+    /// `init` + `profile create NAME [extra…]`; returns the version id.
+    pub fn profile(&self, name: &str, extra: &[&str]) -> String {
+        self.run(["init"]).expect(0);
+        let mut args = vec!["profile", "create", name];
+        args.extend_from_slice(extra);
+        let r = self.json(args).expect(0);
+        r.json()["current_version"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs `src` with `profile` to a new file; returns its path.
+    pub fn sign(&self, profile: &str, src: &Path, out_name: &str) -> PathBuf {
+        let out = self.path(out_name);
+        self.run([
+            "sign",
+            "--profile",
+            profile,
+            src.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .expect(0);
+        out
+    }
+}
+
+/// Writes a zip with the `zip` crate: (name, bytes, deflate?) entries.
+pub fn make_zip(path: &Path, entries: &[(&str, &[u8], bool)]) {
+    use std::io::Write;
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = zip::ZipWriter::new(f);
+    for (name, data, deflate) in entries {
+        let method = if *deflate {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Runs a command line tool and returns (exit code, stdout, stderr).
+pub fn tool(program: &str, args: &[&str]) -> Run {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"))
+        .into()
 }

@@ -1,0 +1,311 @@
+//! The command line: clap definitions (doc comments are the `--help`), parsed arguments →
+//! a context (store opened, home resolved) → one command module per subcommand. `anyhow`
+//! lives here only.
+
+mod output;
+mod profile;
+mod quickstart;
+mod sign;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+pub use output::{Format, Out};
+
+use crate::error::exit;
+use crate::home::Home;
+use crate::store::Store;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success/allowed, 1 denied, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 store or I/O.
+
+Start with `signer quickstart`: it walks the whole job on a throwaway store and prints each command.";
+
+/// Self-hosted code signing and layer manager for zip-packaged functions.
+///
+/// Signs zips so that a deploy-time check can prove they come from a trusted publisher,
+/// unchanged; publishes layers; enforces Lambda's size limits on the real bytes.
+#[derive(Debug, Parser)]
+#[command(name = "signer", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// The object store holding shared state: file:///abs/dir, memory://, s3://bucket[/prefix].
+    /// S3 settings come from AWS_* variables (AWS_ENDPOINT_URL, AWS_ALLOW_HTTP=true for
+    /// plain-HTTP servers such as MinIO). Default: a file store under the home.
+    #[arg(long, global = true, env = "SIGNER_STORE", value_name = "URL")]
+    store: Option<String>,
+    /// Folder holding private keys (0700; key files 0600) and the default store.
+    /// Default: ~/.local/share/signer.
+    #[arg(long, global = true, env = "SIGNER_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Output format: text for people, json for exactly one JSON document on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// More log detail on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// No progress or log lines on stderr (errors still print).
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the store's root certificate authority (once per store; idempotent).
+    ///
+    /// Example: signer init
+    Init,
+    /// Manage signing profiles: keys and certificates, versions, cancel, revoke.
+    #[command(subcommand)]
+    Profile(profile::ProfileCmd),
+    /// Sign a zip synchronously: SOURCE and DEST are paths or object URLs.
+    ///
+    /// Example: signer sign --profile MyApp function.zip -o function.signed.zip
+    Sign(sign::SignArgs),
+    /// Verify a signed package: integrity and authenticity, expiry and revocation.
+    ///
+    /// Exit 0 when allowed, 1 when denied.
+    /// Example: signer verify function.signed.zip
+    Verify(verify::VerifyArgs),
+    /// Show or export a package's signature.
+    #[command(subcommand)]
+    Signature(verify::SignatureCmd),
+    /// Walk the whole main job on a throwaway store, printing each command.
+    Quickstart(quickstart::QuickstartArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: signer completions bash > /etc/bash_completion.d/signer
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the man page (roff).
+    ///
+    /// Example: signer man > signer.1 && man ./signer.1
+    Man,
+}
+
+/// Shells `completions` supports.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// What every command gets: where state lives and how to talk to the user.
+pub struct Ctx {
+    /// The home.
+    pub home_dir: PathBuf,
+    /// The store URL.
+    pub store_url: String,
+    /// Output.
+    pub out: Out,
+}
+
+impl Ctx {
+    /// Opens (and creates if needed) the home.
+    pub fn home(&self) -> anyhow::Result<Home> {
+        Ok(Home::open(&self.home_dir)?)
+    }
+
+    /// Opens the store.
+    pub fn store(&self) -> anyhow::Result<Store> {
+        if self.store_url.starts_with("file://") || !self.store_url.contains("://") {
+            // The default store lives in the home: make sure the home exists with its modes.
+            if self.store_url == default_store_url(&self.home_dir) {
+                self.home()?;
+            }
+        }
+        Ok(Store::open(&self.store_url)?)
+    }
+}
+
+fn default_store_url(home: &std::path::Path) -> String {
+    format!("file://{}", home.join("store").display())
+}
+
+fn default_home() -> PathBuf {
+    #[allow(clippy::disallowed_methods)] // the CLI edge is where the environment is read
+    let base = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join(".local/share/signer")
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let format = cli.global.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::IO);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => ExitCode::from(report_error(&e, format)),
+    }
+}
+
+/// Prints an error (as JSON on stdout in JSON mode) and returns its exit code.
+fn report_error(e: &anyhow::Error, format: Format) -> u8 {
+    if is_broken_pipe(e) {
+        return exit::OK;
+    }
+    let code = exit_code(e);
+    if format == Format::Json {
+        let doc = serde_json::json!({"error": {"message": format!("{e:#}"), "exit_code": code}});
+        println!("{doc}");
+    }
+    eprintln!("error: {e:#}");
+    code
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit code of an error: the first library error in the chain decides.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(err) = cause.downcast_ref::<crate::Error>() {
+            return err.exit_code();
+        }
+        if let Some(err) = cause.downcast_ref::<crate::store::StoreError>() {
+            return err.exit_code();
+        }
+        if let Some(err) = cause.downcast_ref::<crate::home::HomeError>() {
+            return err.exit_code();
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return exit::IO;
+        }
+    }
+    exit::IO
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let g = cli.global;
+    let home_dir = g.home.clone().unwrap_or_else(default_home);
+    let store_url = g
+        .store
+        .clone()
+        .unwrap_or_else(|| default_store_url(&home_dir));
+    let ctx = Ctx {
+        out: Out::new(g.output, g.quiet, g.verbose),
+        home_dir,
+        store_url,
+    };
+    match cli.command {
+        Command::Init => init(&ctx).await,
+        Command::Profile(cmd) => profile::run(&ctx, cmd).await,
+        Command::Sign(args) => sign::run(&ctx, args).await,
+        Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Signature(cmd) => verify::signature(&ctx, cmd).await,
+        Command::Quickstart(args) => quickstart::run(&ctx, args).await,
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut stdout = std::io::stdout();
+            match shell {
+                Shell::Bash => clap_complete::generate(
+                    clap_complete::Shell::Bash,
+                    &mut cmd,
+                    "signer",
+                    &mut stdout,
+                ),
+                Shell::Zsh => clap_complete::generate(
+                    clap_complete::Shell::Zsh,
+                    &mut cmd,
+                    "signer",
+                    &mut stdout,
+                ),
+                Shell::Fish => clap_complete::generate(
+                    clap_complete::Shell::Fish,
+                    &mut cmd,
+                    "signer",
+                    &mut stdout,
+                ),
+            }
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .context("writing the man page")?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn init(ctx: &Ctx) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    let home = ctx.home()?;
+    let (ca, created) = crate::profiles::init(&store, &home, crate::clock::now()).await?;
+    let doc = serde_json::json!({
+        "created": created,
+        "store": store.url(),
+        "root_ca": {"fingerprint": ca.fingerprint, "created_at": ca.created_at},
+    });
+    let text = if created {
+        format!(
+            "created the root CA of {} (sha256 {})",
+            store.url(),
+            ca.fingerprint
+        )
+    } else {
+        format!(
+            "the store {} already has its root CA (sha256 {}); nothing to do",
+            store.url(),
+            ca.fingerprint
+        )
+    };
+    ctx.out.emit(&doc, text)?;
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verbose_and_quiet_conflict_before_any_io() {
+        assert!(Cli::try_parse_from(["signer", "-v", "-q", "init"]).is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! `signer profile …`
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use super::Ctx;
+use crate::clock;
+use crate::crypto::{self, SecretKey};
+use crate::error::exit;
+use crate::model::{Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
+use crate::profiles::{self, NewVersion, Profile};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ProfileCmd {
+    /// Create a signing profile and its first version (a key and a code-signing
+    /// certificate from the store's root CA, or your own chain and key).
+    ///
+    /// Examples:
+    ///   signer profile create MyApp
+    ///   signer profile create MyApp --platform Ed25519 --validity 12months
+    ///   signer profile create Vendor --cert-chain chain.pem --key key.pk8.pem
+    Create {
+        /// Profile name: 2–64 of A-Z a-z 0-9 _. Never reusable, even after cancel.
+        name: ProfileName,
+        /// Signing platform: ECDSA-P384-SHA384 (default), ECDSA-P256-SHA256 or Ed25519.
+        #[arg(long, default_value_t = Platform::EcdsaP384Sha384)]
+        platform: Platform,
+        /// How long each signature stays valid: 1day to 135months, e.g. 30days, 12months,
+        /// 5years. Default (and maximum) 135months.
+        #[arg(long, default_value_t = Validity::MAX)]
+        validity: Validity,
+        /// Bring your own chain: PEM certificates, the signer's first, ending with the
+        /// root that verifiers will trust. Its leaf needs extendedKeyUsage codeSigning.
+        #[arg(long, requires = "key", value_name = "PEM")]
+        cert_chain: Option<PathBuf>,
+        /// The PKCS#8 private key (PEM or DER) of the chain's first certificate.
+        #[arg(long, requires = "cert_chain", value_name = "PKCS8")]
+        key: Option<PathBuf>,
+    },
+    /// Add a new version (new key and certificate); new signatures use it.
+    ///
+    /// Example: signer profile rotate MyApp
+    Rotate {
+        /// Profile name.
+        name: ProfileName,
+    },
+    /// List signing profiles.
+    List {
+        /// Include canceled profiles.
+        #[arg(long)]
+        include_canceled: bool,
+    },
+    /// Show a profile, its status and versions.
+    Show {
+        /// Profile name.
+        name: ProfileName,
+    },
+    /// Cancel a profile: it signs nothing new; existing signatures stay valid; the name
+    /// is never reused.
+    Cancel {
+        /// Profile name.
+        name: ProfileName,
+    },
+    /// Revoke one profile version from an effective time (irreversible): signatures it
+    /// made at or after that time fail the revocation check. The effective time must be
+    /// in the past; revoking again may move it earlier, never later.
+    ///
+    /// Example: signer profile revoke MyApp --version AbCdEf1234 --effective-time 2026-01-31T00:00:00Z --reason "key leaked"
+    Revoke {
+        /// Profile name.
+        name: ProfileName,
+        /// The version id (10 characters).
+        #[arg(long)]
+        version: VersionId,
+        /// RFC 3339 time; signatures at or after it fail.
+        #[arg(long, value_name = "TIME")]
+        effective_time: Timestamp,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    let now = clock::now();
+    match cmd {
+        ProfileCmd::Create {
+            name,
+            platform,
+            validity,
+            cert_chain,
+            key,
+        } => {
+            let home = ctx.home()?;
+            let first = match (cert_chain, key) {
+                (Some(chain), Some(key)) => own_chain(&chain, &key)?,
+                _ => NewVersion::Issued,
+            };
+            let p = profiles::create_profile(&store, &home, &name, platform, validity, first, now)
+                .await?;
+            let text = format!("created signing profile {}\n{}", p.name, profile_text(&p));
+            ctx.out.emit(&p, text)?;
+        }
+        ProfileCmd::Rotate { name } => {
+            let p = profiles::rotate(&store, &ctx.home()?, &name, now).await?;
+            let text = format!(
+                "new version {} of {}",
+                p.current_version
+                    .as_ref()
+                    .map(VersionId::as_str)
+                    .unwrap_or("?"),
+                p.name
+            );
+            ctx.out.emit(&p, text)?;
+        }
+        ProfileCmd::List { include_canceled } => {
+            let list = profiles::list_profiles(&store, include_canceled).await?;
+            let mut text = format!(
+                "{:<24} {:<9} {:<18} {:<11} VERSIONS",
+                "NAME", "STATUS", "PLATFORM", "CURRENT"
+            );
+            for p in &list {
+                text.push_str(&format!(
+                    "\n{:<24} {:<9} {:<18} {:<11} {}",
+                    p.name.as_str(),
+                    format!("{:?}", p.status),
+                    p.platform.as_str(),
+                    p.current_version
+                        .as_ref()
+                        .map(VersionId::as_str)
+                        .unwrap_or("-"),
+                    p.versions.len()
+                ));
+            }
+            if list.is_empty() {
+                text = "no signing profiles; create one with `signer profile create NAME`".into();
+            }
+            ctx.out
+                .emit(&serde_json::json!({ "profiles": list }), text)?;
+        }
+        ProfileCmd::Show { name } => {
+            let p = profiles::show_profile(&store, &name).await?;
+            ctx.out.emit(&p, profile_text(&p))?;
+        }
+        ProfileCmd::Cancel { name } => {
+            let p = profiles::cancel(&store, &name, now).await?;
+            ctx.out.emit(
+                &p,
+                format!(
+                    "canceled {}: it signs nothing new; existing signatures stay valid",
+                    p.name
+                ),
+            )?;
+        }
+        ProfileCmd::Revoke {
+            name,
+            version,
+            effective_time,
+            reason,
+        } => {
+            let v = VersionRef {
+                profile: name,
+                version,
+            };
+            let r = profiles::revoke_version(&store, &v, effective_time, &reason, now).await?;
+            let text = format!(
+                "revoked {} effective {}: signatures made at or after it fail the revocation check",
+                r.version, r.effective_time
+            );
+            ctx.out.emit(&r, text)?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<NewVersion> {
+    let pem =
+        std::fs::read_to_string(chain).with_context(|| format!("reading {}", chain.display()))?;
+    let chain = crypto::parse_pem_certs(&pem)
+        .with_context(|| format!("reading the certificate chain {}", chain.display()))?;
+    let bytes = std::fs::read(key).with_context(|| format!("reading the key {}", key.display()))?;
+    let key = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => SecretKey::from_pkcs8_pem(text),
+        _ => SecretKey::from_pkcs8(&bytes),
+    }
+    .map_err(crate::Error::from)?;
+    profiles::check_own_chain(&chain, &key, clock::now())?;
+    Ok(NewVersion::OwnChain { chain, key })
+}
+
+fn profile_text(p: &Profile) -> String {
+    let mut t = format!(
+        "name:       {}\nstatus:     {:?}\nplatform:   {}\nvalidity:   {}\ncreated:    {}",
+        p.name, p.status, p.platform, p.signature_validity, p.created_at
+    );
+    if let Some(c) = p.canceled_at {
+        t.push_str(&format!("\ncanceled:   {c}"));
+    }
+    t.push_str("\nversions:");
+    for v in &p.versions {
+        let current = if Some(&v.version) == p.current_version.as_ref() {
+            " (current)"
+        } else {
+            ""
+        };
+        let revoked = v
+            .revoked_effective
+            .map(|e| format!(" revoked effective {e}"))
+            .unwrap_or_default();
+        t.push_str(&format!(
+            "\n  {}/{}  created {}  cert sha256 {}{current}{revoked}",
+            p.name, v.version, v.created_at, v.certificate_sha256
+        ));
+    }
+    t
+}

@@ -1,0 +1,78 @@
+//! `signer sign`
+
+use super::Ctx;
+use crate::clock;
+use crate::error::exit;
+use crate::location::Location;
+use crate::model::ProfileName;
+use crate::profiles;
+use crate::sign::{SignParams, sign_location};
+use crate::zipcheck::ZipLimits;
+
+#[derive(Debug, clap::Args)]
+pub(super) struct SignArgs {
+    /// The signing profile; its current version signs.
+    #[arg(long)]
+    profile: ProfileName,
+    /// The zip to sign: a path or an object URL (s3://bucket/key, file:///abs/path).
+    source: String,
+    /// Where to write the signed package (path or object URL). It appears only when
+    /// signing succeeded; a failed run leaves nothing behind.
+    #[arg(
+        short,
+        long = "output-file",
+        visible_alias = "out",
+        value_name = "DEST"
+    )]
+    o: String,
+}
+
+pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    let home = ctx.home()?;
+    let src = Location::parse(&args.source)?;
+    let dest = Location::parse(&args.o)?;
+    let id = profiles::signing_identity(&store, &home, &args.profile).await?;
+    let now = clock::now();
+    let params = SignParams {
+        chain: id.version.chain_der()?,
+        key: id.key,
+        version: id.version.version.clone(),
+        job_id: None,
+        signed_at: now,
+        expires_at: now.plus_secs(id.validity.secs()),
+    };
+    let bar = ctx.out.progress(src.size().await?, "signing");
+    let b = bar.clone();
+    let signed = sign_location(&src, &dest, params, ZipLimits::default(), move |n| {
+        b.set_position(n)
+    })
+    .await;
+    bar.finish_and_clear();
+    let signed = signed?;
+    let st = &signed.statement;
+    let doc = serde_json::json!({
+        "source": src.to_string(),
+        "destination": dest.to_string(),
+        "profile": st.profile,
+        "profile_version": st.profile_version,
+        "platform": st.platform,
+        "signed_at": st.signed_at,
+        "expires_at": st.expires_at,
+        "size": signed.package_len,
+        "entries": signed.inspected.entries,
+        "unzipped_size": signed.inspected.unzipped_size,
+        "content_digest": {"algorithm": st.content.digest_algorithm, "value": st.content.digest},
+    });
+    let text = format!(
+        "signed {src} → {dest}\n  by {}/{} ({}), {} entries, {} bytes unzipped\n  valid until {}",
+        st.profile,
+        st.profile_version,
+        st.platform,
+        signed.inspected.entries,
+        signed.inspected.unzipped_size,
+        st.expires_at
+    );
+    ctx.out.emit(&doc, text)?;
+    Ok(exit::OK)
+}

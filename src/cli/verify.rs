@@ -1,0 +1,191 @@
+//! `signer verify` and `signer signature show|export`
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use super::Ctx;
+use crate::clock;
+use crate::crypto;
+use crate::error::exit;
+use crate::format::Block;
+use crate::judge;
+use crate::location::Location;
+use crate::model::{Policy, Timestamp};
+use crate::policy::Trust;
+use crate::profiles;
+use crate::verdict::{Decision, Role, Verdict};
+use crate::verify::Integrity;
+
+#[derive(Debug, clap::Args)]
+pub(super) struct VerifyArgs {
+    /// The signed package: a path or an object URL.
+    package: String,
+    /// Judge as of this RFC 3339 time instead of now (audits, tests).
+    #[arg(long, value_name = "TIME")]
+    at: Option<Timestamp>,
+}
+
+pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    let loc = Location::parse(&args.package)?;
+    let at = args.at.unwrap_or_else(clock::now);
+    let bar = ctx.out.progress(loc.size().await?, "verifying");
+    let b = bar.clone();
+    let read = judge::read(&loc, move |n| b.set_position(n)).await;
+    bar.finish_and_clear();
+    let read = read?;
+    let revocations = profiles::revocations(&store).await?;
+    let pkg = judge::judge(
+        &store,
+        &read,
+        Role::Function,
+        loc.to_string(),
+        &Trust::AnyPublisher,
+        &revocations,
+        at,
+    )
+    .await?;
+    let verdict = Verdict::new(Policy::Enforce, vec![pkg], vec![]);
+    ctx.out.emit(&verdict, verdict.to_text())?;
+    Ok(match verdict.decision {
+        Decision::Allow => exit::OK,
+        Decision::Deny => exit::DENIED,
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum SignatureCmd {
+    /// Print the signed statement of a package (profile, version, job, times, digest,
+    /// certificates) and whether its bytes are intact.
+    ///
+    /// Example: signer signature show function.signed.zip
+    Show {
+        /// The signed package.
+        package: String,
+    },
+    /// Write the signature's pieces for independent checks with openssl:
+    /// payload.bin (the exact bytes signed), signature.der, certificate.pem, chain.pem,
+    /// statement.json. SECURITY.md shows the openssl commands.
+    ///
+    /// Example: signer signature export function.signed.zip --dir sig/
+    Export {
+        /// The signed package.
+        package: String,
+        /// Folder to write into (created if missing).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8> {
+    let (package, dir) = match cmd {
+        SignatureCmd::Show { package } => (package, None),
+        SignatureCmd::Export { package, dir } => (package, Some(dir)),
+    };
+    let loc = Location::parse(&package)?;
+    let read = judge::read(&loc, |_| {}).await?;
+    let (block, integrity) = match &read.integrity {
+        Integrity::Unsigned => {
+            return Err(crate::Error::NotFound(format!("{loc} carries no signature")).into());
+        }
+        Integrity::Broken {
+            block: None,
+            reason,
+        } => {
+            return Err(crate::Error::Invalid(format!("{loc}: {reason}")).into());
+        }
+        Integrity::Broken {
+            block: Some(b),
+            reason,
+        } => (b.as_ref(), format!("fail: {reason}")),
+        Integrity::Intact(b) => (b.as_ref(), "pass".to_owned()),
+    };
+    match dir {
+        None => show(ctx, block, &integrity),
+        Some(dir) => export(ctx, block, &dir),
+    }?;
+    Ok(exit::OK)
+}
+
+fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
+    let st = &block.statement;
+    let subjects: Vec<String> = st
+        .chain_der()?
+        .iter()
+        .map(|c| {
+            crypto::cert_info(c)
+                .map(|i| i.subject_cn.unwrap_or_default())
+                .unwrap_or_else(|e| format!("<{e}>"))
+        })
+        .collect();
+    let doc = serde_json::json!({"integrity": integrity, "statement": st, "certificate_subjects": subjects});
+    let text = format!(
+        "integrity:       {integrity}\nprofile version: {}/{}\nplatform:        {}\njob:             {}\nsigned at:       {}\nexpires at:      {}\ncontent:         {} bytes, {} {}\nzip:             {} entries, {} bytes unzipped\ncertificates:    {}",
+        st.profile,
+        st.profile_version,
+        st.platform,
+        st.job_id
+            .as_ref()
+            .map(|j| j.to_string())
+            .unwrap_or_else(|| "-".into()),
+        st.signed_at,
+        st.expires_at,
+        st.content.length,
+        st.content.digest_algorithm.openssl_name(),
+        st.content.digest,
+        st.content.entries,
+        st.content.unzipped_size,
+        subjects.join(" ← "),
+    );
+    ctx.out.emit(&doc, text)
+}
+
+fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
+    let st = &block.statement;
+    let chain = st.chain_der()?;
+    let (leaf, issuers) = chain
+        .split_first()
+        .context("the statement carries no certificate")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let files: [(&str, Vec<u8>); 5] = [
+        ("payload.bin", block.payload.clone()),
+        (
+            "signature.der",
+            crypto::signature_to_der(st.platform, &block.signature)?,
+        ),
+        (
+            "certificate.pem",
+            crypto::to_pem("CERTIFICATE", leaf).into_bytes(),
+        ),
+        (
+            "chain.pem",
+            issuers
+                .iter()
+                .map(|c| crypto::to_pem("CERTIFICATE", c))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        ("statement.json", serde_json::to_vec_pretty(st)?),
+    ];
+    for (name, bytes) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let doc = serde_json::json!({
+        "dir": dir.display().to_string(),
+        "files": files.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "digest_algorithm": st.content.digest_algorithm.openssl_name(),
+        "content_length": st.content.length,
+        "content_digest": st.content.digest,
+    });
+    let dgst = st.content.digest_algorithm.openssl_name();
+    let text = format!(
+        "wrote payload.bin, signature.der, certificate.pem, chain.pem, statement.json to {}\ncheck with:\n  openssl x509 -in certificate.pem -pubkey -noout > pub.pem\n  openssl dgst -{dgst} -verify pub.pem -signature signature.der payload.bin\n  openssl verify -CAfile <root.pem> -untrusted chain.pem certificate.pem\n  head -c {} PACKAGE | openssl dgst -{dgst}   # must equal {}",
+        dir.display(),
+        st.content.length,
+        st.content.digest
+    );
+    ctx.out.emit(&doc, text)
+}

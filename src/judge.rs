@@ -1,0 +1,75 @@
+//! Judging packages at the edge: read a package (path or object), look up what the store
+//! trusts for its signer, and hand the evidence to the pure policy.
+
+use crate::error::Error;
+use crate::location::Location;
+use crate::model::Timestamp;
+use crate::policy::{self, Evidence, Revocations, Trust};
+use crate::profiles;
+use crate::store::Store;
+use crate::verdict::{PackageVerdict, Role, SignatureSummary};
+use crate::verify::{self, Integrity, PackageRead};
+
+/// Reads a package once in a blocking task (hashing it all), reporting progress.
+pub async fn read(
+    loc: &Location,
+    progress: impl FnMut(u64) + Send + 'static,
+) -> Result<PackageRead, Error> {
+    let mut input = loc.open().await?;
+    let mut progress = progress;
+    tokio::task::spawn_blocking(move || verify::read_package(&mut input, &mut progress))
+        .await
+        .map_err(|e| Error::Invalid(format!("internal: verification task failed: {e}")))?
+}
+
+/// Judges one package already read.
+pub async fn judge(
+    store: &Store,
+    read: &PackageRead,
+    role: Role,
+    name: String,
+    trust: &Trust<'_>,
+    revocations: &Revocations,
+    at: Timestamp,
+) -> Result<PackageVerdict, Error> {
+    let (checks, signature, unzipped_size) = match &read.integrity {
+        Integrity::Unsigned => (
+            policy::evaluate(&Evidence::Unsigned, trust, revocations, at),
+            None,
+            None,
+        ),
+        Integrity::Broken { reason, .. } => (
+            policy::evaluate(&Evidence::Broken(reason), trust, revocations, at),
+            None,
+            None,
+        ),
+        Integrity::Intact(block) => {
+            let trusted = profiles::trusted_version(store, &block.statement.version_ref()).await?;
+            match verify::authenticate(block, trusted.as_ref()) {
+                Ok(v) => {
+                    let summary = SignatureSummary::from(v.statement());
+                    let unzipped = v.statement().content.unzipped_size;
+                    (
+                        policy::evaluate(&Evidence::Verified(v), trust, revocations, at),
+                        Some(summary),
+                        Some(unzipped),
+                    )
+                }
+                Err(why) => (
+                    policy::evaluate(&Evidence::Unauthentic(&why), trust, revocations, at),
+                    None,
+                    None,
+                ),
+            }
+        }
+    };
+    Ok(PackageVerdict {
+        role,
+        name,
+        sha256: read.sha256.clone(),
+        size: read.size,
+        unzipped_size,
+        signature,
+        checks,
+    })
+}

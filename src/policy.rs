@@ -1,0 +1,262 @@
+//! Policy: the pure judgement of one package's evidence under a code-signing config, at a
+//! given time (SPEC §5). Enums, not booleans; every check is reported, none skipped
+//! silently.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{JobId, Policy, Timestamp, VersionRef};
+use crate::verify::{Verified, expiry_problem};
+
+/// Clock difference tolerated for a signing time in the future.
+pub const CLOCK_SKEW_SECS: i64 = 300;
+
+/// The checks, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckName {
+    /// Bytes are what was signed.
+    Integrity,
+    /// The signer is who the store trusts.
+    Authenticity,
+    /// The signer is an allowed publisher.
+    Mismatch,
+    /// The signature is within its validity.
+    Expiry,
+    /// Neither the version nor the job was revoked.
+    Revocation,
+}
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Passed.
+    Pass,
+    /// Failed.
+    Fail,
+    /// Not run (its reason says why).
+    Skipped,
+}
+
+/// What a failure of this check does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// A failure denies.
+    Enforced,
+    /// A failure allows with a warning.
+    Warned,
+}
+
+/// One check in a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Which check.
+    pub check: CheckName,
+    /// Outcome.
+    pub status: Status,
+    /// What a failure does.
+    pub action: Action,
+    /// Why, for a person.
+    pub reason: String,
+}
+
+impl Check {
+    /// Whether this check denies.
+    pub fn denies(&self) -> bool {
+        self.status == Status::Fail && self.action == Action::Enforced
+    }
+
+    /// Whether this check warns.
+    pub fn warns(&self) -> bool {
+        self.status == Status::Fail && self.action == Action::Warned
+    }
+}
+
+/// Revoked profile versions (effective time) and job signatures (reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocations {
+    /// Profile version → the earliest effective time recorded.
+    pub versions: BTreeMap<VersionRef, Timestamp>,
+    /// Job → reason.
+    pub jobs: BTreeMap<JobId, String>,
+}
+
+/// Which publishers are allowed, and what the soft checks do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust<'a> {
+    /// No code-signing config: any profile version of the store is accepted, and
+    /// expiry and revocation deny.
+    AnyPublisher,
+    /// A code-signing config.
+    Config {
+        /// Allowed profile versions (never empty: a config cannot be built without one).
+        allowed: &'a [VersionRef],
+        /// Enforce or warn.
+        policy: Policy,
+    },
+}
+
+impl Trust<'_> {
+    fn soft_action(&self) -> Action {
+        match self {
+            Self::Config {
+                policy: Policy::Warn,
+                ..
+            } => Action::Warned,
+            _ => Action::Enforced,
+        }
+    }
+}
+
+/// What verification established about one package.
+#[derive(Debug)]
+pub enum Evidence<'a> {
+    /// No signature block.
+    Unsigned,
+    /// Integrity failed.
+    Broken(&'a str),
+    /// Integrity passed; authenticity failed.
+    Unauthentic(&'a str),
+    /// Both passed.
+    Verified(Verified<'a>),
+}
+
+/// Judges one package. Returns every check in order.
+pub fn evaluate(
+    evidence: &Evidence<'_>,
+    trust: &Trust<'_>,
+    revocations: &Revocations,
+    at: Timestamp,
+) -> Vec<Check> {
+    let soft = trust.soft_action();
+    let check = |check, status, action, reason: &str| Check {
+        check,
+        status,
+        action,
+        reason: reason.to_owned(),
+    };
+    let hard = Action::Enforced;
+    let skipped_after = |what: &str| format!("not checked: {what}");
+    match evidence {
+        Evidence::Unsigned => {
+            let reason = "the package carries no signature";
+            vec![
+                check(CheckName::Integrity, Status::Skipped, hard, reason),
+                check(CheckName::Authenticity, Status::Skipped, hard, reason),
+                check(
+                    CheckName::Mismatch,
+                    Status::Fail,
+                    soft,
+                    "the package is not signed",
+                ),
+                check(CheckName::Expiry, Status::Skipped, soft, reason),
+                check(CheckName::Revocation, Status::Skipped, soft, reason),
+            ]
+        }
+        Evidence::Broken(why) => {
+            let s = skipped_after("integrity failed");
+            vec![
+                check(CheckName::Integrity, Status::Fail, hard, why),
+                check(CheckName::Authenticity, Status::Skipped, hard, &s),
+                check(CheckName::Mismatch, Status::Skipped, soft, &s),
+                check(CheckName::Expiry, Status::Skipped, soft, &s),
+                check(CheckName::Revocation, Status::Skipped, soft, &s),
+            ]
+        }
+        Evidence::Unauthentic(why) => {
+            let s =
+                skipped_after("authenticity failed, so the signature's metadata is not trusted");
+            vec![
+                check(
+                    CheckName::Integrity,
+                    Status::Pass,
+                    hard,
+                    "the bytes are what was signed",
+                ),
+                check(CheckName::Authenticity, Status::Fail, hard, why),
+                check(CheckName::Mismatch, Status::Skipped, soft, &s),
+                check(CheckName::Expiry, Status::Skipped, soft, &s),
+                check(CheckName::Revocation, Status::Skipped, soft, &s),
+            ]
+        }
+        Evidence::Verified(v) => {
+            let st = v.statement();
+            let version = st.version_ref();
+            let mismatch = match trust {
+                Trust::AnyPublisher => check(
+                    CheckName::Mismatch,
+                    Status::Skipped,
+                    soft,
+                    "no code-signing config: any profile version of this store is accepted",
+                ),
+                Trust::Config { allowed, .. } if allowed.contains(&version) => check(
+                    CheckName::Mismatch,
+                    Status::Pass,
+                    soft,
+                    &format!("{version} is an allowed publisher"),
+                ),
+                Trust::Config { .. } => check(
+                    CheckName::Mismatch,
+                    Status::Fail,
+                    soft,
+                    &format!("{version} is not among the allowed publishers"),
+                ),
+            };
+            let expiry = match expiry_problem(st, at, CLOCK_SKEW_SECS) {
+                Some(why) => check(CheckName::Expiry, Status::Fail, soft, &why),
+                None => check(
+                    CheckName::Expiry,
+                    Status::Pass,
+                    soft,
+                    &format!("valid until {}", st.expires_at),
+                ),
+            };
+            let version_revoked = revocations
+                .versions
+                .get(&version)
+                .filter(|&&eff| eff <= st.signed_at);
+            let job_revoked = st
+                .job_id
+                .as_ref()
+                .and_then(|j| revocations.jobs.get(j).map(|r| (j, r)));
+            let revocation = match (version_revoked, job_revoked) {
+                (Some(eff), _) => check(
+                    CheckName::Revocation,
+                    Status::Fail,
+                    soft,
+                    &format!(
+                        "profile version {version} was revoked effective {eff}, at or before the signing time {}",
+                        st.signed_at
+                    ),
+                ),
+                (None, Some((job, why))) => check(
+                    CheckName::Revocation,
+                    Status::Fail,
+                    soft,
+                    &format!("the signature of job {job} was revoked: {why}"),
+                ),
+                (None, None) => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
+            };
+            vec![
+                check(
+                    CheckName::Integrity,
+                    Status::Pass,
+                    hard,
+                    "the bytes are what was signed",
+                ),
+                check(
+                    CheckName::Authenticity,
+                    Status::Pass,
+                    hard,
+                    &format!("signed by {version}, whose certificate chains to the trusted root"),
+                ),
+                mismatch,
+                expiry,
+                revocation,
+            ]
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! The root CA, signing profiles, their versions and revocations, as records in the store
+//! with private keys in the home (SPEC §2). Every write that must not race is a
+//! create-if-absent; nothing here updates an object in place.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{self, SecretKey};
+use crate::error::Error;
+use crate::home::{Home, KeyId};
+use crate::model::{
+    JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionId, VersionRef,
+};
+use crate::policy::Revocations;
+use crate::store::{Store, StoreError, keys};
+use crate::verify::TrustedVersion;
+
+/// How long a version's certificate is valid: the longest signature validity, plus a
+/// year, so a version can sign for years and each signature still lasts its validity.
+const VERSION_CERT_SECS: i64 = (135 * 30 + 365) * 86_400;
+
+/// The store's root CA (public part).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RootCa {
+    /// PEM certificate.
+    pub certificate_pem: String,
+    /// SHA-256 fingerprint of the DER certificate, lowercase hex.
+    pub fingerprint: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+impl RootCa {
+    /// The DER certificate.
+    pub fn der(&self) -> Result<Vec<u8>, Error> {
+        first_cert(&self.certificate_pem)
+    }
+
+    fn key_id(&self) -> KeyId {
+        KeyId::RootCa {
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
+fn first_cert(pem: &str) -> Result<Vec<u8>, Error> {
+    crypto::parse_pem_certs(pem)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Invalid("no certificate in PEM".into()))
+}
+
+/// A signing profile as first created. Immutable; status comes from other records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    /// Name.
+    pub name: ProfileName,
+    /// Platform.
+    pub platform: Platform,
+    /// Signature validity.
+    pub signature_validity: Validity,
+    /// Whether versions bring their own certificate chain.
+    pub own_chain: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// One profile version. Immutable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// `NAME/VERSION`.
+    pub version: VersionRef,
+    /// The version's certificate (PEM).
+    pub certificate_pem: String,
+    /// Its issuers up to and including the root (PEM, in order).
+    pub chain_pem: String,
+    /// SHA-256 of the certificate's DER.
+    pub fingerprint: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+impl VersionRecord {
+    /// Certificate then issuers, DER.
+    pub fn chain_der(&self) -> Result<Vec<Vec<u8>>, Error> {
+        let mut all = crypto::parse_pem_certs(&self.certificate_pem)?;
+        all.extend(crypto::parse_pem_certs(&self.chain_pem)?);
+        Ok(all)
+    }
+}
+
+/// A profile cancelation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CancelRecord {
+    /// When.
+    pub canceled_at: Timestamp,
+}
+
+/// One revocation of a profile version. Several may exist; the earliest effective time
+/// rules, so a later record can never move it later.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionRevocation {
+    /// The version.
+    pub version: VersionRef,
+    /// Signatures made at or after this time fail the revocation check.
+    pub effective_time: Timestamp,
+    /// Why.
+    pub reason: String,
+    /// When this record was made.
+    pub revoked_at: Timestamp,
+}
+
+/// A job's revoked signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRevocation {
+    /// The job.
+    pub job_id: JobId,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub revoked_at: Timestamp,
+}
+
+/// A profile with its versions and derived status, as `profile show` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    /// Name.
+    pub name: ProfileName,
+    /// Status.
+    pub status: ProfileStatus,
+    /// Platform.
+    pub platform: Platform,
+    /// Signature validity.
+    pub signature_validity: Validity,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// When canceled.
+    pub canceled_at: Option<Timestamp>,
+    /// The version new signatures use.
+    pub current_version: Option<VersionId>,
+    /// Every version, oldest first.
+    pub versions: Vec<VersionSummary>,
+}
+
+/// One version in [`Profile`].
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionSummary {
+    /// Id.
+    pub version: VersionId,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Certificate fingerprint.
+    pub certificate_sha256: String,
+    /// Earliest revocation effective time, if revoked.
+    pub revoked_effective: Option<Timestamp>,
+}
+
+/// The store's root CA, or a not-found error that says to run `signer init`.
+pub async fn root_ca(store: &Store) -> Result<RootCa, Error> {
+    store
+        .get_json::<RootCa>(&keys::root_ca()?)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "the store {} has no root CA yet; run `signer init` first",
+                store.url()
+            ))
+        })
+}
+
+/// Creates the root CA once per store. Returns it and whether it was created now.
+pub async fn init(store: &Store, home: &Home, now: Timestamp) -> Result<(RootCa, bool), Error> {
+    if let Some(ca) = store.get_json::<RootCa>(&keys::root_ca()?).await? {
+        return Ok((ca, false));
+    }
+    let (der, key) = crypto::create_root_ca(now)?;
+    let info = crypto::cert_info(&der)?;
+    let ca = RootCa {
+        certificate_pem: crypto::to_pem("CERTIFICATE", &der),
+        fingerprint: info.sha256_fingerprint,
+        created_at: now,
+    };
+    let key_path = home.write_key(&ca.key_id(), key.pkcs8_der())?;
+    match store.create_json(&keys::root_ca()?, &ca).await {
+        Ok(()) => Ok((ca, true)),
+        Err(StoreError::AlreadyExists { .. }) => {
+            // Another `init` won the race: use its CA; ours was never published.
+            std::fs::remove_file(&key_path)
+                .map_err(|e| Error::io(format!("removing {}", key_path.display()), e))?;
+            Ok((root_ca(store).await?, false))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How a new profile gets its first version's certificate.
+pub enum NewVersion {
+    /// A key generated here and a certificate from the store's root CA.
+    Issued,
+    /// A chain and key the user brings (leaf first, up to its root).
+    OwnChain {
+        /// Certificates, DER, leaf first.
+        chain: Vec<Vec<u8>>,
+        /// The leaf's key.
+        key: SecretKey,
+    },
+}
+
+/// Creates a profile and its first version.
+pub async fn create_profile(
+    store: &Store,
+    home: &Home,
+    name: &ProfileName,
+    platform: Platform,
+    validity: Validity,
+    first: NewVersion,
+    now: Timestamp,
+) -> Result<Profile, Error> {
+    let own_chain = matches!(first, NewVersion::OwnChain { .. });
+    let platform = match &first {
+        NewVersion::OwnChain { key, .. } => key.platform(),
+        NewVersion::Issued => platform,
+    };
+    // Check what can fail before the name is taken.
+    let ca = match first {
+        NewVersion::Issued => Some(ca_with_key(store, home).await?),
+        NewVersion::OwnChain { .. } => None,
+    };
+    let record = ProfileRecord {
+        name: name.clone(),
+        platform,
+        signature_validity: validity,
+        own_chain,
+        created_at: now,
+    };
+    store.create_json(&keys::profile(name)?, &record).await.map_err(|e| match e {
+        StoreError::AlreadyExists { .. } => Error::Conflict(format!(
+            "a signing profile named {name} already exists or existed (canceled names are never reused); choose another name"
+        )),
+        e => e.into(),
+    })?;
+    match (first, ca) {
+        (NewVersion::Issued, Some((ca, ca_key))) => {
+            add_issued_version(store, home, &record, &ca, &ca_key, now).await?
+        }
+        (NewVersion::OwnChain { chain, key }, _) => {
+            add_own_version(store, home, name, chain, key, now).await?
+        }
+        (NewVersion::Issued, None) => return Err(Error::Invalid("internal: no CA".into())),
+    };
+    show_profile(store, name).await
+}
+
+/// Checks a chain and key brought by the user: they match, the leaf is for code signing
+/// and the chain is valid now to its own root (the last certificate).
+pub fn check_own_chain(chain: &[Vec<u8>], key: &SecretKey, now: Timestamp) -> Result<(), Error> {
+    let (leaf, rest) = chain
+        .split_first()
+        .ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    crypto::key_matches_cert(key, leaf)?;
+    let anchor = chain
+        .last()
+        .ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    if !crypto::cert_info(anchor)?.is_ca {
+        return Err(Error::Invalid(
+            "the last certificate of --cert-chain must be the root CA that verifiers will trust"
+                .into(),
+        ));
+    }
+    let intermediates = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
+    crypto::validate_chain(leaf, intermediates, anchor, now)?;
+    Ok(())
+}
+
+async fn ca_with_key(store: &Store, home: &Home) -> Result<(RootCa, SecretKey), Error> {
+    let ca = root_ca(store).await?;
+    let der = home.read_key(&ca.key_id()).map_err(|e| match e.exit_code() {
+        crate::error::exit::NOT_FOUND => Error::NotFound(format!(
+            "the root CA's private key is not in the home {}; create profile versions where `signer init` ran",
+            home.dir().display()
+        )),
+        _ => e.into(),
+    })?;
+    Ok((ca, SecretKey::from_pkcs8(&der)?))
+}
+
+async fn add_issued_version(
+    store: &Store,
+    home: &Home,
+    profile: &ProfileRecord,
+    ca: &RootCa,
+    ca_key: &SecretKey,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
+    let version = VersionRef {
+        profile: profile.name.clone(),
+        version: VersionId::random(),
+    };
+    let key = SecretKey::generate(profile.platform)?;
+    let ca_der = ca.der()?;
+    let cert = crypto::issue_code_signing_cert(
+        &ca_der,
+        ca_key,
+        &key,
+        &version,
+        now.plus_secs(-300),
+        now.plus_secs(VERSION_CERT_SECS),
+    )?;
+    publish_version(store, home, version, &cert, &[ca_der], &key, now).await
+}
+
+async fn add_own_version(
+    store: &Store,
+    home: &Home,
+    name: &ProfileName,
+    chain: Vec<Vec<u8>>,
+    key: SecretKey,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
+    check_own_chain(&chain, &key, now)?;
+    let (leaf, issuers) = chain
+        .split_first()
+        .ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let version = VersionRef {
+        profile: name.clone(),
+        version: VersionId::random(),
+    };
+    publish_version(store, home, version, leaf, issuers, &key, now).await
+}
+
+async fn publish_version(
+    store: &Store,
+    home: &Home,
+    version: VersionRef,
+    cert: &[u8],
+    issuers: &[Vec<u8>],
+    key: &SecretKey,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
+    let record = VersionRecord {
+        certificate_pem: crypto::to_pem("CERTIFICATE", cert),
+        chain_pem: issuers
+            .iter()
+            .map(|c| crypto::to_pem("CERTIFICATE", c))
+            .collect(),
+        fingerprint: crypto::cert_info(cert)?.sha256_fingerprint,
+        created_at: now,
+        version,
+    };
+    // Key first: a version is only published once a worker here can sign with it.
+    home.write_key(&KeyId::Version(record.version.clone()), key.pkcs8_der())?;
+    store
+        .create_json(
+            &keys::profile_version(&record.version.profile, &record.version.version)?,
+            &record,
+        )
+        .await?;
+    // Then its place in the profile's order: the highest number is the current version.
+    let entry = OrderEntry {
+        version: record.version.version.clone(),
+    };
+    store
+        .create_next(&order_key(&record.version.profile)?, |_| entry.clone())
+        .await?;
+    Ok(record)
+}
+
+/// One entry of a profile's version order (`profiles/NAME/order/N.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderEntry {
+    version: VersionId,
+}
+
+fn order_key(name: &ProfileName) -> Result<crate::store::Key, StoreError> {
+    crate::store::Key::new(&["profiles", name.as_str(), "order"])
+}
+
+/// Adds a new version to a profile; it becomes the current one.
+pub async fn rotate(
+    store: &Store,
+    home: &Home,
+    name: &ProfileName,
+    now: Timestamp,
+) -> Result<Profile, Error> {
+    let profile = profile_record(store, name).await?;
+    ensure_active(store, name).await?;
+    if profile.own_chain {
+        return Err(Error::Conflict(format!(
+            "{name} brings its own certificate chain; create a new profile with --cert-chain and --key for a new key"
+        )));
+    }
+    let (ca, ca_key) = ca_with_key(store, home).await?;
+    add_issued_version(store, home, &profile, &ca, &ca_key, now).await?;
+    show_profile(store, name).await
+}
+
+async fn profile_record(store: &Store, name: &ProfileName) -> Result<ProfileRecord, Error> {
+    store.get_json(&keys::profile(name)?).await?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "no signing profile named {name}; see `signer profile list`"
+        ))
+    })
+}
+
+async fn ensure_active(store: &Store, name: &ProfileName) -> Result<(), Error> {
+    if store.exists(&keys::profile_canceled(name)?).await? {
+        return Err(Error::Conflict(format!(
+            "signing profile {name} is canceled; it signs nothing new (create another profile)"
+        )));
+    }
+    Ok(())
+}
+
+/// Every version of a profile, oldest first.
+pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRecord>, Error> {
+    let order = order_key(name)?;
+    let mut out = Vec::new();
+    for n in store.list_numbered(&order).await? {
+        let Some(entry) = store
+            .get_json::<OrderEntry>(&keys::numbered(&order, n)?)
+            .await?
+        else {
+            continue;
+        };
+        if let Some(v) = store
+            .get_json::<VersionRecord>(&keys::profile_version(name, &entry.version)?)
+            .await?
+        {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// A profile with status and versions.
+pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, Error> {
+    let record = profile_record(store, name).await?;
+    let canceled = store
+        .get_json::<CancelRecord>(&keys::profile_canceled(name)?)
+        .await?;
+    let revocations = revocations(store).await?;
+    let versions: Vec<VersionSummary> = versions(store, name)
+        .await?
+        .into_iter()
+        .map(|v| VersionSummary {
+            revoked_effective: revocations.versions.get(&v.version).copied(),
+            version: v.version.version,
+            created_at: v.created_at,
+            certificate_sha256: v.fingerprint,
+        })
+        .collect();
+    let current = versions.last();
+    let status = match (&canceled, current) {
+        (Some(_), _) => ProfileStatus::Canceled,
+        (None, Some(v)) if v.revoked_effective.is_some() => ProfileStatus::Revoked,
+        _ => ProfileStatus::Active,
+    };
+    Ok(Profile {
+        name: record.name,
+        status,
+        platform: record.platform,
+        signature_validity: record.signature_validity,
+        created_at: record.created_at,
+        canceled_at: canceled.map(|c| c.canceled_at),
+        current_version: current.map(|v| v.version.clone()),
+        versions,
+    })
+}
+
+/// Every profile, by name.
+pub async fn list_profiles(store: &Store, include_canceled: bool) -> Result<Vec<Profile>, Error> {
+    let mut names: Vec<ProfileName> = store
+        .list_keys(&keys::profiles()?)
+        .await?
+        .iter()
+        .filter(|k| k.last_segment() == "profile.json")
+        .filter_map(|k| k.segments().nth(1).and_then(|s| s.parse().ok()))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        let p = show_profile(store, &name).await?;
+        if include_canceled || p.status != ProfileStatus::Canceled {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Cancels a profile: no new signatures; old ones stay valid; the name stays taken.
+pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
+    profile_record(store, name).await?;
+    match store
+        .create_json(
+            &keys::profile_canceled(name)?,
+            &CancelRecord { canceled_at: now },
+        )
+        .await
+    {
+        Ok(()) => show_profile(store, name).await,
+        Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict(format!(
+            "signing profile {name} is already canceled"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What signing with a profile needs: its current version's record and key.
+pub struct SigningIdentity {
+    /// The version.
+    pub version: VersionRecord,
+    /// Its private key.
+    pub key: SecretKey,
+    /// Signature validity.
+    pub validity: Validity,
+}
+
+/// The identity a new signature of `name` uses. Refuses canceled profiles (exit 5),
+/// revoked current versions (exit 5) and unknown profiles (exit 4).
+pub async fn signing_identity(
+    store: &Store,
+    home: &Home,
+    name: &ProfileName,
+) -> Result<SigningIdentity, Error> {
+    let profile = show_profile(store, name).await?;
+    match profile.status {
+        ProfileStatus::Active => {}
+        ProfileStatus::Canceled => {
+            return Err(Error::Conflict(format!(
+                "signing profile {name} is canceled; it signs nothing new"
+            )));
+        }
+        ProfileStatus::Revoked => {
+            return Err(Error::Conflict(format!(
+                "the current version of signing profile {name} is revoked; run `signer profile rotate {name}` for a new version"
+            )));
+        }
+    }
+    let current = profile
+        .current_version
+        .ok_or_else(|| Error::NotFound(format!("signing profile {name} has no version")))?;
+    let version = store
+        .get_json::<VersionRecord>(&keys::profile_version(name, &current)?)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "profile version {name}/{current} is missing from the store"
+            ))
+        })?;
+    let key = signing_key(home, &version.version)?;
+    Ok(SigningIdentity {
+        version,
+        key,
+        validity: profile.signature_validity,
+    })
+}
+
+/// The private key of a profile version from the home.
+pub fn signing_key(home: &Home, version: &VersionRef) -> Result<SecretKey, Error> {
+    let der = home.read_key(&KeyId::Version(version.clone())).map_err(|e| match e.exit_code() {
+        crate::error::exit::NOT_FOUND => Error::NotFound(format!(
+            "the private key of {version} is not in the home {}; copy it there or point SIGNER_HOME at a home that has it",
+            home.dir().display()
+        )),
+        _ => e.into(),
+    })?;
+    Ok(SecretKey::from_pkcs8(&der)?)
+}
+
+/// What the store trusts for a profile version, for authenticity checks.
+pub async fn trusted_version(
+    store: &Store,
+    version: &VersionRef,
+) -> Result<Option<TrustedVersion>, Error> {
+    let Some(record) = store
+        .get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let chain = record.chain_der()?;
+    let (certificate, anchor) = match (chain.first(), chain.last()) {
+        (Some(c), Some(a)) => (c.clone(), a.clone()),
+        _ => return Ok(None),
+    };
+    Ok(Some(TrustedVersion {
+        version: record.version,
+        certificate,
+        anchor,
+    }))
+}
+
+/// Revokes a profile version from `effective` (which must not be in the future and may
+/// only move an earlier revocation earlier).
+pub async fn revoke_version(
+    store: &Store,
+    version: &VersionRef,
+    effective: Timestamp,
+    reason: &str,
+    now: Timestamp,
+) -> Result<VersionRevocation, Error> {
+    if store
+        .get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?)
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound(format!(
+            "no profile version {version}; see `signer profile show {}`",
+            version.profile
+        )));
+    }
+    if effective > now {
+        return Err(Error::Invalid(format!(
+            "the effective time {effective} is in the future; it must be now or earlier"
+        )));
+    }
+    let current = revocations(store).await?.versions.get(version).copied();
+    if let Some(current) = current
+        && effective > current
+    {
+        return Err(Error::Conflict(format!(
+            "{version} is already revoked effective {current}; the effective time may move earlier, never later"
+        )));
+    }
+    let record = VersionRevocation {
+        version: version.clone(),
+        effective_time: effective,
+        reason: reason.to_owned(),
+        revoked_at: now,
+    };
+    let prefix = keys::profile_revocations(&version.profile, &version.version)?;
+    store.create_next(&prefix, |_| record.clone()).await?;
+    Ok(record)
+}
+
+/// Revokes one job's signature. Irreversible; a second revocation is a conflict.
+pub async fn revoke_job(
+    store: &Store,
+    job: &JobId,
+    reason: &str,
+    now: Timestamp,
+) -> Result<JobRevocation, Error> {
+    let record = JobRevocation {
+        job_id: job.clone(),
+        reason: reason.to_owned(),
+        revoked_at: now,
+    };
+    match store
+        .create_json(&keys::job_revocation(job)?, &record)
+        .await
+    {
+        Ok(()) => Ok(record),
+        Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict(format!(
+            "the signature of job {job} is already revoked"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every revocation in the store: per version the earliest effective time.
+pub async fn revocations(store: &Store) -> Result<Revocations, Error> {
+    let mut out = Revocations::default();
+    for key in store.list_keys(&keys::revocations()?).await? {
+        let s = key.as_str();
+        if s.contains("/profiles/") {
+            if let Some(r) = store.get_json::<VersionRevocation>(&key).await? {
+                let e = out.versions.entry(r.version).or_insert(r.effective_time);
+                *e = (*e).min(r.effective_time);
+            }
+        } else if s.contains("/jobs/")
+            && let Some(r) = store.get_json::<JobRevocation>(&key).await?
+        {
+            out.jobs.insert(r.job_id, r.reason);
+        }
+    }
+    Ok(out)
+}

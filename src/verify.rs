@@ -1,0 +1,213 @@
+//! Integrity and authenticity of a package (SPEC §5). No policy here: a [`Verified`] token
+//! is the only way `policy` gets to read a signature's metadata.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use crate::crypto;
+use crate::error::Error;
+use crate::format::{Block, Statement, block};
+use crate::model::{Timestamp, VersionRef};
+use crate::sign::CHUNK;
+use crate::zipcheck::{self, TAIL_WINDOW};
+
+/// What the bytes of a package say about its signature.
+#[derive(Debug)]
+pub enum Integrity {
+    /// No signature block.
+    Unsigned,
+    /// A block is present but the package is not what was signed.
+    Broken {
+        /// Why, for a person.
+        reason: String,
+        /// The block, when it parsed.
+        block: Option<Box<Block>>,
+    },
+    /// The block parses, the content digest matches and the signature is good for the
+    /// key in the block's first certificate.
+    Intact(Box<Block>),
+}
+
+/// A package's size and whole-file SHA-256 (for the verdict), and its integrity.
+#[derive(Debug)]
+pub struct PackageRead {
+    /// Bytes in the package.
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the whole package.
+    pub sha256: String,
+    /// Integrity.
+    pub integrity: Integrity,
+}
+
+/// Reads a package once: finds its end records and block, hashes the content and checks
+/// the signature over the payload. Read errors are `Err`; a bad package is `Ok` with
+/// [`Integrity::Broken`].
+pub fn read_package<R: Read + Seek>(
+    r: &mut R,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PackageRead, Error> {
+    let io = |e| Error::io("reading the package", e);
+    let size = r.seek(SeekFrom::End(0)).map_err(io)?;
+    let tail_len = size.min(TAIL_WINDOW);
+    r.seek(SeekFrom::Start(size - tail_len)).map_err(io)?;
+    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
+    r.read_exact(&mut tail).map_err(io)?;
+
+    let found = match zipcheck::parse_end(&tail, size) {
+        Err(e) => Err(format!("not a well-formed zip: {e}")),
+        Ok(end) if !block::present(&end.comment) => Ok(None),
+        Ok(end) => block::parse(&end.comment)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    };
+    let content_len = match &found {
+        Ok(Some(b)) => size - b.len as u64,
+        _ => size,
+    };
+    let alg = match &found {
+        Ok(Some(b)) => b.statement.content.digest_algorithm.ring(),
+        _ => &ring::digest::SHA384,
+    };
+    // One pass: the content digest over the bytes before the block, SHA-256 over all.
+    r.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut content = ring::digest::Context::new(alg);
+    let mut whole = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    while done < size {
+        let want = usize::try_from((size - done).min(CHUNK as u64)).unwrap_or(CHUNK);
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        r.read_exact(chunk).map_err(io)?;
+        let in_content = usize::try_from(content_len.saturating_sub(done))
+            .unwrap_or(usize::MAX)
+            .min(want);
+        content.update(chunk.get(..in_content).unwrap_or_default());
+        whole.update(chunk);
+        done += want as u64;
+        progress(done);
+    }
+    let sha256 = hex::encode(whole.finish());
+    let integrity = match found {
+        Err(reason) => Integrity::Broken {
+            reason,
+            block: None,
+        },
+        Ok(None) => Integrity::Unsigned,
+        Ok(Some(b)) => check_block(b, content_len, &hex::encode(content.finish())),
+    };
+    Ok(PackageRead {
+        size,
+        sha256,
+        integrity,
+    })
+}
+
+fn check_block(b: Block, content_len: u64, digest: &str) -> Integrity {
+    match block_problem(&b, content_len, digest) {
+        None => Integrity::Intact(Box::new(b)),
+        Some(reason) => Integrity::Broken {
+            reason,
+            block: Some(Box::new(b)),
+        },
+    }
+}
+
+fn block_problem(b: &Block, content_len: u64, digest: &str) -> Option<String> {
+    let st = &b.statement;
+    if st.content.length != content_len {
+        return Some(format!(
+            "the statement covers {} bytes but {content_len} precede the signature block",
+            st.content.length
+        ));
+    }
+    if st.content.digest != digest {
+        return Some(
+            "the package's bytes differ from what was signed (content digest mismatch)".into(),
+        );
+    }
+    let spki = match st
+        .chain_der()
+        .ok()
+        .and_then(|c| c.first().cloned())
+        .map(|leaf| crypto::cert_info(&leaf))
+    {
+        Some(Ok(info)) => info.spki_der,
+        _ => return Some("the signer's certificate does not parse".into()),
+    };
+    match crypto::verify_signature(st.platform, &spki, &b.payload, &b.signature) {
+        Ok(()) => None,
+        Err(_) => Some("the signature does not match the signed statement".into()),
+    }
+}
+
+/// What the store says a profile version's certificate and trust anchor are.
+#[derive(Debug, Clone)]
+pub struct TrustedVersion {
+    /// The version.
+    pub version: VersionRef,
+    /// DER of the version's certificate as recorded when it was created.
+    pub certificate: Vec<u8>,
+    /// DER of the root it must chain to: the store's root CA, or the profile's own.
+    pub anchor: Vec<u8>,
+}
+
+/// Proof that a signature passed integrity and authenticity. Only [`authenticate`]
+/// makes one.
+#[derive(Debug)]
+pub struct Verified<'a> {
+    block: &'a Block,
+}
+
+impl Verified<'_> {
+    /// The verified statement.
+    pub fn statement(&self) -> &Statement {
+        &self.block.statement
+    }
+}
+
+/// Authenticity: the chain leads to the trusted anchor with codeSigning, and the signer's
+/// certificate is the one the store recorded for the claimed profile version.
+///
+/// `trusted` is `None` when the store knows no such profile version.
+pub fn authenticate<'a>(
+    block: &'a Block,
+    trusted: Option<&TrustedVersion>,
+) -> Result<Verified<'a>, String> {
+    let st = &block.statement;
+    let claimed = st.version_ref();
+    let trusted =
+        trusted.ok_or_else(|| format!("this store has no signing profile version {claimed}"))?;
+    if trusted.version != claimed {
+        return Err(format!(
+            "certificate belongs to {}, not to {claimed}",
+            trusted.version
+        ));
+    }
+    let chain = st.chain_der().map_err(|e| e.to_string())?;
+    let (leaf, rest) = chain
+        .split_first()
+        .ok_or("the statement carries no certificate")?;
+    crypto::validate_chain(leaf, rest, &trusted.anchor, st.signed_at).map_err(|e| {
+        format!("certificate chain does not lead to this store's trusted root: {e}")
+    })?;
+    if leaf != &trusted.certificate {
+        return Err(format!(
+            "the signer's certificate is not the one this store recorded for {claimed}"
+        ));
+    }
+    Ok(Verified { block })
+}
+
+/// Whether `at` lies within the signature's validity, allowing `skew` seconds of clock
+/// difference for a signing time in the future.
+pub fn expiry_problem(st: &Statement, at: Timestamp, skew: i64) -> Option<String> {
+    if at >= st.expires_at {
+        return Some(format!("the signature expired at {}", st.expires_at));
+    }
+    if st.signed_at > at.plus_secs(skew) {
+        return Some(format!(
+            "the signing time {} lies in the future",
+            st.signed_at
+        ));
+    }
+    None
+}

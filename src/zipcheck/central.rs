@@ -1,0 +1,452 @@
+//! The central directory: one header per entry (APPNOTE 4.3.12), its extra fields
+//! (4.5), ZIP64 sizes and offsets (4.5.3), names, and the checks that need every entry
+//! (uniqueness, layout, total size).
+
+use super::names::{self, FLAG_UTF8, MAX_SYMLINK_TARGET};
+use super::{End, Rule, ZipError, ZipLimits, body};
+use crate::reader::Reader;
+
+/// Central-directory header signature, `PK\x01\x02`.
+const CENTRAL_SIG: u32 = 0x0201_4b50;
+/// Fixed part of a central-directory header.
+const CENTRAL_FIXED: usize = 46;
+
+/// Flag bit 0: traditional PKWARE encryption.
+const FLAG_ENCRYPTED: u16 = 1;
+/// Flag bit 3: sizes and CRC-32 follow the data in a data descriptor.
+pub(crate) const FLAG_DESCRIPTOR: u16 = 1 << 3;
+/// Flag bit 5: compressed patched data.
+const FLAG_PATCHED: u16 = 1 << 5;
+/// Flag bit 6: strong encryption.
+const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
+/// Flag bit 13: the central directory is encrypted and local header values are masked.
+const FLAG_MASKED: u16 = 1 << 13;
+
+/// Extra field: ZIP64 extended information.
+const EXTRA_ZIP64: u16 = 0x0001;
+/// Extra field: strong encryption header.
+const EXTRA_STRONG_ENCRYPTION: u16 = 0x0017;
+/// Extra field: WinZip AES encryption.
+const EXTRA_AES: u16 = 0x9901;
+/// Extra field: Info-ZIP Unicode Path.
+const EXTRA_UNICODE_PATH: u16 = 0x7075;
+
+/// Method number of WinZip AES encryption.
+const METHOD_AES: u16 = 99;
+/// `S_IFMT` and `S_IFLNK` of a Unix mode.
+const S_IFMT: u32 = 0o170_000;
+const S_IFLNK: u32 = 0o120_000;
+
+/// How an entry's data is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Method 0: the bytes as they are.
+    Stored,
+    /// Method 8: raw deflate (RFC 1951).
+    Deflate,
+}
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory (its name ends with `/`).
+    Directory,
+    /// A symlink (Unix mode `S_IFLNK` in the external attributes); its data is the target.
+    Symlink,
+}
+
+/// One central-directory entry, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The name, decoded (UTF-8 when flagged, else CP437).
+    pub name: String,
+    /// The name as stored.
+    pub raw_name: Vec<u8>,
+    /// File, directory or symlink.
+    pub kind: EntryKind,
+    /// Stored or deflate.
+    pub method: Method,
+    /// General-purpose flags.
+    pub flags: u16,
+    /// CRC-32 of the uncompressed data.
+    pub crc32: u32,
+    /// Offset of its local header.
+    pub local_offset: u64,
+    /// Compressed size.
+    pub compressed_size: u64,
+    /// Uncompressed size as declared.
+    pub uncompressed_size: u64,
+    /// The Unix mode from the external attributes, when one is set.
+    pub unix_mode: Option<u32>,
+}
+
+impl Entry {
+    /// Whether a data descriptor follows the data (flag bit 3).
+    pub fn has_descriptor(&self) -> bool {
+        self.flags & FLAG_DESCRIPTOR != 0
+    }
+}
+
+/// The parsed end structures and central directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tail {
+    /// End records.
+    pub end: End,
+    /// Entries in central-directory order.
+    pub entries: Vec<Entry>,
+}
+
+/// Parses and checks the central directory.
+///
+/// `cd` is exactly the bytes `[end.central_offset, end.central_offset + end.central_size)`.
+/// Pure. Besides each header it checks what needs every entry: the count, unique names,
+/// a layout in which entries cannot overlap (from the central directory alone, before any
+/// data is read) and the declared total against [`ZipLimits::max_unzipped`].
+pub fn parse_central(cd: &[u8], end: End, limits: &ZipLimits) -> Result<Tail, ZipError> {
+    if end.central_size > limits.max_central_directory {
+        return Err(Rule::CentralDirectoryTooLarge {
+            size: end.central_size,
+            max: limits.max_central_directory,
+        }
+        .into());
+    }
+    if cd.len() as u64 != end.central_size {
+        return Err(malformed(format!(
+            "{} bytes given for a central directory of {}",
+            cd.len(),
+            end.central_size
+        )));
+    }
+    if end.entry_count > limits.max_entries {
+        return Err(Rule::TooManyEntries {
+            count: end.entry_count,
+            max: limits.max_entries,
+        }
+        .into());
+    }
+    // The count is now at most max_entries, and each entry takes at least 46 bytes.
+    let capacity =
+        usize::try_from(end.entry_count.min(cd.len() as u64 / CENTRAL_FIXED as u64)).unwrap_or(0);
+    let mut entries = Vec::with_capacity(capacity);
+    let mut r = Reader::new(cd);
+    while r.left() > 0 {
+        if entries.len() as u64 >= limits.max_entries {
+            return Err(Rule::TooManyEntries {
+                count: entries.len() as u64 + 1,
+                max: limits.max_entries,
+            }
+            .into());
+        }
+        entries.push(parse_entry(&mut r, limits)?);
+    }
+    if entries.len() as u64 != end.entry_count {
+        return Err(Rule::EntryCount {
+            declared: end.entry_count,
+            found: entries.len() as u64,
+        }
+        .into());
+    }
+    if entries.is_empty() {
+        return Err(Rule::Empty.into());
+    }
+    names::check_unique(&entries)?;
+    body::plan(&entries, end.central_offset)?;
+    declared_total(&entries, limits)?;
+    Ok(Tail { end, entries })
+}
+
+/// The declared uncompressed total, refused upfront when over the limit.
+pub(crate) fn declared_total(entries: &[Entry], limits: &ZipLimits) -> Result<u64, ZipError> {
+    let total = entries
+        .iter()
+        .fold(0u64, |sum, e| sum.saturating_add(e.uncompressed_size));
+    if total > limits.max_unzipped {
+        return Err(Rule::UnzippedTooLarge { actual: total }.into());
+    }
+    Ok(total)
+}
+
+fn malformed(problem: String) -> ZipError {
+    Rule::MalformedCentralDirectory { problem }.into()
+}
+
+/// The fixed fields of a central-directory header.
+struct Fixed {
+    made_by: u16,
+    flags: u16,
+    method: u16,
+    crc32: u32,
+    compressed: u32,
+    uncompressed: u32,
+    name_len: u16,
+    extra_len: u16,
+    comment_len: u16,
+    disk: u16,
+    external: u32,
+    offset: u32,
+}
+
+impl Fixed {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader::new(bytes);
+        (r.u32_le()? == CENTRAL_SIG).then_some(())?;
+        let made_by = r.u16_le()?;
+        let _needed = r.u16_le()?;
+        let flags = r.u16_le()?;
+        let method = r.u16_le()?;
+        let _time_date = r.u32_le()?;
+        Some(Self {
+            made_by,
+            flags,
+            method,
+            crc32: r.u32_le()?,
+            compressed: r.u32_le()?,
+            uncompressed: r.u32_le()?,
+            name_len: r.u16_le()?,
+            extra_len: r.u16_le()?,
+            comment_len: r.u16_le()?,
+            disk: r.u16_le()?,
+            external: {
+                let _internal = r.u16_le()?;
+                r.u32_le()?
+            },
+            offset: r.u32_le()?,
+        })
+    }
+}
+
+fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError> {
+    let at = r.position();
+    let fixed = r.take(CENTRAL_FIXED).ok_or_else(|| {
+        malformed(format!(
+            "the header at byte {at} of the central directory is cut off"
+        ))
+    })?;
+    let h = Fixed::parse(fixed).ok_or_else(|| {
+        malformed(format!(
+            "no central directory header signature at byte {at} of the central directory"
+        ))
+    })?;
+    let variable = (|| {
+        Some((
+            r.take(h.name_len.into())?,
+            r.take(h.extra_len.into())?,
+            r.take(h.comment_len.into())?,
+        ))
+    })();
+    let (raw_name, extra, _comment) = variable.ok_or_else(|| {
+        malformed(format!("the name, extra field or comment of the header at byte {at} runs past the central directory"))
+    })?;
+    let shown = names::display(raw_name, h.flags);
+    let blame = |rule: Rule| ZipError::at(shown.clone(), rule);
+
+    let name = names::check_name(raw_name, h.flags, limits.max_name_len).map_err(blame)?;
+    let extras = Extras::parse(extra).map_err(|problem| {
+        blame(Rule::MalformedCentralDirectory {
+            problem: format!("its extra field {problem}"),
+        })
+    })?;
+    if h.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED) != 0
+        || h.method == METHOD_AES
+        || extras.encryption
+    {
+        return Err(blame(Rule::Encrypted));
+    }
+    if h.flags & FLAG_PATCHED != 0 {
+        return Err(blame(Rule::UnsupportedFlags { flags: h.flags }));
+    }
+    let method = match h.method {
+        0 => Method::Stored,
+        8 => Method::Deflate,
+        method => return Err(blame(Rule::UnsupportedMethod { method })),
+    };
+    if let Some(field) = extras.unicode_path {
+        names::check_unicode_path(field, raw_name, &name).map_err(blame)?;
+    }
+    let sizes =
+        zip64_central(extras.zip64, &h).map_err(|problem| blame(Rule::Zip64 { problem }))?;
+    if sizes.disk != 0 {
+        return Err(blame(Rule::MultiDisk));
+    }
+    if method == Method::Stored && sizes.compressed != sizes.uncompressed {
+        return Err(blame(Rule::StoredSizes {
+            compressed: sizes.compressed,
+            uncompressed: sizes.uncompressed,
+        }));
+    }
+
+    // 7-Zip and others set a Unix mode on non-Unix hosts too, so any host counts.
+    let mode = h.external >> 16;
+    let _host = h.made_by >> 8;
+    let unix_mode = (mode != 0).then_some(mode);
+    let kind = if mode & S_IFMT == S_IFLNK {
+        let bad = |problem: &str| {
+            blame(Rule::BadSymlinkTarget {
+                problem: problem.to_owned(),
+            })
+        };
+        if name.ends_with('/') {
+            return Err(bad("belongs to a link whose name ends with \"/\""));
+        }
+        if sizes.uncompressed > MAX_SYMLINK_TARGET {
+            return Err(bad(&format!(
+                "is declared {} bytes long, more than {MAX_SYMLINK_TARGET}",
+                sizes.uncompressed
+            )));
+        }
+        EntryKind::Symlink
+    } else if name.ends_with('/') {
+        if sizes.uncompressed != 0 {
+            return Err(blame(Rule::DirectoryWithData {
+                size: sizes.uncompressed,
+            }));
+        }
+        EntryKind::Directory
+    } else {
+        EntryKind::File
+    };
+    Ok(Entry {
+        name,
+        raw_name: raw_name.to_vec(),
+        kind,
+        method,
+        flags: h.flags,
+        crc32: h.crc32,
+        local_offset: sizes.offset,
+        compressed_size: sizes.compressed,
+        uncompressed_size: sizes.uncompressed,
+        unix_mode,
+    })
+}
+
+/// The extra fields the gate reads; the others are skipped, but the list must parse.
+#[derive(Debug, Default)]
+pub(crate) struct Extras<'a> {
+    /// The ZIP64 extended information field's data.
+    pub(crate) zip64: Option<&'a [u8]>,
+    /// The Unicode Path field's data.
+    pub(crate) unicode_path: Option<&'a [u8]>,
+    /// A strong-encryption or AES field is present.
+    pub(crate) encryption: bool,
+}
+
+impl<'a> Extras<'a> {
+    /// Parses a list of (tag, size, data) fields that must fill `bytes` exactly.
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+        let mut r = Reader::new(bytes);
+        let mut extras = Self::default();
+        while r.left() > 0 {
+            let field = (|| {
+                let tag = r.u16_le()?;
+                let size = r.u16_le()?;
+                Some((tag, r.take(size.into())?))
+            })();
+            let (tag, data) =
+                field.ok_or_else(|| format!("is cut off at byte {}", r.position()))?;
+            let slot = match tag {
+                EXTRA_ZIP64 => &mut extras.zip64,
+                EXTRA_UNICODE_PATH => &mut extras.unicode_path,
+                EXTRA_STRONG_ENCRYPTION | EXTRA_AES => {
+                    extras.encryption = true;
+                    continue;
+                }
+                _ => continue,
+            };
+            if slot.replace(data).is_some() {
+                return Err(format!("holds two fields of type {tag:#06x}"));
+            }
+        }
+        Ok(extras)
+    }
+}
+
+/// Sizes, offset and disk after ZIP64 resolution.
+struct Sizes {
+    compressed: u64,
+    uncompressed: u64,
+    offset: u64,
+    disk: u64,
+}
+
+/// Resolves the ZIP64 extra field of a central header: it holds exactly the fields whose
+/// classic value is the 0xFFFFFFFF (0xFFFF for the disk) marker, in APPNOTE order.
+fn zip64_central(zip64: Option<&[u8]>, h: &Fixed) -> Result<Sizes, String> {
+    let mut fields = [
+        Zip64Field::u64("uncompressed size", h.uncompressed),
+        Zip64Field::u64("compressed size", h.compressed),
+        Zip64Field::u64("local header offset", h.offset),
+        Zip64Field {
+            name: "disk number",
+            value: h.disk.into(),
+            marked: h.disk == u16::MAX,
+            width: 4,
+        },
+    ];
+    resolve_zip64(zip64, &mut fields)?;
+    let [uncompressed, compressed, offset, disk] = fields.map(|f| f.value);
+    Ok(Sizes {
+        compressed,
+        uncompressed,
+        offset,
+        disk,
+    })
+}
+
+/// One header field that the ZIP64 extra field may replace.
+pub(crate) struct Zip64Field {
+    /// Its name, for messages.
+    pub(crate) name: &'static str,
+    /// Its value: the classic one, then the ZIP64 one when marked.
+    pub(crate) value: u64,
+    /// Whether the classic value is the marker.
+    pub(crate) marked: bool,
+    /// Its width in the ZIP64 extra field.
+    pub(crate) width: usize,
+}
+
+impl Zip64Field {
+    /// A 32-bit size or offset, marked by 0xFFFFFFFF.
+    pub(crate) fn u64(name: &'static str, classic: u32) -> Self {
+        Self {
+            name,
+            value: classic.into(),
+            marked: classic == u32::MAX,
+            width: 8,
+        }
+    }
+}
+
+/// Replaces each marked field's value with the next one from the ZIP64 extra field, which
+/// must hold exactly those. A marker without a ZIP64 field is refused: readers disagree on
+/// whether it is a size of 4 GiB − 1 or a missing field.
+pub(crate) fn resolve_zip64(zip64: Option<&[u8]>, fields: &mut [Zip64Field]) -> Result<(), String> {
+    let needed: usize = fields.iter().filter(|f| f.marked).map(|f| f.width).sum();
+    let Some(data) = zip64 else {
+        return match fields.iter().find(|f| f.marked) {
+            Some(field) => Err(format!(
+                "its {} is the ZIP64 marker but it has no ZIP64 extra field",
+                field.name
+            )),
+            None => Ok(()),
+        };
+    };
+    if data.len() != needed {
+        return Err(format!(
+            "its ZIP64 extra field holds {} bytes, but its 0xFFFFFFFF markers call for {needed}",
+            data.len()
+        ));
+    }
+    let mut r = Reader::new(data);
+    for field in fields.iter_mut().filter(|f| f.marked) {
+        let read = if field.width == 8 {
+            r.u64_le()
+        } else {
+            r.u32_le().map(u64::from)
+        };
+        // Cannot fail: the length was checked above.
+        field.value = read.unwrap_or(u64::MAX);
+    }
+    Ok(())
+}
