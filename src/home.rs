@@ -489,6 +489,24 @@ mod tests {
     }
 
     #[test]
+    fn the_default_store_opens_whatever_the_home_is_called() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("my home %20#1");
+        let home = Home::open(&dir).unwrap();
+        let url = home.default_store_url();
+        assert!(
+            url.starts_with("file:///") && url.ends_with("/store"),
+            "{url}"
+        );
+        crate::store::Store::open(&url).unwrap();
+        assert!(
+            dir.join("store").is_dir(),
+            "{url} is {}/store",
+            dir.display()
+        );
+    }
+
+    #[test]
     fn a_writable_home_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("home");

@@ -19,6 +19,7 @@ pub mod error;
 pub mod format;
 pub mod home;
 pub mod judge;
+pub mod layers;
 pub mod limits;
 pub mod location;
 pub mod model;

@@ -79,7 +79,7 @@ pub enum StoreError {
     },
     /// The backend failed; the cause is this error's source.
     #[error(
-        "could not {op} object {key:?} in store {store} ({})",
+        "could not {op} object {key} in store {store} ({})",
         backend_hint(store)
     )]
     Backend {
@@ -101,7 +101,7 @@ pub enum StoreError {
         reason: String,
     },
     /// A store or object URL is malformed or unsupported.
-    #[error("invalid store URL {url:?}: {reason}")]
+    #[error("invalid URL {url:?}: {reason}")]
     BadUrl {
         /// The URL as given.
         url: String,
@@ -237,8 +237,7 @@ impl Store {
                     })?
                     // Durable like a remote store: a record that was acknowledged survives a
                     // power cut (the file store is where the root CA and jobs live).
-                    .with_fsync(true)
-                    .with_automatic_cleanup(true);
+                    .with_fsync(true);
                 Arc::new(fs)
             }
             "s3" => {
@@ -315,9 +314,9 @@ impl Store {
     /// Lists the numbers present, creates one more than the largest with create-if-absent,
     /// and on losing that race lists again and retries after a short random pause (at most
     /// [`CREATE_NEXT_ATTEMPTS`] times). Concurrent callers, in any number of processes, get
-    /// distinct consecutive numbers and none is lost. Numbers are never reused as long as
-    /// numbered records are never deleted: mark a deleted version with another object
-    /// instead.
+    /// distinct consecutive numbers and none is lost; `value` may be called more than
+    /// once. Numbers are never reused as long as numbered records are never deleted: mark
+    /// a deleted version with another object instead.
     pub async fn create_next<T: Serialize>(
         &self,
         prefix: &Key,
@@ -497,7 +496,7 @@ pub fn parse_object_url(url: &str) -> Result<(Arc<DynObjectStore>, Path), StoreE
             }
             let path =
                 Path::from_absolute_path(&file).map_err(|e| bad(format!("bad file path: {e}")))?;
-            Ok((Arc::new(LocalFileSystem::new()), path))
+            Ok((Arc::new(LocalFileSystem::new().with_fsync(true)), path))
         }
         other => Err(bad(format!(
             "unsupported scheme {other:?}; use s3://bucket/key or file:///abs/path"
@@ -565,14 +564,40 @@ fn build_s3(url: &str, bucket: &str) -> Result<AmazonS3, StoreError> {
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
     // `from_env` reads the AWS_* variables, AWS_ENDPOINT_URL_S3 included (it wins over
     // AWS_ENDPOINT_URL); the bucket comes from the URL.
-    AmazonS3Builder::from_env()
+    let builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
-        .with_conditional_put(S3ConditionalPut::ETagMatch)
-        .build()
-        .map_err(|e| StoreError::Open {
-            url: url.to_owned(),
-            reason: format!("bad S3 settings ({e}); check the AWS_* variables"),
-        })
+        .with_conditional_put(S3ConditionalPut::ETagMatch);
+    check_s3_credentials(&builder).map_err(|reason| StoreError::Open {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    })?;
+    builder.build().map_err(|e| StoreError::Open {
+        url: url.to_owned(),
+        reason: format!("bad S3 settings ({e}); check the AWS_* variables"),
+    })
+}
+
+/// Refuses a custom endpoint (an S3-compatible server) without credentials: the client
+/// would otherwise fall back to the cloud instance-metadata service and time out there,
+/// minutes later, with an error that says nothing about the missing variables.
+fn check_s3_credentials(builder: &AmazonS3Builder) -> Result<(), &'static str> {
+    use object_store::aws::AmazonS3ConfigKey as K;
+    let set = |k: K| builder.get_config_value(&k).is_some_and(|v| !v.is_empty());
+    let custom_endpoint = set(K::Endpoint) || set(K::S3Endpoint);
+    let credentials = set(K::AccessKeyId)
+        || set(K::WebIdentityTokenFile)
+        || set(K::ContainerCredentialsRelativeUri)
+        || set(K::ContainerCredentialsFullUri)
+        || builder
+            .get_config_value(&K::SkipSignature)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if custom_endpoint && !credentials {
+        return Err(
+            "an S3 endpoint is set (AWS_ENDPOINT_URL) but no credentials: set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY (or AWS_SKIP_SIGNATURE=true for anonymous access)",
+        );
+    }
+    Ok(())
 }
 
 fn to_json<T: Serialize>(key: &Key, value: &T) -> Result<Bytes, StoreError> {
@@ -635,6 +660,23 @@ mod tests {
     fn s3_urls_build_without_io() {
         Store::open("s3://bucket").unwrap();
         Store::open("s3://bucket/some/prefix/").unwrap();
+    }
+
+    #[test]
+    fn a_custom_endpoint_needs_credentials() {
+        let endpoint = AmazonS3Builder::new().with_endpoint("http://127.0.0.1:9");
+        assert!(check_s3_credentials(&endpoint).is_err());
+        let keyed = endpoint
+            .clone()
+            .with_access_key_id("k")
+            .with_secret_access_key("s");
+        assert!(check_s3_credentials(&keyed).is_ok());
+        let anonymous = endpoint.with_skip_signature(true);
+        assert!(check_s3_credentials(&anonymous).is_ok());
+        assert!(
+            check_s3_credentials(&AmazonS3Builder::new()).is_ok(),
+            "AWS itself may use instance roles"
+        );
     }
 
     #[test]

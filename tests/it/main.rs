@@ -4,3 +4,4 @@ mod crypto_openssl;
 mod util;
 mod cli;
 mod store_contract;
+mod tamper;
