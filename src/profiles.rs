@@ -201,7 +201,7 @@ pub enum NewVersion {
         /// Certificates, DER, leaf first.
         chain: Vec<Vec<u8>>,
         /// The leaf's key.
-        key: SecretKey,
+        key: Box<SecretKey>,
     },
 }
 
@@ -243,7 +243,7 @@ pub async fn create_profile(
             add_issued_version(store, home, &record, &ca, &ca_key, now).await?
         }
         (NewVersion::OwnChain { chain, key }, _) => {
-            add_own_version(store, home, name, chain, key, now).await?
+            add_own_version(store, home, name, chain, *key, now).await?
         }
         (NewVersion::Issued, None) => return Err(Error::Invalid("internal: no CA".into())),
     };

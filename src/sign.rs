@@ -69,7 +69,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
         platform,
         content: ContentDigest {
             digest_algorithm: digest_alg,
-            digest: "0".repeat(2 * digest_alg.len()),
+            digest: "0".repeat(2 * digest_alg.output_len()),
             length: 0,
             entries: 0,
             unzipped_size: 0,

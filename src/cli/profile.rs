@@ -188,7 +188,7 @@ fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<N
     }
     .map_err(crate::Error::from)?;
     profiles::check_own_chain(&chain, &key, clock::now())?;
-    Ok(NewVersion::OwnChain { chain, key })
+    Ok(NewVersion::OwnChain { chain, key: Box::new(key) })
 }
 
 fn profile_text(p: &Profile) -> String {

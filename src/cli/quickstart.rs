@@ -55,7 +55,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     let p = |p: &Path| p.display().to_string();
     let s = |x: &str| x.to_owned();
 
-    let steps = vec![
+    let steps = [
         Step {
             what: "create the store's root CA",
             args: vec![s("init")],

@@ -99,7 +99,7 @@ impl Statement {
                 "digest algorithm does not match the platform".into(),
             ));
         }
-        let digest_ok = st.content.digest.len() == 2 * st.content.digest_algorithm.len()
+        let digest_ok = st.content.digest.len() == 2 * st.content.digest_algorithm.output_len()
             && st
                 .content
                 .digest

@@ -83,7 +83,7 @@ pub enum DigestAlgorithm {
 
 impl DigestAlgorithm {
     /// Output length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,

@@ -136,7 +136,7 @@ impl VersionId {
             out.extend(
                 b.iter()
                     .filter(|&&x| x < 248)
-                    .map(|&x| char::from(ALPHABET[usize::from(x % 62)])),
+                    .filter_map(|&x| ALPHABET.get(usize::from(x % 62)).map(|&c| char::from(c))),
             );
             out.truncate(10);
         }

@@ -2,7 +2,7 @@
 //! (4.5), ZIP64 sizes and offsets (4.5.3), names, and the checks that need every entry
 //! (uniqueness, layout, total size).
 
-use super::names::{self, FLAG_UTF8, MAX_SYMLINK_TARGET};
+use super::names::{self, MAX_SYMLINK_TARGET};
 use super::{End, Rule, ZipError, ZipLimits, body};
 use crate::reader::Reader;
 

@@ -14,10 +14,7 @@ fn init_is_idempotent() {
     assert_eq!(first["created"], true);
     let again = env.json(["init"]).expect(0).json();
     assert_eq!(again["created"], false);
-    assert_eq!(
-        first["root_ca"]["fingerprint"],
-        again["root_ca"]["fingerprint"]
-    );
+    assert_eq!(first["root_ca"]["fingerprint"], again["root_ca"]["fingerprint"]);
 }
 
 #[test]
@@ -28,10 +25,7 @@ fn sign_verify_round_trip_for_every_platform_and_unzip_tools_see_the_source() {
         env.profile(&name, &["--platform", platform]);
         let src = fixture("packages/hello-function.zip");
         let signed = env.sign(&name, &src, "signed.zip");
-        let v = env
-            .json(["verify", signed.to_str().unwrap()])
-            .expect(0)
-            .json();
+        let v = env.json(["verify", signed.to_str().unwrap()]).expect(0).json();
         assert_eq!(v["decision"], "allow", "{platform}: {v}");
         assert_eq!(v["packages"][0]["signature"]["profile"], name.as_str());
         let checks = v["packages"][0]["checks"].as_array().unwrap();
@@ -49,28 +43,11 @@ for n in a.namelist():
     assert a.read(n) == b.read(n), n
 assert b.testzip() is None
 "#;
-        tool(
-            "python3",
-            &[
-                "-c",
-                script,
-                src.to_str().unwrap(),
-                signed.to_str().unwrap(),
-            ],
-        )
-        .expect(0);
+        tool("python3", &["-c", script, src.to_str().unwrap(), signed.to_str().unwrap()]).expect(0);
         let x1 = env.path("x1");
         let x2 = env.path("x2");
-        tool(
-            "unzip",
-            &["-q", src.to_str().unwrap(), "-d", x1.to_str().unwrap()],
-        )
-        .expect(0);
-        tool(
-            "unzip",
-            &["-q", signed.to_str().unwrap(), "-d", x2.to_str().unwrap()],
-        )
-        .expect(0);
+        tool("unzip", &["-q", src.to_str().unwrap(), "-d", x1.to_str().unwrap()]).expect(0);
+        tool("unzip", &["-q", signed.to_str().unwrap(), "-d", x2.to_str().unwrap()]).expect(0);
         tool("diff", &["-r", x1.to_str().unwrap(), x2.to_str().unwrap()]).expect(0);
     }
 }
@@ -79,11 +56,7 @@ assert b.testzip() is None
 fn tampered_appended_prepended_and_truncated_packages_fail() {
     let env = Env::new();
     env.profile("Tamper", &[]);
-    let signed = env.sign(
-        "Tamper",
-        &fixture("packages/hello-function.zip"),
-        "signed.zip",
-    );
+    let signed = env.sign("Tamper", &fixture("packages/hello-function.zip"), "signed.zip");
     let good = std::fs::read(&signed).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("flip in an entry", {
@@ -114,29 +87,14 @@ fn exported_pieces_verify_with_openssl() {
     for platform in PLATFORMS {
         let env = Env::new();
         env.profile("Ossl", &["--platform", platform]);
-        let signed = env.sign(
-            "Ossl",
-            &fixture("packages/hello-function.zip"),
-            "signed.zip",
-        );
+        let signed = env.sign("Ossl", &fixture("packages/hello-function.zip"), "signed.zip");
         let dir = env.path("sig");
         let e = env
-            .json([
-                "signature",
-                "export",
-                signed.to_str().unwrap(),
-                "--dir",
-                dir.to_str().unwrap(),
-            ])
+            .json(["signature", "export", signed.to_str().unwrap(), "--dir", dir.to_str().unwrap()])
             .expect(0)
             .json();
         let d = |f: &str| dir.join(f).to_str().unwrap().to_owned();
-        let pubkey = tool(
-            "openssl",
-            &["x509", "-in", &d("certificate.pem"), "-pubkey", "-noout"],
-        )
-        .expect(0)
-        .stdout;
+        let pubkey = tool("openssl", &["x509", "-in", &d("certificate.pem"), "-pubkey", "-noout"]).expect(0).stdout;
         std::fs::write(dir.join("pub.pem"), pubkey).unwrap();
         let verify = |payload: &str| match platform {
             "Ed25519" => tool(
@@ -156,65 +114,24 @@ fn exported_pieces_verify_with_openssl() {
             ),
             "ECDSA-P256-SHA256" => tool(
                 "openssl",
-                &[
-                    "dgst",
-                    "-sha256",
-                    "-verify",
-                    &d("pub.pem"),
-                    "-signature",
-                    &d("signature.der"),
-                    payload,
-                ],
+                &["dgst", "-sha256", "-verify", &d("pub.pem"), "-signature", &d("signature.der"), payload],
             ),
             _ => tool(
                 "openssl",
-                &[
-                    "dgst",
-                    "-sha384",
-                    "-verify",
-                    &d("pub.pem"),
-                    "-signature",
-                    &d("signature.der"),
-                    payload,
-                ],
+                &["dgst", "-sha384", "-verify", &d("pub.pem"), "-signature", &d("signature.der"), payload],
             ),
         };
         verify(&d("payload.bin")).expect(0);
         let mut tampered = std::fs::read(dir.join("payload.bin")).unwrap();
         tampered[30] ^= 1;
         std::fs::write(dir.join("tampered.bin"), tampered).unwrap();
-        assert_ne!(
-            verify(&d("tampered.bin")).code,
-            0,
-            "{platform}: openssl accepted a tampered payload"
-        );
+        assert_ne!(verify(&d("tampered.bin")).code, 0, "{platform}: openssl accepted a tampered payload");
 
         // The chain: the issuer in chain.pem is the store's root; the leaf is for code signing.
-        tool(
-            "openssl",
-            &[
-                "verify",
-                "-CAfile",
-                &d("chain.pem"),
-                "-purpose",
-                "any",
-                &d("certificate.pem"),
-            ],
-        )
-        .expect(0);
-        let eku = tool(
-            "openssl",
-            &[
-                "x509",
-                "-in",
-                &d("certificate.pem"),
-                "-noout",
-                "-ext",
-                "extendedKeyUsage",
-            ],
-        )
-        .expect(0)
-        .stdout;
+        tool("openssl", &["verify", "-CAfile", &d("chain.pem"), "-purpose", "any", &d("certificate.pem")]).expect(0);
+        let eku = tool("openssl", &["x509", "-in", &d("certificate.pem"), "-noout", "-ext", "extendedKeyUsage"])
+            .expect(0)
+            .stdout;
         assert!(eku.contains("Code Signing"), "{eku}");
 
         // The content digest in the statement is over the package's first `length` bytes.
@@ -222,16 +139,8 @@ fn exported_pieces_verify_with_openssl() {
         let head = &std::fs::read(&signed).unwrap()[..len];
         std::fs::write(dir.join("content.bin"), head).unwrap();
         let alg = e["digest_algorithm"].as_str().unwrap();
-        let out = tool(
-            "openssl",
-            &["dgst", &format!("-{alg}"), "-r", &d("content.bin")],
-        )
-        .expect(0)
-        .stdout;
-        assert!(
-            out.starts_with(e["content_digest"].as_str().unwrap()),
-            "{out}"
-        );
+        let out = tool("openssl", &["dgst", &format!("-{alg}"), "-r", &d("content.bin")]).expect(0).stdout;
+        assert!(out.starts_with(e["content_digest"].as_str().unwrap()), "{out}");
     }
 }
 
@@ -241,14 +150,7 @@ fn refusals_have_their_exit_codes() {
     env.profile("Refuse", &[]);
     let sign = |src: &std::path::Path| {
         let out = env.path("out.zip");
-        let r = env.run([
-            "sign",
-            "--profile",
-            "Refuse",
-            src.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        let r = env.run(["sign", "--profile", "Refuse", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
         assert!(!out.exists(), "a refused sign left {}", out.display());
         r
     };
@@ -260,11 +162,7 @@ fn refusals_have_their_exit_codes() {
     make_zip(&empty, &[]);
     sign(&empty).expect(3);
 
-    let signed = env.sign(
-        "Refuse",
-        &fixture("packages/hello-function.zip"),
-        "signed.zip",
-    );
+    let signed = env.sign("Refuse", &fixture("packages/hello-function.zip"), "signed.zip");
     let r = sign(&signed).expect(3);
     assert!(r.stderr.contains("already signed"), "{}", r.stderr);
 
@@ -303,20 +201,9 @@ fn over_the_unzipped_limit_is_refused_with_lambdas_wording() {
     let zeros = vec![0u8; 262_144_001];
     make_zip(&big, &[("zeros.bin", &zeros, true)]);
     let r = env
-        .run([
-            "sign",
-            "--profile",
-            "Big",
-            big.to_str().unwrap(),
-            "-o",
-            env.path("o.zip").to_str().unwrap(),
-        ])
+        .run(["sign", "--profile", "Big", big.to_str().unwrap(), "-o", env.path("o.zip").to_str().unwrap()])
         .expect(3);
-    assert!(
-        r.stderr.contains("262144000") && r.stderr.contains("262144001"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("262144000") && r.stderr.contains("262144001"), "{}", r.stderr);
 }
 
 #[test]
@@ -326,14 +213,7 @@ fn key_files_are_owner_only_readable_keys_are_refused_and_never_printed() {
     let key = env.home().join(format!("keys/profiles/Keys/{version}.pk8"));
     let meta = std::fs::metadata(&key).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    assert_eq!(
-        std::fs::metadata(env.home().join("keys"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o700
-    );
+    assert_eq!(std::fs::metadata(env.home().join("keys")).unwrap().permissions().mode() & 0o777, 0o700);
     let der = std::fs::read(&key).unwrap();
 
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -354,17 +234,12 @@ fn key_files_are_owner_only_readable_keys_are_refused_and_never_printed() {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
     let signed = env.sign("Keys", &fixture("packages/hello-function.zip"), "s.zip");
-    for args in [
-        vec!["profile", "show", "Keys"],
-        vec!["profile", "list"],
-        vec!["signature", "show", signed.to_str().unwrap()],
-    ] {
+    for args in
+        [vec!["profile", "show", "Keys"], vec!["profile", "list"], vec!["signature", "show", signed.to_str().unwrap()]]
+    {
         for r in [env.run(&args), env.json(&args)] {
             let all = format!("{}{}", r.stdout, r.stderr);
-            assert!(
-                !all.contains("PRIVATE KEY") && !all.contains(&b64[20..60]),
-                "{args:?} printed key material"
-            );
+            assert!(!all.contains("PRIVATE KEY") && !all.contains(&b64[20..60]), "{args:?} printed key material");
         }
     }
 }
@@ -431,24 +306,15 @@ fn profile_lifecycle_rotate_list_show_cancel_revoke() {
     ])
     .expect(0);
     let show = env.json(["profile", "show", "Life"]).expect(0).json();
-    assert_eq!(
-        show["versions"][0]["revoked_effective"],
-        "2025-06-01T00:00:00Z"
-    );
-    assert_eq!(
-        show["status"], "Active",
-        "the current version is not revoked"
-    );
+    assert_eq!(show["versions"][0]["revoked_effective"], "2025-06-01T00:00:00Z");
+    assert_eq!(show["status"], "Active", "the current version is not revoked");
 
     env.run(["profile", "show", "Nope"]).expect(4);
     env.run(["profile", "cancel", "Life"]).expect(0);
     env.run(["profile", "cancel", "Life"]).expect(5);
     let list = env.json(["profile", "list"]).expect(0).json();
     assert!(list["profiles"].as_array().unwrap().is_empty());
-    let list = env
-        .json(["profile", "list", "--include-canceled"])
-        .expect(0)
-        .json();
+    let list = env.json(["profile", "list", "--include-canceled"]).expect(0).json();
     assert_eq!(list["profiles"][0]["status"], "Canceled");
 }
 
@@ -469,10 +335,7 @@ fn a_signature_made_after_its_version_was_revoked_fails_revocation() {
         "compromised",
     ])
     .expect(0);
-    let v = env
-        .json(["verify", signed.to_str().unwrap()])
-        .expect(1)
-        .json();
+    let v = env.json(["verify", signed.to_str().unwrap()]).expect(1).json();
     let checks = v["packages"][0]["checks"].as_array().unwrap();
     assert_eq!(checks[4]["check"], "revocation");
     assert_eq!(checks[4]["status"], "fail");
@@ -484,15 +347,7 @@ fn expiry_is_judged_at_the_given_time() {
     env.profile("Exp", &["--validity", "1day"]);
     let signed = env.sign("Exp", &fixture("packages/hello-function.zip"), "s.zip");
     env.run(["verify", signed.to_str().unwrap()]).expect(0);
-    let v = env
-        .json([
-            "verify",
-            signed.to_str().unwrap(),
-            "--at",
-            "2999-01-01T00:00:00Z",
-        ])
-        .expect(1)
-        .json();
+    let v = env.json(["verify", signed.to_str().unwrap(), "--at", "2999-01-01T00:00:00Z"]).expect(1).json();
     assert_eq!(v["packages"][0]["checks"][3]["status"], "fail");
 }
 
@@ -527,34 +382,15 @@ fn own_certificate_chain_profiles_sign_and_verify() {
         ],
     )
     .expect(0);
-    tool(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            &d("leaf.key"),
-        ],
+    tool("openssl", &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &d("leaf.key")])
+        .expect(0);
+    tool("openssl", &["req", "-new", "-key", &d("leaf.key"), "-out", &d("leaf.csr"), "-subj", "/CN=Vendor Signing"])
+        .expect(0);
+    std::fs::write(
+        env.path("ext.cnf"),
+        "extendedKeyUsage=codeSigning\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n",
     )
-    .expect(0);
-    tool(
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-key",
-            &d("leaf.key"),
-            "-out",
-            &d("leaf.csr"),
-            "-subj",
-            "/CN=Vendor Signing",
-        ],
-    )
-    .expect(0);
-    std::fs::write(env.path("ext.cnf"), "extendedKeyUsage=codeSigning\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n").unwrap();
+    .unwrap();
     tool(
         "openssl",
         &[
@@ -582,61 +418,22 @@ fn own_certificate_chain_profiles_sign_and_verify() {
         std::fs::read_to_string(env.path("ca.pem")).unwrap()
     );
     std::fs::write(env.path("chain.pem"), chain).unwrap();
-    env.run([
-        "profile",
-        "create",
-        "Vendor",
-        "--cert-chain",
-        &d("chain.pem"),
-        "--key",
-        &d("leaf.key"),
-    ])
-    .expect(0);
+    env.run(["profile", "create", "Vendor", "--cert-chain", &d("chain.pem"), "--key", &d("leaf.key")]).expect(0);
     let signed = env.sign("Vendor", &fixture("packages/hello-function.zip"), "s.zip");
-    let v = env
-        .json(["verify", signed.to_str().unwrap()])
-        .expect(0)
-        .json();
+    let v = env.json(["verify", signed.to_str().unwrap()]).expect(0).json();
     assert_eq!(v["packages"][0]["signature"]["profile"], "Vendor");
     // A key that does not match the leaf is refused.
-    tool(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            &d("other.key"),
-        ],
-    )
-    .expect(0);
-    env.run([
-        "profile",
-        "create",
-        "Vendor2",
-        "--cert-chain",
-        &d("chain.pem"),
-        "--key",
-        &d("other.key"),
-    ])
-    .expect(3);
+    tool("openssl", &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &d("other.key")])
+        .expect(0);
+    env.run(["profile", "create", "Vendor2", "--cert-chain", &d("chain.pem"), "--key", &d("other.key")]).expect(3);
 }
 
 #[test]
 fn json_mode_prints_one_document_even_for_errors() {
     let env = Env::new();
     let r = env.json(["profile", "show", "Missing"]).expect(4);
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Missing")
-    );
-    let r = env
-        .json(["verify", env.path("nope.zip").to_str().unwrap()])
-        .expect(6);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("Missing"));
+    let r = env.json(["verify", env.path("nope.zip").to_str().unwrap()]).expect(6);
     r.json();
 }
 
@@ -646,12 +443,7 @@ fn help_completions_and_man_page() {
     let help = env.run(["sign", "--help"]).expect(0).stdout;
     assert!(help.contains("Example"), "{help}");
     for shell in ["bash", "zsh", "fish"] {
-        assert!(
-            env.run(["completions", shell])
-                .expect(0)
-                .stdout
-                .contains("signer")
-        );
+        assert!(env.run(["completions", shell]).expect(0).stdout.contains("signer"));
     }
     assert!(env.run(["man"]).expect(0).stdout.contains(".TH"));
     env.run(["no-such-command"]).expect(2);
@@ -660,8 +452,6 @@ fn help_completions_and_man_page() {
 #[test]
 fn quickstart_passes_on_a_fresh_home() {
     let env = Env::new();
-    let r = env
-        .json(["quickstart", "--dir", env.path("qs").to_str().unwrap()])
-        .expect(0);
+    let r = env.json(["quickstart", "--dir", env.path("qs").to_str().unwrap()]).expect(0);
     assert!(r.json()["steps"].as_array().unwrap().len() >= 5);
 }

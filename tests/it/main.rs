@@ -1,7 +1,11 @@
 //! The one integration-test binary: each module is one area.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 mod crypto_openssl;
 mod util;
 mod cli;
 mod store_contract;
 mod tamper;
+mod memory;
+mod s3;

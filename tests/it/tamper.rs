@@ -24,7 +24,15 @@ fn now() -> Timestamp {
 
 fn sign_with(root: &(Vec<u8>, SecretKey), version: &VersionRef, platform: Platform, src: &[u8]) -> Signed {
     let key = SecretKey::generate(platform).unwrap();
-    let cert = crypto::issue_code_signing_cert(&root.0, &root.1, &key, version, now().plus_secs(-60), now().plus_secs(86_400 * 365)).unwrap();
+    let cert = crypto::issue_code_signing_cert(
+        &root.0,
+        &root.1,
+        &key,
+        version,
+        now().plus_secs(-60),
+        now().plus_secs(86_400 * 365),
+    )
+    .unwrap();
     let params = SignParams {
         key,
         chain: vec![cert.clone(), root.0.clone()],
@@ -35,7 +43,10 @@ fn sign_with(root: &(Vec<u8>, SecretKey), version: &VersionRef, platform: Platfo
     };
     let mut out = Vec::new();
     sign_package(&mut Cursor::new(src), &mut out, &params, &ZipLimits::default(), &mut |_| {}).unwrap();
-    Signed { bytes: out, trusted: TrustedVersion { version: version.clone(), certificate: cert, anchor: root.0.clone() } }
+    Signed {
+        bytes: out,
+        trusted: TrustedVersion { version: version.clone(), certificate: cert, anchor: root.0.clone() },
+    }
 }
 
 /// Whether `bytes` pass integrity and authenticity against `trusted`.
@@ -61,7 +72,11 @@ fn every_byte_flip_truncation_and_extension_fails() {
         for i in 0..s.bytes.len() {
             let mut m = s.bytes.clone();
             m[i] ^= 0x01;
-            assert!(!accepted(&m, &s.trusted), "{platform}: flipping bit 0 of byte {i} of {} was accepted", s.bytes.len());
+            assert!(
+                !accepted(&m, &s.trusted),
+                "{platform}: flipping bit 0 of byte {i} of {} was accepted",
+                s.bytes.len()
+            );
             m[i] ^= 0x81;
             assert!(!accepted(&m, &s.trusted), "{platform}: flipping bit 7 of byte {i} was accepted");
         }
@@ -69,8 +84,14 @@ fn every_byte_flip_truncation_and_extension_fails() {
             assert!(!accepted(&s.bytes[..cut], &s.trusted), "{platform}: truncation to {cut} accepted");
         }
         for extra in [&b"x"[..], b"\n", b"PK\x05\x06", &[0u8; 22]] {
-            assert!(!accepted(&[s.bytes.as_slice(), extra].concat(), &s.trusted), "{platform}: appended {extra:?} accepted");
-            assert!(!accepted(&[extra, s.bytes.as_slice()].concat(), &s.trusted), "{platform}: prepended {extra:?} accepted");
+            assert!(
+                !accepted(&[s.bytes.as_slice(), extra].concat(), &s.trusted),
+                "{platform}: appended {extra:?} accepted"
+            );
+            assert!(
+                !accepted(&[extra, s.bytes.as_slice()].concat(), &s.trusted),
+                "{platform}: prepended {extra:?} accepted"
+            );
         }
     }
 }

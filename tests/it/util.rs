@@ -15,9 +15,7 @@ pub fn corpus_dir() -> PathBuf {
 
 /// A file under `fixtures/`.
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
 }
 
 /// A throwaway home (with its default file store) and the `signer` binary.
@@ -37,20 +35,13 @@ impl Run {
     /// stdout as the one JSON document it must be.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
+            panic!("stdout is not one JSON document ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
         })
     }
 
     /// Asserts the exit code, showing output on failure.
     pub fn expect(self, code: i32) -> Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 }
@@ -67,18 +58,12 @@ impl From<Output> for Run {
 
 impl Env {
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            store: None,
-        }
+        Self { dir: tempfile::tempdir().unwrap(), store: None }
     }
 
     /// An environment whose state lives in `store` (keys still in the temp home).
     pub fn with_store(store: &str) -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            store: Some(store.to_owned()),
-        }
+        Self { dir: tempfile::tempdir().unwrap(), store: Some(store.to_owned()) }
     }
 
     pub fn home(&self) -> PathBuf {
@@ -113,13 +98,7 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        self.cmd()
-            .arg("--output")
-            .arg("json")
-            .args(args)
-            .output()
-            .unwrap()
-            .into()
+        self.cmd().arg("--output").arg("json").args(args).output().unwrap().into()
     }
 
     /// `init` + `profile create NAME [extra…]`; returns the version id.
@@ -134,15 +113,7 @@ impl Env {
     /// Signs `src` with `profile` to a new file; returns its path.
     pub fn sign(&self, profile: &str, src: &Path, out_name: &str) -> PathBuf {
         let out = self.path(out_name);
-        self.run([
-            "sign",
-            "--profile",
-            profile,
-            src.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .expect(0);
+        self.run(["sign", "--profile", profile, src.to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
         out
     }
 }
@@ -153,11 +124,7 @@ pub fn make_zip(path: &Path, entries: &[(&str, &[u8], bool)]) {
     let f = std::fs::File::create(path).unwrap();
     let mut w = zip::ZipWriter::new(f);
     for (name, data, deflate) in entries {
-        let method = if *deflate {
-            zip::CompressionMethod::Deflated
-        } else {
-            zip::CompressionMethod::Stored
-        };
+        let method = if *deflate { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored };
         let opts = zip::write::SimpleFileOptions::default().compression_method(method);
         w.start_file(*name, opts).unwrap();
         w.write_all(data).unwrap();
@@ -167,9 +134,23 @@ pub fn make_zip(path: &Path, entries: &[(&str, &[u8], bool)]) {
 
 /// Runs a command line tool and returns (exit code, stdout, stderr).
 pub fn tool(program: &str, args: &[&str]) -> Run {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"))
-        .into()
+    Command::new(program).args(args).output().unwrap_or_else(|e| panic!("running {program}: {e}")).into()
+}
+
+/// A fresh bucket on the test S3 server (scripts/test.sh starts it and sets
+/// `SIGNER_TEST_S3_ENDPOINT`), or `None` with a printed notice when there is none.
+pub fn s3_bucket() -> Option<String> {
+    use std::io::{Read, Write};
+    let Ok(endpoint) = std::env::var("SIGNER_TEST_S3_ENDPOINT") else {
+        eprintln!("skipping the S3 part: set SIGNER_TEST_S3_ENDPOINT (scripts/test.sh starts a server and sets it)");
+        return None;
+    };
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let bucket = format!("signer-it-{}", uuid::Uuid::new_v4().simple());
+    let mut conn = std::net::TcpStream::connect(&host).unwrap_or_else(|e| panic!("S3 test server at {host}: {e}"));
+    write!(conn, "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "creating bucket {bucket}: {}", reply.lines().next().unwrap_or(""));
+    Some(bucket)
 }
