@@ -116,4 +116,15 @@ cargo test --all-targets
 log "cargo test --doc"
 cargo test --doc
 
+# --- fuzzing: a bounded run of each target where a nightly toolchain and cargo-fuzz exist;
+# the committed seeds run in `cargo test` above either way (tests/it/fuzz_seeds.rs).
+if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  for target in zip_inspect signature_block cert_chain; do
+    log "cargo fuzz run $target (60 s)"
+    (cd fuzz && cargo +nightly fuzz run "$target" "seeds/$target" -- -max_total_time=60 -rss_limit_mb=1024)
+  done
+else
+  log "notice: no nightly toolchain with cargo-fuzz here; fuzz targets not run (their seeds ran in cargo test)"
+fi
+
 log "all checks passed"

@@ -17,6 +17,8 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod home;
 pub mod judge;
 pub mod layers;

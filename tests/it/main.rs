@@ -9,3 +9,4 @@ mod store_contract;
 mod tamper;
 mod memory;
 mod s3;
+mod fuzz_seeds;
