@@ -121,7 +121,7 @@ cargo test --doc
 if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
   for target in zip_inspect signature_block cert_chain; do
     log "cargo fuzz run $target (60 s)"
-    (cd fuzz && cargo +nightly fuzz run "$target" "seeds/$target" -- -max_total_time=60 -rss_limit_mb=1024)
+    (cd fuzz && mkdir -p "corpus/$target" && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- -max_total_time=60 -rss_limit_mb=1024)
   done
 else
   log "notice: no nightly toolchain with cargo-fuzz here; fuzz targets not run (their seeds ran in cargo test)"
