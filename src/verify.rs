@@ -7,7 +7,6 @@ use crate::crypto;
 use crate::error::Error;
 use crate::format::{Block, Statement, block};
 use crate::model::{Timestamp, VersionRef};
-use crate::sign::CHUNK;
 use crate::zipcheck::{self, TAIL_WINDOW};
 
 /// What the bytes of a package say about its signature.
@@ -41,10 +40,7 @@ pub struct PackageRead {
 /// Reads a package once: finds its end records and block, hashes the content and checks
 /// the signature over the payload. Read errors are `Err`; a bad package is `Ok` with
 /// [`Integrity::Broken`].
-pub fn read_package<R: Read + Seek>(
-    r: &mut R,
-    progress: &mut dyn FnMut(u64),
-) -> Result<PackageRead, Error> {
+pub fn read_package<R: Read + Seek + Send>(r: &mut R, progress: &mut dyn FnMut(u64)) -> Result<PackageRead, Error> {
     let io = |e| Error::io("reading the package", e);
     let size = r.seek(SeekFrom::End(0)).map_err(io)?;
     let tail_len = size.min(TAIL_WINDOW);
@@ -55,9 +51,7 @@ pub fn read_package<R: Read + Seek>(
     let found = match zipcheck::parse_end(&tail, size) {
         Err(e) => Err(format!("not a well-formed zip: {e}")),
         Ok(end) if !block::present(&end.comment) => Ok(None),
-        Ok(end) => block::parse(&end.comment)
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        Ok(end) => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
     };
     let content_len = match &found {
         Ok(Some(b)) => size - b.len as u64,
@@ -67,47 +61,65 @@ pub fn read_package<R: Read + Seek>(
         Ok(Some(b)) => b.statement.content.digest_algorithm.ring(),
         _ => &ring::digest::SHA384,
     };
-    // One pass: the content digest over the bytes before the block, SHA-256 over all.
+    // One pass, on two cores: while this thread updates the content digest over a chunk,
+    // a helper thread updates SHA-256 over the same chunk and reads the next one.
     r.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut content = ring::digest::Context::new(alg);
     let mut whole = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; CHUNK];
+    let mut cur = vec![0u8; HASH_CHUNK];
+    let mut next = vec![0u8; HASH_CHUNK];
     let mut done = 0u64;
-    while done < size {
-        let want = usize::try_from((size - done).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let chunk = buf.get_mut(..want).unwrap_or_default();
-        r.read_exact(chunk).map_err(io)?;
-        let in_content = usize::try_from(content_len.saturating_sub(done))
-            .unwrap_or(usize::MAX)
-            .min(want);
-        content.update(chunk.get(..in_content).unwrap_or_default());
-        whole.update(chunk);
-        done += want as u64;
+    let mut cur_len = read_chunk(r, &mut cur, size - done).map_err(io)?;
+    while cur_len > 0 {
+        let chunk = cur.get(..cur_len).unwrap_or_default();
+        let in_content = usize::try_from(content_len.saturating_sub(done)).unwrap_or(usize::MAX).min(cur_len);
+        let left_after = size - done - cur_len as u64;
+        let next_len = if cur_len < PARALLEL_MIN {
+            whole.update(chunk);
+            content.update(chunk.get(..in_content).unwrap_or_default());
+            read_chunk(r, &mut next, left_after).map_err(io)?
+        } else {
+            std::thread::scope(|s| {
+                let helper = s.spawn(|| {
+                    whole.update(chunk);
+                    read_chunk(r, &mut next, left_after)
+                });
+                content.update(chunk.get(..in_content).unwrap_or_default());
+                helper.join()
+            })
+            .map_err(|_| Error::Invalid("internal: hashing thread failed".into()))?
+            .map_err(io)?
+        };
+        done += cur_len as u64;
         progress(done);
+        std::mem::swap(&mut cur, &mut next);
+        cur_len = next_len;
     }
     let sha256 = hex::encode(whole.finish());
     let integrity = match found {
-        Err(reason) => Integrity::Broken {
-            reason,
-            block: None,
-        },
+        Err(reason) => Integrity::Broken { reason, block: None },
         Ok(None) => Integrity::Unsigned,
         Ok(Some(b)) => check_block(b, content_len, &hex::encode(content.finish())),
     };
-    Ok(PackageRead {
-        size,
-        sha256,
-        integrity,
-    })
+    Ok(PackageRead { size, sha256, integrity })
+}
+
+/// Bytes hashed per step of [`read_package`].
+const HASH_CHUNK: usize = 4 << 20;
+/// Below this, a chunk is hashed on one thread: a second one costs more than it saves.
+const PARALLEL_MIN: usize = 256 << 10;
+
+/// Reads `min(left, buf.len())` bytes into the front of `buf`.
+fn read_chunk<R: Read>(r: &mut R, buf: &mut [u8], left: u64) -> std::io::Result<usize> {
+    let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+    r.read_exact(buf.get_mut(..want).unwrap_or_default())?;
+    Ok(want)
 }
 
 fn check_block(b: Block, content_len: u64, digest: &str) -> Integrity {
     match block_problem(&b, content_len, digest) {
         None => Integrity::Intact(Box::new(b)),
-        Some(reason) => Integrity::Broken {
-            reason,
-            block: Some(Box::new(b)),
-        },
+        Some(reason) => Integrity::Broken { reason, block: Some(Box::new(b)) },
     }
 }
 
@@ -120,16 +132,9 @@ fn block_problem(b: &Block, content_len: u64, digest: &str) -> Option<String> {
         ));
     }
     if st.content.digest != digest {
-        return Some(
-            "the package's bytes differ from what was signed (content digest mismatch)".into(),
-        );
+        return Some("the package's bytes differ from what was signed (content digest mismatch)".into());
     }
-    let spki = match st
-        .chain_der()
-        .ok()
-        .and_then(|c| c.first().cloned())
-        .map(|leaf| crypto::cert_info(&leaf))
-    {
+    let spki = match st.chain_der().ok().and_then(|c| c.first().cloned()).map(|leaf| crypto::cert_info(&leaf)) {
         Some(Ok(info)) => info.spki_der,
         _ => return Some("the signer's certificate does not parse".into()),
     };
@@ -168,31 +173,19 @@ impl Verified<'_> {
 /// certificate is the one the store recorded for the claimed profile version.
 ///
 /// `trusted` is `None` when the store knows no such profile version.
-pub fn authenticate<'a>(
-    block: &'a Block,
-    trusted: Option<&TrustedVersion>,
-) -> Result<Verified<'a>, String> {
+pub fn authenticate<'a>(block: &'a Block, trusted: Option<&TrustedVersion>) -> Result<Verified<'a>, String> {
     let st = &block.statement;
     let claimed = st.version_ref();
-    let trusted =
-        trusted.ok_or_else(|| format!("this store has no signing profile version {claimed}"))?;
+    let trusted = trusted.ok_or_else(|| format!("this store has no signing profile version {claimed}"))?;
     if trusted.version != claimed {
-        return Err(format!(
-            "certificate belongs to {}, not to {claimed}",
-            trusted.version
-        ));
+        return Err(format!("certificate belongs to {}, not to {claimed}", trusted.version));
     }
     let chain = st.chain_der().map_err(|e| e.to_string())?;
-    let (leaf, rest) = chain
-        .split_first()
-        .ok_or("the statement carries no certificate")?;
-    crypto::validate_chain(leaf, rest, &trusted.anchor, st.signed_at).map_err(|e| {
-        format!("certificate chain does not lead to this store's trusted root: {e}")
-    })?;
+    let (leaf, rest) = chain.split_first().ok_or("the statement carries no certificate")?;
+    crypto::validate_chain(leaf, rest, &trusted.anchor, st.signed_at)
+        .map_err(|e| format!("certificate chain does not lead to this store's trusted root: {e}"))?;
     if leaf != &trusted.certificate {
-        return Err(format!(
-            "the signer's certificate is not the one this store recorded for {claimed}"
-        ));
+        return Err(format!("the signer's certificate is not the one this store recorded for {claimed}"));
     }
     Ok(Verified { block })
 }
@@ -204,10 +197,7 @@ pub fn expiry_problem(st: &Statement, at: Timestamp, skew: i64) -> Option<String
         return Some(format!("the signature expired at {}", st.expires_at));
     }
     if st.signed_at > at.plus_secs(skew) {
-        return Some(format!(
-            "the signing time {} lies in the future",
-            st.signed_at
-        ));
+        return Some(format!("the signing time {} lies in the future", st.signed_at));
     }
     None
 }
