@@ -59,7 +59,8 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let end = &tail.end;
     if block::present(&end.comment) {
         return Err(Error::Invalid(
-            "the zip is already signed (its comment ends with a signer signature block); sign the original zip instead".into(),
+            "the zip is already signed (its comment ends with a signer signature block); sign the original zip instead"
+                .into(),
         ));
     }
     let platform = params.key.platform();
@@ -85,30 +86,19 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     // precedes the block, counts it. Every statement field that varies in value has a
     // fixed width except the sizes, so measure with the sizes' final values filled in.
     let comment_len = end.comment.len();
-    let eocd_len_field = end
-        .comment_offset
-        .checked_sub(2)
-        .ok_or_else(|| Error::Invalid("end record out of range".into()))?;
+    let eocd_len_field =
+        end.comment_offset.checked_sub(2).ok_or_else(|| Error::Invalid("end record out of range".into()))?;
     let content_length = end.comment_offset + comment_len as u64;
-    let mut hasher = ring::digest::Context::new(digest_alg.ring());
-    src.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("reading the source", e))?;
-    let mut tee = Tee {
-        inner: src,
-        out,
-        hasher: &mut hasher,
-        done: 0,
-        progress,
-    };
+    let mut hasher = HashPipe::new(digest_alg.ring());
+    src.seek(SeekFrom::Start(0)).map_err(|e| Error::io("reading the source", e))?;
+    let mut tee = Tee { inner: src, out, hasher: &mut hasher, done: 0, progress };
 
     // 1. The entries region, through the gate. The gate reads it exactly once.
     let inspected = {
         let mut body = (&mut tee).take(end.central_offset);
         let inspected = zipcheck::check_body(&tail, &mut body, limits)?;
         if body.limit() != 0 {
-            return Err(Error::Invalid(
-                "the zip gate left entry bytes unread".into(),
-            ));
+            return Err(Error::Invalid("the zip gate left entry bytes unread".into()));
         }
         inspected
     };
@@ -119,68 +109,42 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let block_len = block::encoded_len(payload_len, crypto::signature_len(platform));
     let new_comment_len = comment_len + block_len;
     if new_comment_len > MAX_COMMENT {
-        return Err(FormatError::TooLarge {
-            block: block_len,
-            comment: comment_len,
-        }
-        .into());
+        return Err(FormatError::TooLarge { block: block_len, comment: comment_len }.into());
     }
 
     // 2. Central directory and end records up to the comment length, unchanged.
     tee.copy_from_source(eocd_len_field - end.central_offset)?;
     // 3. The new comment length, then the original comment.
-    let len_field =
-        u16::try_from(new_comment_len).map_err(|_| Error::Invalid("comment too long".into()))?;
+    let len_field = u16::try_from(new_comment_len).map_err(|_| Error::Invalid("comment too long".into()))?;
     tee.emit(&len_field.to_le_bytes())?;
-    tee.inner
-        .seek(SeekFrom::Current(2))
-        .map_err(|e| Error::io("reading the source", e))?;
+    tee.inner.seek(SeekFrom::Current(2)).map_err(|e| Error::io("reading the source", e))?;
     tee.emit(&end.comment)?;
-    let Tee {
-        out: mut w, done, ..
-    } = tee;
+    let Tee { out: mut w, done, .. } = tee;
     debug_assert_eq!(done, content_length);
 
     // 4. The digest, the statement, the signature, the block.
-    statement.content.digest = hex::encode(hasher.finish());
+    statement.content.digest = hex::encode(hasher.finish()?);
     let payload = format::block::payload(&statement)?;
     let signature = params.key.sign(&payload)?;
     let blk = block::encode(&payload, &signature)?;
     if blk.len() != block_len {
-        return Err(Error::Invalid(format!(
-            "internal: block is {} bytes, {block_len} were announced",
-            blk.len()
-        )));
+        return Err(Error::Invalid(format!("internal: block is {} bytes, {block_len} were announced", blk.len())));
     }
     // Re-verify what is about to be published: the block parses back to the same
     // statement and the signature checks against the certificate's key.
     let parsed = block::parse(&blk)?;
-    let leaf = params
-        .chain
-        .first()
-        .ok_or_else(|| Error::Invalid("no certificate to sign with".into()))?;
-    crypto::verify_signature(
-        platform,
-        &crypto::cert_info(leaf)?.spki_der,
-        &parsed.payload,
-        &parsed.signature,
-    )?;
-    w.write_all(&blk)
-        .map_err(|e| Error::io("writing the signed package", e))?;
-    w.flush()
-        .map_err(|e| Error::io("writing the signed package", e))?;
-    Ok(Signed {
-        statement,
-        package_len: content_length + blk.len() as u64,
-        inspected,
-    })
+    let leaf = params.chain.first().ok_or_else(|| Error::Invalid("no certificate to sign with".into()))?;
+    crypto::verify_signature(platform, &crypto::cert_info(leaf)?.spki_der, &parsed.payload, &parsed.signature)?;
+    w.write_all(&blk).map_err(|e| Error::io("writing the signed package", e))?;
+    w.flush().map_err(|e| Error::io("writing the signed package", e))?;
+    Ok(Signed { statement, package_len: content_length + blk.len() as u64, inspected })
 }
 
 /// Reads from the source, hashing and writing every byte it hands on.
 struct Tee<'a, R, W> {
     inner: &'a mut R,
     out: W,
-    hasher: &'a mut ring::digest::Context,
+    hasher: &'a mut HashPipe,
     done: u64,
     progress: &'a mut dyn FnMut(u64),
 }
@@ -188,9 +152,7 @@ struct Tee<'a, R, W> {
 impl<R: Read, W: Write> Tee<'_, R, W> {
     fn emit(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.hasher.update(bytes);
-        self.out
-            .write_all(bytes)
-            .map_err(|e| Error::io("writing the signed package", e))?;
+        self.out.write_all(bytes).map_err(|e| Error::io("writing the signed package", e))?;
         self.done += bytes.len() as u64;
         Ok(())
     }
@@ -200,16 +162,10 @@ impl<R: Read, W: Write> Tee<'_, R, W> {
         let mut buf = vec![0u8; CHUNK.min(usize::try_from(n).unwrap_or(CHUNK)).max(1)];
         while left > 0 {
             let want = buf.len().min(usize::try_from(left).unwrap_or(buf.len()));
-            let chunk = buf
-                .get_mut(..want)
-                .ok_or_else(|| Error::Invalid("internal: buffer".into()))?;
-            self.inner
-                .read_exact(chunk)
-                .map_err(|e| Error::io("reading the source", e))?;
+            let chunk = buf.get_mut(..want).ok_or_else(|| Error::Invalid("internal: buffer".into()))?;
+            self.inner.read_exact(chunk).map_err(|e| Error::io("reading the source", e))?;
             self.hasher.update(chunk);
-            self.out
-                .write_all(chunk)
-                .map_err(|e| Error::io("writing the signed package", e))?;
+            self.out.write_all(chunk).map_err(|e| Error::io("writing the signed package", e))?;
             left -= want as u64;
             self.done += want as u64;
         }
@@ -252,4 +208,72 @@ pub async fn sign_location(
     })
     .await;
     outcome.map_err(|e| Error::Invalid(format!("internal: signing task failed: {e}")))?
+}
+
+/// Bytes handed to the hashing thread at a time.
+const PIPE_CHUNK: usize = 1 << 20;
+/// Chunks in flight to the hashing thread; with the two being filled and returned, this
+/// bounds the memory the pipe holds to a few MiB whatever the package size.
+const PIPE_DEPTH: usize = 4;
+
+/// A digest computed on its own thread, so hashing overlaps reading, checking and
+/// writing on the caller's thread. Buffers come back through a pool: memory is bounded
+/// and a slow hasher slows the caller rather than queueing without end.
+struct HashPipe {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    pool: std::sync::mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    handle: Option<std::thread::JoinHandle<ring::digest::Digest>>,
+}
+
+impl HashPipe {
+    fn new(alg: &'static ring::digest::Algorithm) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
+        let (pool_tx, pool) = std::sync::mpsc::channel();
+        for _ in 0..PIPE_DEPTH + 1 {
+            let _ = pool_tx.send(Vec::with_capacity(PIPE_CHUNK));
+        }
+        let handle = std::thread::spawn(move || {
+            let mut ctx = ring::digest::Context::new(alg);
+            for mut buf in rx {
+                ctx.update(&buf);
+                buf.clear();
+                let _ = pool_tx.send(buf);
+            }
+            ctx.finish()
+        });
+        Self { tx: Some(tx), pool, cur: Vec::with_capacity(PIPE_CHUNK), handle: Some(handle) }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            let take = (PIPE_CHUNK - self.cur.len()).min(data.len());
+            let (now, rest) = data.split_at(take);
+            self.cur.extend_from_slice(now);
+            data = rest;
+            if self.cur.len() == PIPE_CHUNK {
+                self.send();
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        let next = self.pool.recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.cur, next);
+        if let Some(tx) = &self.tx {
+            // A send fails only if the hasher is gone; `finish` then reports it.
+            let _ = tx.send(full);
+        }
+    }
+
+    fn finish(&mut self) -> Result<ring::digest::Digest, Error> {
+        if !self.cur.is_empty() {
+            self.send();
+        }
+        self.tx = None;
+        self.handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .ok_or_else(|| Error::Invalid("internal: the hashing thread failed".into()))
+    }
 }
