@@ -47,18 +47,24 @@ pub(super) enum ProfileCmd {
         name: ProfileName,
     },
     /// List signing profiles.
+    ///
+    /// Example: signer profile list --include-canceled
     List {
         /// Include canceled profiles.
         #[arg(long)]
         include_canceled: bool,
     },
     /// Show a profile, its status and versions.
+    ///
+    /// Example: signer --output json profile show MyApp
     Show {
         /// Profile name.
         name: ProfileName,
     },
     /// Cancel a profile: it signs nothing new; existing signatures stay valid; the name
     /// is never reused.
+    ///
+    /// Example: signer profile cancel MyApp
     Cancel {
         /// Profile name.
         name: ProfileName,
