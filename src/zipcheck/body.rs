@@ -32,15 +32,9 @@ pub(crate) fn plan(entries: &[Entry], central_offset: u64) -> Result<Vec<usize>,
     let sorted: Vec<&Entry> = order.iter().filter_map(|&i| entries.get(i)).collect();
     if let Some(first) = sorted.first().filter(|e| e.local_offset != 0) {
         if first.local_offset >= central_offset {
-            return Err(ZipError::at(
-                first.name.clone(),
-                Rule::OverlapsCentralDirectory,
-            ));
+            return Err(ZipError::at(first.name.clone(), Rule::OverlapsCentralDirectory));
         }
-        return Err(Rule::BytesBeforeFirstEntry {
-            len: first.local_offset,
-        }
-        .into());
+        return Err(Rule::BytesBeforeFirstEntry { len: first.local_offset }.into());
     }
     for (i, e) in sorted.iter().enumerate() {
         let next = sorted.get(i + 1);
@@ -48,23 +42,15 @@ pub(crate) fn plan(entries: &[Entry], central_offset: u64) -> Result<Vec<usize>,
         if e.local_offset >= central_offset {
             return Err(blame(Rule::OverlapsCentralDirectory));
         }
-        let smallest_end = [
-            LOCAL_FIXED as u64,
-            e.raw_name.len() as u64,
-            e.compressed_size,
-            min_descriptor(e),
-        ]
-        .iter()
-        .try_fold(e.local_offset, |sum, &n| sum.checked_add(n));
+        let smallest_end = [LOCAL_FIXED as u64, e.raw_name.len() as u64, e.compressed_size, min_descriptor(e)]
+            .iter()
+            .try_fold(e.local_offset, |sum, &n| sum.checked_add(n));
         let limit = next.map_or(central_offset, |n| n.local_offset);
         if smallest_end.is_none_or(|end| end > limit) {
             return Err(match next {
-                Some(n) if n.local_offset < central_offset => ZipError::at(
-                    n.name.clone(),
-                    Rule::OverlappingEntries {
-                        other: e.name.clone(),
-                    },
-                ),
+                Some(n) if n.local_offset < central_offset => {
+                    ZipError::at(n.name.clone(), Rule::OverlappingEntries { other: e.name.clone() })
+                }
                 _ => blame(Rule::OverlapsCentralDirectory),
             });
         }
@@ -84,11 +70,7 @@ fn min_descriptor(e: &Entry) -> u64 {
 /// agree with the central directory, every entry's data must inflate to its declared size
 /// and CRC-32, and the entries must tile the region (see the module docs). Errors from
 /// `body` are [`InspectError::Io`].
-pub fn check_body<R: Read>(
-    tail: &Tail,
-    body: R,
-    limits: &ZipLimits,
-) -> Result<Inspected, InspectError> {
+pub fn check_body<R: Read>(tail: &Tail, body: R, limits: &ZipLimits) -> Result<Inspected, InspectError> {
     let entries = &tail.entries;
     let central_offset = tail.end.central_offset;
     let order = plan(entries, central_offset)?;
@@ -99,27 +81,15 @@ pub fn check_body<R: Read>(
     let mut header = Vec::new();
     let mut unzipped = 0u64;
     for (k, e) in order.iter().filter_map(|&i| entries.get(i)).enumerate() {
-        let bound = Bound::after(
-            e,
-            order.get(k + 1).and_then(|&i| entries.get(i)),
-            central_offset,
-        );
+        let bound = Bound::after(e, order.get(k + 1).and_then(|&i| entries.get(i)), central_offset);
         let local = read_local(&mut body, e, &bound, &mut header)?;
         let descriptor = descriptor_len(e, &local, &bound)?;
-        unzipped += check_entry_data(
-            e,
-            (&mut body).take(e.compressed_size),
-            &mut budget,
-            &mut scratch,
-        )?;
+        unzipped += check_entry_data(e, (&mut body).take(e.compressed_size), &mut budget, &mut scratch)?;
         if let Some(len) = descriptor {
             read_descriptor(&mut body, e, &local, len)?;
         }
     }
-    Ok(Inspected {
-        entries: entries.len() as u64,
-        unzipped_size: unzipped,
-    })
+    Ok(Inspected { entries: entries.len() as u64, unzipped_size: unzipped })
 }
 
 /// Where an entry must end: at the next entry's local header, or at the central directory.
@@ -135,17 +105,9 @@ impl Bound {
         match next {
             Some(n) => Self {
                 at: n.local_offset,
-                overlap: ZipError::at(
-                    n.name.clone(),
-                    Rule::OverlappingEntries {
-                        other: e.name.clone(),
-                    },
-                ),
+                overlap: ZipError::at(n.name.clone(), Rule::OverlappingEntries { other: e.name.clone() }),
             },
-            None => Self {
-                at: central_offset,
-                overlap: ZipError::at(e.name.clone(), Rule::OverlapsCentralDirectory),
-            },
+            None => Self { at: central_offset, overlap: ZipError::at(e.name.clone(), Rule::OverlapsCentralDirectory) },
         }
     }
 }
@@ -161,19 +123,9 @@ struct Local {
 /// Reads the local header at the current position (= `e.local_offset`) and compares it
 /// with the central directory. The header and data must fit before `bound`, which is
 /// checked before the name and extra field are read.
-fn read_local<R: Read>(
-    body: &mut R,
-    e: &Entry,
-    bound: &Bound,
-    buf: &mut Vec<u8>,
-) -> Result<Local, InspectError> {
+fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>) -> Result<Local, InspectError> {
     let blame = |rule: Rule| InspectError::Zip(ZipError::at(e.name.clone(), rule));
-    let malformed = |problem: String| {
-        blame(Rule::MalformedLocalHeader {
-            offset: e.local_offset,
-            problem,
-        })
-    };
+    let malformed = |problem: String| blame(Rule::MalformedLocalHeader { offset: e.local_offset, problem });
     // `plan` made room for the fixed part before the bound.
     let mut fixed = [0u8; LOCAL_FIXED];
     body.read_exact(&mut fixed)?;
@@ -187,23 +139,36 @@ fn read_local<R: Read>(
         let crc32 = r.u32_le()?;
         let compressed = r.u32_le()?;
         let uncompressed = r.u32_le()?;
-        Some((
-            sig,
-            flags,
-            method,
-            crc32,
-            compressed,
-            uncompressed,
-            r.u16_le()?,
-            r.u16_le()?,
-        ))
+        Some((sig, flags, method, crc32, compressed, uncompressed, r.u16_le()?, r.u16_le()?))
     })();
-    let Some((sig, flags, method, crc32, compressed, uncompressed, name_len, extra_len)) = parsed
-    else {
+    let Some((sig, flags, method, crc32, compressed, uncompressed, name_len, extra_len)) = parsed else {
         return Err(malformed("it is cut off".into()));
     };
     if sig != LOCAL_SIG {
         return Err(malformed("there is no local header signature".into()));
+    }
+    // Fields in the fixed part first: a header overwritten with junk is a mismatch,
+    // whatever lengths the junk gives.
+    let mismatch =
+        |field: &'static str, local: String, central: String| blame(Rule::LocalMismatch { field, local, central });
+    if flags != e.flags {
+        return Err(mismatch("flags", format!("{flags:#06x}"), format!("{:#06x}", e.flags)));
+    }
+    let central_method = match e.method {
+        Method::Stored => 0,
+        Method::Deflate => 8,
+    };
+    if method != central_method {
+        return Err(mismatch("compression method", method.to_string(), central_method.to_string()));
+    }
+    // With a data descriptor, the local header may leave CRC-32 and sizes zero.
+    let streamed = e.has_descriptor();
+    let agrees = |local: u64, central: u64| local == central || (streamed && local == 0);
+    if !agrees(crc32.into(), e.crc32.into()) {
+        return Err(mismatch("CRC-32", format!("{crc32:08x}"), format!("{:08x}", e.crc32)));
+    }
+    if usize::from(name_len) != e.raw_name.len() {
+        return Err(mismatch("name length", name_len.to_string(), e.raw_name.len().to_string()));
     }
     let variable = usize::from(name_len) + usize::from(extra_len);
     let data_end = [LOCAL_FIXED as u64, variable as u64, e.compressed_size]
@@ -217,75 +182,25 @@ fn read_local<R: Read>(
     buf.resize(variable, 0);
     body.read_exact(buf)?;
     let (name, extra) = buf.split_at(usize::from(name_len).min(buf.len()));
-
-    let mismatch = |field: &'static str, local: String, central: String| {
-        blame(Rule::LocalMismatch {
-            field,
-            local,
-            central,
-        })
-    };
     if name != e.raw_name.as_slice() {
         let show = |raw: &[u8]| format!("\"{}\"", names::display(raw, flags).escape_debug());
         return Err(mismatch("name", show(name), show(&e.raw_name)));
     }
-    if flags != e.flags {
-        return Err(mismatch(
-            "flags",
-            format!("{flags:#06x}"),
-            format!("{:#06x}", e.flags),
-        ));
-    }
-    let central_method = match e.method {
-        Method::Stored => 0,
-        Method::Deflate => 8,
-    };
-    if method != central_method {
-        return Err(mismatch(
-            "compression method",
-            method.to_string(),
-            central_method.to_string(),
-        ));
-    }
-    let extras =
-        Extras::parse(extra).map_err(|problem| malformed(format!("its extra field {problem}")))?;
+    let extras = Extras::parse(extra).map_err(|problem| malformed(format!("its extra field {problem}")))?;
     if let Some(field) = extras.unicode_path {
         names::check_unicode_path(field, name, &e.name).map_err(blame)?;
     }
-    let mut sizes = [
-        Zip64Field::u64("uncompressed size", uncompressed),
-        Zip64Field::u64("compressed size", compressed),
-    ];
+    let mut sizes =
+        [Zip64Field::u64("uncompressed size", uncompressed), Zip64Field::u64("compressed size", compressed)];
     resolve_zip64(extras.zip64, &mut sizes).map_err(|problem| blame(Rule::Zip64 { problem }))?;
     let [uncompressed, compressed] = sizes.map(|f| f.value);
-    // With a data descriptor, the local header may leave CRC-32 and sizes zero.
-    let streamed = e.has_descriptor();
-    let agrees = |local: u64, central: u64| local == central || (streamed && local == 0);
-    if !agrees(crc32.into(), e.crc32.into()) {
-        return Err(mismatch(
-            "CRC-32",
-            format!("{crc32:08x}"),
-            format!("{:08x}", e.crc32),
-        ));
-    }
     if !agrees(compressed, e.compressed_size) {
-        return Err(mismatch(
-            "compressed size",
-            compressed.to_string(),
-            e.compressed_size.to_string(),
-        ));
+        return Err(mismatch("compressed size", compressed.to_string(), e.compressed_size.to_string()));
     }
     if !agrees(uncompressed, e.uncompressed_size) {
-        return Err(mismatch(
-            "uncompressed size",
-            uncompressed.to_string(),
-            e.uncompressed_size.to_string(),
-        ));
+        return Err(mismatch("uncompressed size", uncompressed.to_string(), e.uncompressed_size.to_string()));
     }
-    Ok(Local {
-        data_end,
-        zip64: extras.zip64.is_some(),
-    })
+    Ok(Local { data_end, zip64: extras.zip64.is_some() })
 }
 
 /// The length of the entry's data descriptor: the entry must end exactly at its bound, so
@@ -298,11 +213,7 @@ fn descriptor_len(e: &Entry, local: &Local, bound: &Bound) -> Result<Option<u64>
     };
     if !e.has_descriptor() {
         if left > 0 {
-            return Err(Rule::BytesBetweenEntries {
-                offset: local.data_end,
-                len: left,
-            }
-            .into());
+            return Err(Rule::BytesBetweenEntries { offset: local.data_end, len: left }.into());
         }
         return Ok(None);
     }
@@ -311,41 +222,20 @@ fn descriptor_len(e: &Entry, local: &Local, bound: &Bound) -> Result<Option<u64>
         return Err(bound.overlap.clone());
     }
     if left > long {
-        return Err(Rule::BytesBetweenEntries {
-            offset: local.data_end + long,
-            len: left - long,
-        }
-        .into());
+        return Err(Rule::BytesBetweenEntries { offset: local.data_end + long, len: left - long }.into());
     }
     if left != short && left != long {
-        let problem = format!(
-            "would take {left} bytes; it must take {short} (without signature) or {long} (with)"
-        );
-        return Err(ZipError::at(
-            e.name.clone(),
-            Rule::DataDescriptor { problem },
-        ));
+        let problem = format!("would take {left} bytes; it must take {short} (without signature) or {long} (with)");
+        return Err(ZipError::at(e.name.clone(), Rule::DataDescriptor { problem }));
     }
     Ok(Some(left))
 }
 
 /// Reads a data descriptor of `len` bytes and checks it against the central directory.
-fn read_descriptor<R: Read>(
-    body: &mut R,
-    e: &Entry,
-    local: &Local,
-    len: u64,
-) -> Result<(), InspectError> {
-    let bad = |problem: String| {
-        InspectError::Zip(ZipError::at(
-            e.name.clone(),
-            Rule::DataDescriptor { problem },
-        ))
-    };
+fn read_descriptor<R: Read>(body: &mut R, e: &Entry, local: &Local, len: u64) -> Result<(), InspectError> {
+    let bad = |problem: String| InspectError::Zip(ZipError::at(e.name.clone(), Rule::DataDescriptor { problem }));
     let mut bytes = [0u8; 24];
-    let bytes = bytes
-        .get_mut(..usize::try_from(len).unwrap_or(usize::MAX))
-        .unwrap_or_default();
+    let bytes = bytes.get_mut(..usize::try_from(len).unwrap_or(usize::MAX)).unwrap_or_default();
     body.read_exact(bytes)?;
     let mut r = Reader::new(bytes);
     let with_signature = len == 16 || len == 24;
@@ -354,17 +244,11 @@ fn read_descriptor<R: Read>(
             return Some(None);
         }
         let crc32 = r.u32_le()?;
-        let sizes = if local.zip64 {
-            (r.u64_le()?, r.u64_le()?)
-        } else {
-            (r.u32_le()?.into(), r.u32_le()?.into())
-        };
+        let sizes = if local.zip64 { (r.u64_le()?, r.u64_le()?) } else { (r.u32_le()?.into(), r.u32_le()?.into()) };
         Some(Some((crc32, sizes.0, sizes.1)))
     })();
     let Some(Some((crc32, compressed, uncompressed))) = read else {
-        return Err(bad(format!(
-            "of {len} bytes has no signature, but only a descriptor with one has {len} bytes"
-        )));
+        return Err(bad(format!("of {len} bytes has no signature, but only a descriptor with one has {len} bytes")));
     };
     let fields = [
         ("CRC-32", u64::from(crc32), u64::from(e.crc32)),
@@ -373,9 +257,7 @@ fn read_descriptor<R: Read>(
     ];
     for (field, descriptor, central) in fields {
         if descriptor != central {
-            return Err(bad(format!(
-                "says {field} {descriptor}, the central directory {central}"
-            )));
+            return Err(bad(format!("says {field} {descriptor}, the central directory {central}")));
         }
     }
     Ok(())

@@ -106,47 +106,26 @@ pub struct Tail {
 /// data is read) and the declared total against [`ZipLimits::max_unzipped`].
 pub fn parse_central(cd: &[u8], end: End, limits: &ZipLimits) -> Result<Tail, ZipError> {
     if end.central_size > limits.max_central_directory {
-        return Err(Rule::CentralDirectoryTooLarge {
-            size: end.central_size,
-            max: limits.max_central_directory,
-        }
-        .into());
+        return Err(Rule::CentralDirectoryTooLarge { size: end.central_size, max: limits.max_central_directory }.into());
     }
     if cd.len() as u64 != end.central_size {
-        return Err(malformed(format!(
-            "{} bytes given for a central directory of {}",
-            cd.len(),
-            end.central_size
-        )));
+        return Err(malformed(format!("{} bytes given for a central directory of {}", cd.len(), end.central_size)));
     }
     if end.entry_count > limits.max_entries {
-        return Err(Rule::TooManyEntries {
-            count: end.entry_count,
-            max: limits.max_entries,
-        }
-        .into());
+        return Err(Rule::TooManyEntries { count: end.entry_count, max: limits.max_entries }.into());
     }
     // The count is now at most max_entries, and each entry takes at least 46 bytes.
-    let capacity =
-        usize::try_from(end.entry_count.min(cd.len() as u64 / CENTRAL_FIXED as u64)).unwrap_or(0);
+    let capacity = usize::try_from(end.entry_count.min(cd.len() as u64 / CENTRAL_FIXED as u64)).unwrap_or(0);
     let mut entries = Vec::with_capacity(capacity);
     let mut r = Reader::new(cd);
     while r.left() > 0 {
         if entries.len() as u64 >= limits.max_entries {
-            return Err(Rule::TooManyEntries {
-                count: entries.len() as u64 + 1,
-                max: limits.max_entries,
-            }
-            .into());
+            return Err(Rule::TooManyEntries { count: entries.len() as u64 + 1, max: limits.max_entries }.into());
         }
         entries.push(parse_entry(&mut r, limits)?);
     }
     if entries.len() as u64 != end.entry_count {
-        return Err(Rule::EntryCount {
-            declared: end.entry_count,
-            found: entries.len() as u64,
-        }
-        .into());
+        return Err(Rule::EntryCount { declared: end.entry_count, found: entries.len() as u64 }.into());
     }
     if entries.is_empty() {
         return Err(Rule::Empty.into());
@@ -159,9 +138,7 @@ pub fn parse_central(cd: &[u8], end: End, limits: &ZipLimits) -> Result<Tail, Zi
 
 /// The declared uncompressed total, refused upfront when over the limit.
 pub(crate) fn declared_total(entries: &[Entry], limits: &ZipLimits) -> Result<u64, ZipError> {
-    let total = entries
-        .iter()
-        .fold(0u64, |sum, e| sum.saturating_add(e.uncompressed_size));
+    let total = entries.iter().fold(0u64, |sum, e| sum.saturating_add(e.uncompressed_size));
     if total > limits.max_unzipped {
         return Err(Rule::UnzippedTooLarge { actual: total }.into());
     }
@@ -219,35 +196,25 @@ impl Fixed {
 
 fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError> {
     let at = r.position();
-    let fixed = r.take(CENTRAL_FIXED).ok_or_else(|| {
-        malformed(format!(
-            "the header at byte {at} of the central directory is cut off"
-        ))
-    })?;
+    let fixed = r
+        .take(CENTRAL_FIXED)
+        .ok_or_else(|| malformed(format!("the header at byte {at} of the central directory is cut off")))?;
     let h = Fixed::parse(fixed).ok_or_else(|| {
-        malformed(format!(
-            "no central directory header signature at byte {at} of the central directory"
-        ))
+        malformed(format!("no central directory header signature at byte {at} of the central directory"))
     })?;
-    let variable = (|| {
-        Some((
-            r.take(h.name_len.into())?,
-            r.take(h.extra_len.into())?,
-            r.take(h.comment_len.into())?,
-        ))
-    })();
+    let variable =
+        (|| Some((r.take(h.name_len.into())?, r.take(h.extra_len.into())?, r.take(h.comment_len.into())?)))();
     let (raw_name, extra, _comment) = variable.ok_or_else(|| {
-        malformed(format!("the name, extra field or comment of the header at byte {at} runs past the central directory"))
+        malformed(format!(
+            "the name, extra field or comment of the header at byte {at} runs past the central directory"
+        ))
     })?;
     let shown = names::display(raw_name, h.flags);
     let blame = |rule: Rule| ZipError::at(shown.clone(), rule);
 
     let name = names::check_name(raw_name, h.flags, limits.max_name_len).map_err(blame)?;
-    let extras = Extras::parse(extra).map_err(|problem| {
-        blame(Rule::MalformedCentralDirectory {
-            problem: format!("its extra field {problem}"),
-        })
-    })?;
+    let extras = Extras::parse(extra)
+        .map_err(|problem| blame(Rule::MalformedCentralDirectory { problem: format!("its extra field {problem}") }))?;
     if h.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED) != 0
         || h.method == METHOD_AES
         || extras.encryption
@@ -265,16 +232,12 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
     if let Some(field) = extras.unicode_path {
         names::check_unicode_path(field, raw_name, &name).map_err(blame)?;
     }
-    let sizes =
-        zip64_central(extras.zip64, &h).map_err(|problem| blame(Rule::Zip64 { problem }))?;
+    let sizes = zip64_central(extras.zip64, &h).map_err(|problem| blame(Rule::Zip64 { problem }))?;
     if sizes.disk != 0 {
         return Err(blame(Rule::MultiDisk));
     }
     if method == Method::Stored && sizes.compressed != sizes.uncompressed {
-        return Err(blame(Rule::StoredSizes {
-            compressed: sizes.compressed,
-            uncompressed: sizes.uncompressed,
-        }));
+        return Err(blame(Rule::StoredSizes { compressed: sizes.compressed, uncompressed: sizes.uncompressed }));
     }
 
     // 7-Zip and others set a Unix mode on non-Unix hosts too, so any host counts.
@@ -282,26 +245,17 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
     let _host = h.made_by >> 8;
     let unix_mode = (mode != 0).then_some(mode);
     let kind = if mode & S_IFMT == S_IFLNK {
-        let bad = |problem: &str| {
-            blame(Rule::BadSymlinkTarget {
-                problem: problem.to_owned(),
-            })
-        };
+        let bad = |problem: &str| blame(Rule::BadSymlinkTarget { problem: problem.to_owned() });
         if name.ends_with('/') {
             return Err(bad("belongs to a link whose name ends with \"/\""));
         }
         if sizes.uncompressed > MAX_SYMLINK_TARGET {
-            return Err(bad(&format!(
-                "is declared {} bytes long, more than {MAX_SYMLINK_TARGET}",
-                sizes.uncompressed
-            )));
+            return Err(bad(&format!("is declared {} bytes long, more than {MAX_SYMLINK_TARGET}", sizes.uncompressed)));
         }
         EntryKind::Symlink
     } else if name.ends_with('/') {
         if sizes.uncompressed != 0 {
-            return Err(blame(Rule::DirectoryWithData {
-                size: sizes.uncompressed,
-            }));
+            return Err(blame(Rule::DirectoryWithData { size: sizes.uncompressed }));
         }
         EntryKind::Directory
     } else {
@@ -343,8 +297,7 @@ impl<'a> Extras<'a> {
                 let size = r.u16_le()?;
                 Some((tag, r.take(size.into())?))
             })();
-            let (tag, data) =
-                field.ok_or_else(|| format!("is cut off at byte {}", r.position()))?;
+            let (tag, data) = field.ok_or_else(|| format!("is cut off at byte {}", r.position()))?;
             let slot = match tag {
                 EXTRA_ZIP64 => &mut extras.zip64,
                 EXTRA_UNICODE_PATH => &mut extras.unicode_path,
@@ -377,21 +330,11 @@ fn zip64_central(zip64: Option<&[u8]>, h: &Fixed) -> Result<Sizes, String> {
         Zip64Field::u64("uncompressed size", h.uncompressed),
         Zip64Field::u64("compressed size", h.compressed),
         Zip64Field::u64("local header offset", h.offset),
-        Zip64Field {
-            name: "disk number",
-            value: h.disk.into(),
-            marked: h.disk == u16::MAX,
-            width: 4,
-        },
+        Zip64Field { name: "disk number", value: h.disk.into(), marked: h.disk == u16::MAX, width: 4 },
     ];
     resolve_zip64(zip64, &mut fields)?;
     let [uncompressed, compressed, offset, disk] = fields.map(|f| f.value);
-    Ok(Sizes {
-        compressed,
-        uncompressed,
-        offset,
-        disk,
-    })
+    Ok(Sizes { compressed, uncompressed, offset, disk })
 }
 
 /// One header field that the ZIP64 extra field may replace.
@@ -409,12 +352,7 @@ pub(crate) struct Zip64Field {
 impl Zip64Field {
     /// A 32-bit size or offset, marked by 0xFFFFFFFF.
     pub(crate) fn u64(name: &'static str, classic: u32) -> Self {
-        Self {
-            name,
-            value: classic.into(),
-            marked: classic == u32::MAX,
-            width: 8,
-        }
+        Self { name, value: classic.into(), marked: classic == u32::MAX, width: 8 }
     }
 }
 
@@ -425,10 +363,7 @@ pub(crate) fn resolve_zip64(zip64: Option<&[u8]>, fields: &mut [Zip64Field]) -> 
     let needed: usize = fields.iter().filter(|f| f.marked).map(|f| f.width).sum();
     let Some(data) = zip64 else {
         return match fields.iter().find(|f| f.marked) {
-            Some(field) => Err(format!(
-                "its {} is the ZIP64 marker but it has no ZIP64 extra field",
-                field.name
-            )),
+            Some(field) => Err(format!("its {} is the ZIP64 marker but it has no ZIP64 extra field", field.name)),
             None => Ok(()),
         };
     };
@@ -440,11 +375,7 @@ pub(crate) fn resolve_zip64(zip64: Option<&[u8]>, fields: &mut [Zip64Field]) -> 
     }
     let mut r = Reader::new(data);
     for field in fields.iter_mut().filter(|f| f.marked) {
-        let read = if field.width == 8 {
-            r.u64_le()
-        } else {
-            r.u32_le().map(u64::from)
-        };
+        let read = if field.width == 8 { r.u64_le() } else { r.u32_le().map(u64::from) };
         // Cannot fail: the length was checked above.
         field.value = read.unwrap_or(u64::MAX);
     }

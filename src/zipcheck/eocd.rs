@@ -104,43 +104,25 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<End, ZipError> {
     // Offset of tail[0] in the file; a tail longer than the file is no tail of it.
     let base = file_len.checked_sub(tail_len).ok_or(Rule::NotZip)?;
     let sig = EOCD_SIG.to_le_bytes();
-    let candidates: Vec<u64> = tail
-        .windows(sig.len())
-        .enumerate()
-        .filter(|(_, w)| *w == sig)
-        .map(|(i, _)| base + i as u64)
-        .collect();
+    let candidates: Vec<u64> =
+        tail.windows(sig.len()).enumerate().filter(|(_, w)| *w == sig).map(|(i, _)| base + i as u64).collect();
     let (&last, earlier) = candidates.split_last().ok_or(Rule::NotZip)?;
 
     // A lenient reader that skips a broken last record falls back on an earlier one whose
     // comment fits in the file; a strict reader that wants the comment to reach the end
     // picks any record for which it does.
     let fallback = |fits: &dyn Fn(u64) -> bool| -> Option<u64> {
-        earlier
-            .iter()
-            .rev()
-            .copied()
-            .find(|&at| comment_end(tail, base, at).is_some_and(|end| fits(end)))
+        earlier.iter().rev().copied().find(|&at| comment_end(tail, base, at).is_some_and(fits))
     };
     let Some(end_of_comment) = comment_end(tail, base, last) else {
         if let Some(first) = fallback(&|end| end <= file_len) {
-            return Err(Rule::AmbiguousEndRecord {
-                first,
-                second: last,
-            }
-            .into());
+            return Err(Rule::AmbiguousEndRecord { first, second: last }.into());
         }
-        return Err(malformed_end(
-            "the record is cut off by the end of the file",
-        ));
+        return Err(malformed_end("the record is cut off by the end of the file"));
     };
     if end_of_comment > file_len {
         if let Some(first) = fallback(&|end| end <= file_len) {
-            return Err(Rule::AmbiguousEndRecord {
-                first,
-                second: last,
-            }
-            .into());
+            return Err(Rule::AmbiguousEndRecord { first, second: last }.into());
         }
         return Err(malformed_end(&format!(
             "its comment is declared to run {} bytes past the end of the file",
@@ -148,25 +130,16 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<End, ZipError> {
         )));
     }
     if let Some(first) = fallback(&|end| end == file_len) {
-        return Err(Rule::AmbiguousEndRecord {
-            first,
-            second: last,
-        }
-        .into());
+        return Err(Rule::AmbiguousEndRecord { first, second: last }.into());
     }
     if end_of_comment < file_len {
-        return Err(Rule::BytesAfterEndRecord {
-            len: file_len - end_of_comment,
-        }
-        .into());
+        return Err(Rule::BytesAfterEndRecord { len: file_len - end_of_comment }.into());
     }
 
     let at = local(base, last);
     let mut r = Reader::new(tail.get(at..).unwrap_or_default());
     let eocd = Eocd::parse(&mut r).ok_or_else(|| malformed_end("the record is cut off"))?;
-    let comment = r
-        .take(usize::from(eocd.comment_len))
-        .ok_or_else(|| malformed_end("the comment is cut off"))?;
+    let comment = r.take(usize::from(eocd.comment_len)).ok_or_else(|| malformed_end("the comment is cut off"))?;
 
     let zip64 = locator_at(tail, base, last);
     let values = match zip64 {
@@ -196,16 +169,11 @@ fn comment_end(tail: &[u8], base: u64, at: u64) -> Option<u64> {
 
 /// The index in `tail` of file offset `at`; past the end of any tail when `at` is not in it.
 fn local(base: u64, at: u64) -> usize {
-    at.checked_sub(base)
-        .and_then(|i| usize::try_from(i).ok())
-        .unwrap_or(usize::MAX)
+    at.checked_sub(base).and_then(|i| usize::try_from(i).ok()).unwrap_or(usize::MAX)
 }
 
 fn malformed_end(problem: &str) -> ZipError {
-    Rule::MalformedEndRecord {
-        problem: problem.to_owned(),
-    }
-    .into()
+    Rule::MalformedEndRecord { problem: problem.to_owned() }.into()
 }
 
 fn zip64_problem(problem: String) -> ZipError {
@@ -261,26 +229,13 @@ fn zip64_values(tail: &[u8], base: u64, locator: u64, eocd: &Eocd) -> Result<Val
         let size = r.u64_le()?;
         let _made_by = r.u16_le()?;
         let _needed = r.u16_le()?;
-        Some((
-            sig,
-            size,
-            r.u32_le()?,
-            r.u32_le()?,
-            r.u64_le()?,
-            r.u64_le()?,
-            r.u64_le()?,
-            r.u64_le()?,
-        ))
+        Some((sig, size, r.u32_le()?, r.u32_le()?, r.u64_le()?, r.u64_le()?, r.u64_le()?, r.u64_le()?))
     })();
-    let Some((sig, size, disk, central_disk, on_disk, entries, central_size, central_offset)) =
-        record
-    else {
+    let Some((sig, size, disk, central_disk, on_disk, entries, central_size, central_offset)) = record else {
         return Err(zip64_problem("the ZIP64 end record is cut off".into()));
     };
     if sig != ZIP64_END_SIG {
-        return Err(zip64_problem(
-            "there is a ZIP64 locator but no ZIP64 end record where it points".into(),
-        ));
+        return Err(zip64_problem("there is a ZIP64 locator but no ZIP64 end record where it points".into()));
     }
     if size != ZIP64_END_LEN - 12 {
         return Err(zip64_problem(format!(
@@ -292,36 +247,12 @@ fn zip64_values(tail: &[u8], base: u64, locator: u64, eocd: &Eocd) -> Result<Val
         return Err(Rule::MultiDisk.into());
     }
     agree("disk number", eocd.disk.into(), 0, 0xFFFF)?;
-    agree(
-        "central directory disk number",
-        eocd.central_disk.into(),
-        0,
-        0xFFFF,
-    )?;
-    agree(
-        "entries on this disk",
-        eocd.entries_on_disk.into(),
-        on_disk,
-        0xFFFF,
-    )?;
+    agree("central directory disk number", eocd.central_disk.into(), 0, 0xFFFF)?;
+    agree("entries on this disk", eocd.entries_on_disk.into(), on_disk, 0xFFFF)?;
     agree("entry count", eocd.entries.into(), entries, 0xFFFF)?;
-    agree(
-        "central directory size",
-        eocd.central_size.into(),
-        central_size,
-        0xFFFF_FFFF,
-    )?;
-    agree(
-        "central directory offset",
-        eocd.central_offset.into(),
-        central_offset,
-        0xFFFF_FFFF,
-    )?;
-    Ok(Values {
-        entries,
-        central_size,
-        central_offset,
-    })
+    agree("central directory size", eocd.central_size.into(), central_size, 0xFFFF_FFFF)?;
+    agree("central directory offset", eocd.central_offset.into(), central_offset, 0xFFFF_FFFF)?;
+    Ok(Values { entries, central_size, central_offset })
 }
 
 /// A classic field must hold the ZIP64 value or the marker that defers to it.
@@ -329,23 +260,14 @@ fn agree(field: &str, classic: u64, zip64: u64, marker: u64) -> Result<(), ZipEr
     if classic == zip64 || classic == marker {
         return Ok(());
     }
-    Err(zip64_problem(format!(
-        "the end record's {field} is {classic}, the ZIP64 end record's {zip64}"
-    )))
+    Err(zip64_problem(format!("the end record's {field} is {classic}, the ZIP64 end record's {zip64}")))
 }
 
 /// The central directory must end exactly where the end records begin.
 fn check_central_bounds(tail: &[u8], base: u64, end: &End) -> Result<(), ZipError> {
     let records = end.records_offset();
-    let bounds = || Rule::CentralDirectoryBounds {
-        offset: end.central_offset,
-        size: end.central_size,
-        end: records,
-    };
-    let central_end = end
-        .central_offset
-        .checked_add(end.central_size)
-        .ok_or_else(bounds)?;
+    let bounds = || Rule::CentralDirectoryBounds { offset: end.central_offset, size: end.central_size, end: records };
+    let central_end = end.central_offset.checked_add(end.central_size).ok_or_else(bounds)?;
     if central_end == records {
         return Ok(());
     }
@@ -353,13 +275,7 @@ fn check_central_bounds(tail: &[u8], base: u64, end: &End) -> Result<(), ZipErro
         // A prefix (a launcher script, a self-extractor) shifts every offset by its length.
         // Say so when the central directory is really there, shifted: it is the common case.
         let shift = records - central_end;
-        if shifted_central_directory(
-            tail,
-            base,
-            records - end.central_size,
-            records,
-            end.entry_count,
-        ) {
+        if shifted_central_directory(tail, base, records - end.central_size, records, end.entry_count) {
             return Err(Rule::BytesBeforeFirstEntry { len: shift }.into());
         }
     }
@@ -423,10 +339,7 @@ mod tests {
         let bytes = eocd(0, 0, 0, b"signature block");
         let end = parse_end(&bytes, bytes.len() as u64).unwrap();
         assert_eq!(end.comment, b"signature block");
-        assert_eq!(
-            (end.eocd_offset, end.comment_offset, end.zip64_offset),
-            (0, 22, None)
-        );
+        assert_eq!((end.eocd_offset, end.comment_offset, end.zip64_offset), (0, 22, None));
     }
 
     #[test]
@@ -454,23 +367,14 @@ mod tests {
         let bytes = eocd(0, 0, 0, b"abc");
         let cut = &bytes[..bytes.len() - 1];
         assert!(matches!(rule(cut), Rule::MalformedEndRecord { .. }));
-        assert!(matches!(
-            rule(&bytes[..10]),
-            Rule::MalformedEndRecord { .. }
-        ));
+        assert!(matches!(rule(&bytes[..10]), Rule::MalformedEndRecord { .. }));
     }
 
     #[test]
     fn a_comment_hiding_an_end_record_is_ambiguous() {
         let inner = eocd(0, 0, 0, b"");
         let outer = eocd(0, 0, 0, &inner);
-        assert_eq!(
-            rule(&outer),
-            Rule::AmbiguousEndRecord {
-                first: 0,
-                second: 22
-            }
-        );
+        assert_eq!(rule(&outer), Rule::AmbiguousEndRecord { first: 0, second: 22 });
     }
 
     #[test]
@@ -479,13 +383,7 @@ mod tests {
         let mut bytes = eocd(0, 0, 0, b"");
         bytes.extend(eocd(0, 0, 0, b"x"));
         bytes.pop();
-        assert_eq!(
-            rule(&bytes),
-            Rule::AmbiguousEndRecord {
-                first: 0,
-                second: 22
-            }
-        );
+        assert_eq!(rule(&bytes), Rule::AmbiguousEndRecord { first: 0, second: 22 });
     }
 
     #[test]
@@ -502,14 +400,7 @@ mod tests {
     fn the_central_directory_must_end_at_the_end_record() {
         let mut file = vec![0u8; 10];
         file.extend(eocd(1, 4, 4, b""));
-        assert_eq!(
-            rule(&file),
-            Rule::CentralDirectoryBounds {
-                offset: 4,
-                size: 4,
-                end: 10
-            }
-        );
+        assert_eq!(rule(&file), Rule::CentralDirectoryBounds { offset: 4, size: 4, end: 10 });
         let bytes = eocd(1, u32::MAX, u32::MAX, b"");
         assert!(matches!(rule(&bytes), Rule::CentralDirectoryBounds { .. }));
     }

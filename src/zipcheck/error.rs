@@ -24,10 +24,7 @@ impl ZipError {
 
     /// A refusal that blames one entry.
     pub fn at(entry: impl Into<String>, rule: Rule) -> Self {
-        Self {
-            entry: Some(entry.into()),
-            rule,
-        }
+        Self { entry: Some(entry.into()), rule }
     }
 
     /// The rule that was broken.
@@ -80,6 +77,11 @@ impl From<Rule> for InspectError {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rule {
+    /// A name is absolute.
+    #[error(
+        "absolute path (refused: it could write outside the extraction folder); rebuild the zip with relative paths"
+    )]
+    AbsolutePath,
     /// Several end-of-central-directory records could be the real one.
     #[error(
         "the zip has more than one plausible end-of-central-directory record (at offsets {first} and {second}) \
@@ -91,6 +93,12 @@ pub enum Rule {
         /// Offset of the later candidate.
         second: u64,
     },
+    /// The name contains a backslash.
+    #[error(
+        "name contains a backslash (refused: Windows tools read it as a folder separator, others as part of the name); \
+         rebuild the zip with / as the separator"
+    )]
+    Backslash,
     /// A symlink's target is malformed (empty, too long, not UTF-8, control characters…).
     #[error(
         "symlink target {problem} (refused: it cannot be checked safely); replace the symlink with the file it points to"
@@ -99,21 +107,6 @@ pub enum Rule {
         /// What is wrong with it.
         problem: String,
     },
-    /// The name contains a backslash.
-    #[error(
-        "name contains a backslash (refused: Windows tools read it as a folder separator, others as part of the name); \
-         rebuild the zip with / as the separator"
-    )]
-    Backslash,
-    /// The archive does not start with its first entry.
-    #[error(
-        "{len} bytes before the first entry (refused: a prefix, such as a launcher script or another archive, \
-         belongs to no entry); rebuild the zip without the prefix"
-    )]
-    BytesBeforeFirstEntry {
-        /// How many bytes precede the first entry.
-        len: u64,
-    },
     /// Bytes after the end-of-central-directory record (and its comment).
     #[error(
         "{len} bytes after the end-of-central-directory record (refused: trailing data belongs to no entry); \
@@ -121,6 +114,15 @@ pub enum Rule {
     )]
     BytesAfterEndRecord {
         /// How many bytes follow.
+        len: u64,
+    },
+    /// The archive does not start with its first entry.
+    #[error(
+        "{len} bytes before the first entry (refused: a prefix, such as a launcher script or another archive, \
+         belongs to no entry); rebuild the zip without the prefix"
+    )]
+    BytesBeforeFirstEntry {
+        /// How many bytes precede the first entry.
         len: u64,
     },
     /// Bytes between two entries, or between the last entry and the central directory.
@@ -168,9 +170,7 @@ pub enum Rule {
         code: u32,
     },
     /// The deflate stream is corrupt or ends early.
-    #[error(
-        "corrupt deflate data: {problem} (refused: its contents cannot be checked); rebuild the zip"
-    )]
+    #[error("corrupt deflate data: {problem} (refused: its contents cannot be checked); rebuild the zip")]
     CorruptData {
         /// What went wrong.
         problem: String,
@@ -204,9 +204,7 @@ pub enum Rule {
         size: u64,
     },
     /// A path segment is `..`.
-    #[error(
-        "path contains \"..\" (refused: it could write outside the extraction folder); rebuild the zip without it"
-    )]
+    #[error("path contains \"..\" (refused: it could write outside the extraction folder); rebuild the zip without it")]
     DotDot,
     /// A name starts with a drive letter (`C:`).
     #[error(
@@ -226,17 +224,13 @@ pub enum Rule {
         other: String,
     },
     /// The archive holds no entries.
-    #[error(
-        "the zip has no entries (refused: an empty package deploys nothing); add the function's files to the zip"
-    )]
+    #[error("the zip has no entries (refused: an empty package deploys nothing); add the function's files to the zip")]
     Empty,
     /// A name is empty (or only `/` and `.`).
     #[error("empty name (refused: it names no file); rebuild the zip without it")]
     EmptyName,
     /// Encrypted entry (traditional, strong or AES encryption, or a masked central directory).
-    #[error(
-        "encrypted (refused: its contents cannot be checked); rebuild the zip without a password"
-    )]
+    #[error("encrypted (refused: its contents cannot be checked); rebuild the zip without a password")]
     Encrypted,
     /// The end record's entry count disagrees with the central directory.
     #[error(
@@ -259,6 +253,12 @@ pub enum Rule {
         /// The file or symlink entry.
         file: String,
     },
+    /// A name is flagged UTF-8 but is not.
+    #[error(
+        "name is flagged as UTF-8 but is not valid UTF-8 (refused: readers would decode it differently); \
+         rebuild the zip with UTF-8 names"
+    )]
+    InvalidUtf8,
     /// A local header disagrees with the central directory.
     #[error(
         "its local header disagrees with the central directory on the {field} (local {local}, central {central}) \
@@ -301,21 +301,8 @@ pub enum Rule {
         problem: String,
     },
     /// The archive spans several disks.
-    #[error(
-        "the zip spans several disks (refused: multi-disk archives are not supported); rebuild it as one file"
-    )]
+    #[error("the zip spans several disks (refused: multi-disk archives are not supported); rebuild it as one file")]
     MultiDisk,
-    /// A name is absolute.
-    #[error(
-        "absolute path (refused: it could write outside the extraction folder); rebuild the zip with relative paths"
-    )]
-    AbsolutePath,
-    /// A name is flagged UTF-8 but is not.
-    #[error(
-        "name is flagged as UTF-8 but is not valid UTF-8 (refused: readers would decode it differently); \
-         rebuild the zip with UTF-8 names"
-    )]
-    InvalidUtf8,
     /// A name is longer than [`super::ZipLimits::max_name_len`].
     #[error(
         "name is {len} bytes, more than the {max} allowed (refused: file systems cannot hold it); use a shorter name"
@@ -326,16 +313,12 @@ pub enum Rule {
         /// The limit.
         max: usize,
     },
-    /// A symlink's target is absolute or leaves the package.
+    /// Not a zip at all: no end-of-central-directory record.
     #[error(
-        "symlink to \"{}\" points outside the package (refused: it would expose or overwrite files \
-         of the host); replace it with the file it points to or a target inside the package",
-        .target.escape_debug()
+        "not a zip archive: no end-of-central-directory record in its last 64 KiB (refused: nothing says where \
+         the entries are); pass a .zip file"
     )]
-    SymlinkOutside {
-        /// The target.
-        target: String,
-    },
+    NotZip,
     /// The entries of the archive overlap or share bytes (the zip-bomb layout).
     #[error(
         "its bytes overlap those of entry \"{}\" (refused: overlapping entries are the zip-bomb technique and \
@@ -382,6 +365,16 @@ pub enum Rule {
         compressed: u64,
         /// Declared uncompressed size.
         uncompressed: u64,
+    },
+    /// A symlink's target is absolute or leaves the package.
+    #[error(
+        "symlink to \"{}\" points outside the package (refused: it would expose or overwrite files \
+         of the host); replace it with the file it points to or a target inside the package",
+        .target.escape_debug()
+    )]
+    SymlinkOutside {
+        /// The target.
+        target: String,
     },
     /// The archive contains too many entries.
     #[error(
@@ -444,12 +437,6 @@ pub enum Rule {
         /// What is inconsistent.
         problem: String,
     },
-    /// Not a zip at all: no end-of-central-directory record.
-    #[error(
-        "not a zip archive: no end-of-central-directory record in its last 64 KiB (refused: nothing says where \
-         the entries are); pass a .zip file"
-    )]
-    NotZip,
 }
 
 impl Rule {
@@ -458,8 +445,8 @@ impl Rule {
         match self {
             Self::AbsolutePath => "absolute-path",
             Self::AmbiguousEndRecord { .. } => "ambiguous-end-record",
-            Self::BadSymlinkTarget { .. } => "bad-symlink-target",
             Self::Backslash => "backslash",
+            Self::BadSymlinkTarget { .. } => "bad-symlink-target",
             Self::BytesAfterEndRecord { .. } => "bytes-after-end-record",
             Self::BytesBeforeFirstEntry { .. } => "bytes-before-first-entry",
             Self::BytesBetweenEntries { .. } => "bytes-between-entries",
@@ -502,12 +489,12 @@ impl Rule {
         }
     }
 
-    /// Every rule id, for checking tables against the rules that exist.
+    /// Every rule id, in variant order, for checking tables against the rules that exist.
     pub const IDS: &'static [&'static str] = &[
         "absolute-path",
         "ambiguous-end-record",
-        "bad-symlink-target",
         "backslash",
+        "bad-symlink-target",
         "bytes-after-end-record",
         "bytes-before-first-entry",
         "bytes-between-entries",
@@ -573,5 +560,94 @@ pub fn method_name(method: u16) -> &'static str {
         98 => "PPMd",
         99 => "AES encryption",
         _ => "an unknown method",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One value of every variant.
+    fn every_rule() -> Vec<Rule> {
+        let s = || "x".to_owned();
+        vec![
+            Rule::AbsolutePath,
+            Rule::AmbiguousEndRecord { first: 1, second: 2 },
+            Rule::Backslash,
+            Rule::BadSymlinkTarget { problem: s() },
+            Rule::BytesAfterEndRecord { len: 1 },
+            Rule::BytesBeforeFirstEntry { len: 1 },
+            Rule::BytesBetweenEntries { offset: 1, len: 1 },
+            Rule::CentralDirectoryBounds { offset: 1, size: 1, end: 1 },
+            Rule::CentralDirectoryTooLarge { size: 2, max: 1 },
+            Rule::ControlCharacter { code: 0 },
+            Rule::CorruptData { problem: s() },
+            Rule::CrcMismatch { declared: 1, actual: 2 },
+            Rule::DataDescriptor { problem: s() },
+            Rule::DirectoryWithData { size: 1 },
+            Rule::DotDot,
+            Rule::DriveLetter,
+            Rule::DuplicateName { other: s() },
+            Rule::Empty,
+            Rule::EmptyName,
+            Rule::Encrypted,
+            Rule::EntryCount { declared: 1, found: 2 },
+            Rule::FileUsedAsDirectory { file: s() },
+            Rule::InvalidUtf8,
+            Rule::LocalMismatch { field: "flags", local: s(), central: s() },
+            Rule::MalformedCentralDirectory { problem: s() },
+            Rule::MalformedEndRecord { problem: s() },
+            Rule::MalformedLocalHeader { offset: 0, problem: s() },
+            Rule::MultiDisk,
+            Rule::NameTooLong { len: 2, max: 1 },
+            Rule::NotZip,
+            Rule::OverlappingEntries { other: s() },
+            Rule::OverlapsCentralDirectory,
+            Rule::SizeExceeded { declared: 1 },
+            Rule::SizeShort { declared: 2, actual: 1 },
+            Rule::StoredSizes { compressed: 1, uncompressed: 2 },
+            Rule::SymlinkOutside { target: s() },
+            Rule::TooManyEntries { count: 2, max: 1 },
+            Rule::TrailingCompressedData { len: 1 },
+            Rule::UnicodePathMismatch,
+            Rule::UnsupportedFlags { flags: 32 },
+            Rule::UnsupportedMethod { method: 12 },
+            Rule::UnzippedTooLarge { actual: 262_144_001 },
+            Rule::Zip64 { problem: s() },
+        ]
+    }
+
+    #[test]
+    fn every_rule_has_one_listed_id() {
+        let ids: Vec<&str> = every_rule().iter().map(Rule::id).collect();
+        assert_eq!(ids, Rule::IDS, "IDS lists every rule's id, in variant order");
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+    }
+
+    #[test]
+    fn every_message_says_why_and_what_to_do() {
+        for rule in every_rule() {
+            let text = rule.to_string();
+            if let Rule::UnzippedTooLarge { actual } = rule {
+                assert!(text.starts_with(&crate::limits::unzipped_size_message(actual)), "{text}");
+                continue;
+            }
+            assert!(text.contains("(refused: ") && text.contains("); "), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_entry_is_named_and_escaped() {
+        let e = ZipError::at("a/../b", Rule::DotDot);
+        assert_eq!(
+            e.to_string(),
+            "entry \"a/../b\": path contains \"..\" (refused: it could write outside the extraction folder); \
+             rebuild the zip without it"
+        );
+        assert_eq!(ZipError::at("a\"\n", Rule::EmptyName).to_string().lines().count(), 1);
+        assert_eq!(ZipError::new(Rule::Empty).to_string(), Rule::Empty.to_string());
     }
 }

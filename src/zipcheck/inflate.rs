@@ -56,11 +56,7 @@ pub struct Scratch {
 impl Scratch {
     /// Fresh buffers.
     pub fn new() -> Self {
-        Self {
-            output: vec![0; CHUNK],
-            input: vec![0; INPUT_CHUNK],
-            inflater: Decompress::new(false),
-        }
+        Self { output: vec![0; CHUNK], input: vec![0; INPUT_CHUNK], inflater: Decompress::new(false) }
     }
 }
 
@@ -91,27 +87,18 @@ pub fn check_entry_data<R: Read>(
 ) -> Result<u64, InspectError> {
     let blame = |rule: Rule| InspectError::Zip(ZipError::at(entry.name.clone(), rule));
     budget.reserve(entry.uncompressed_size).map_err(blame)?;
-    let mut sink = Sink {
-        crc: crc32fast::Hasher::new(),
-        size: 0,
-        target: (entry.kind == EntryKind::Symlink).then(Vec::new),
-    };
+    let mut sink =
+        Sink { crc: crc32fast::Hasher::new(), size: 0, target: (entry.kind == EntryKind::Symlink).then(Vec::new) };
     match entry.method {
         Method::Stored => copy(entry, &mut data, &mut sink, scratch)?,
         Method::Deflate => inflate(entry, &mut data, &mut sink, scratch)?,
     }
     if sink.size < entry.uncompressed_size {
-        return Err(blame(Rule::SizeShort {
-            declared: entry.uncompressed_size,
-            actual: sink.size,
-        }));
+        return Err(blame(Rule::SizeShort { declared: entry.uncompressed_size, actual: sink.size }));
     }
     let actual = sink.crc.finalize();
     if actual != entry.crc32 {
-        return Err(blame(Rule::CrcMismatch {
-            declared: entry.crc32,
-            actual,
-        }));
+        return Err(blame(Rule::CrcMismatch { declared: entry.crc32, actual }));
     }
     if let Some(target) = &sink.target {
         names::check_symlink_target(&entry.name, target).map_err(blame)?;
@@ -131,33 +118,21 @@ impl Sink {
         self.crc.update(bytes);
         self.size += bytes.len() as u64;
         if let Some(target) = &mut self.target {
-            let room = usize::try_from(MAX_SYMLINK_TARGET)
-                .unwrap_or(0)
-                .saturating_sub(target.len());
+            let room = usize::try_from(MAX_SYMLINK_TARGET).unwrap_or(0).saturating_sub(target.len());
             target.extend(bytes.iter().take(room));
         }
     }
 }
 
 /// Stored data: CRC-32 only, in large reads.
-fn copy<R: Read>(
-    entry: &Entry,
-    data: &mut R,
-    sink: &mut Sink,
-    scratch: &mut Scratch,
-) -> Result<(), InspectError> {
+fn copy<R: Read>(entry: &Entry, data: &mut R, sink: &mut Sink, scratch: &mut Scratch) -> Result<(), InspectError> {
     if entry.compressed_size != entry.uncompressed_size {
-        let rule = Rule::StoredSizes {
-            compressed: entry.compressed_size,
-            uncompressed: entry.uncompressed_size,
-        };
+        let rule = Rule::StoredSizes { compressed: entry.compressed_size, uncompressed: entry.uncompressed_size };
         return Err(ZipError::at(entry.name.clone(), rule).into());
     }
     let mut left = entry.compressed_size;
     while left > 0 {
-        let want = usize::try_from(left)
-            .unwrap_or(usize::MAX)
-            .min(scratch.output.len());
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(scratch.output.len());
         let buf = scratch.output.get_mut(..want).unwrap_or_default();
         let n = read_some(data, buf, entry)?;
         sink.write(buf.get(..n).unwrap_or_default());
@@ -167,28 +142,17 @@ fn copy<R: Read>(
 }
 
 /// Deflate data: inflate into a bounded buffer, at most one byte past the declared size.
-fn inflate<R: Read>(
-    entry: &Entry,
-    data: &mut R,
-    sink: &mut Sink,
-    scratch: &mut Scratch,
-) -> Result<(), InspectError> {
+fn inflate<R: Read>(entry: &Entry, data: &mut R, sink: &mut Sink, scratch: &mut Scratch) -> Result<(), InspectError> {
     let blame = |rule: Rule| InspectError::Zip(ZipError::at(entry.name.clone(), rule));
     let corrupt = |problem: String| blame(Rule::CorruptData { problem });
-    let Scratch {
-        output,
-        input,
-        inflater,
-    } = scratch;
+    let Scratch { output, input, inflater } = scratch;
     inflater.reset(false);
     let declared = entry.uncompressed_size;
     let mut unread = entry.compressed_size;
     let (mut start, mut end) = (0usize, 0usize);
     loop {
         if start == end && unread > 0 {
-            let want = usize::try_from(unread)
-                .unwrap_or(usize::MAX)
-                .min(input.len());
+            let want = usize::try_from(unread).unwrap_or(usize::MAX).min(input.len());
             end = read_some(data, input.get_mut(..want).unwrap_or_default(), entry)?;
             start = 0;
             unread -= end as u64;
@@ -200,9 +164,7 @@ fn inflate<R: Read>(
         let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
         let available = input.get(start..end).unwrap_or_default();
         let out = output.get_mut(..room).unwrap_or_default();
-        let status = inflater
-            .decompress(available, out, FlushDecompress::None)
-            .map_err(|e| corrupt(e.to_string()))?;
+        let status = inflater.decompress(available, out, FlushDecompress::None).map_err(|e| corrupt(e.to_string()))?;
         let consumed = usize::try_from(inflater.total_in() - before_in).unwrap_or(usize::MAX);
         let written = usize::try_from(inflater.total_out() - before_out).unwrap_or(usize::MAX);
         start = start.saturating_add(consumed).min(end);
@@ -238,10 +200,7 @@ fn read_some<R: Read>(data: &mut R, buf: &mut [u8], entry: &Entry) -> Result<usi
             Ok(0) => {
                 return Err(InspectError::Io(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "the zip ended inside the data of entry \"{}\"",
-                        entry.name.escape_debug()
-                    ),
+                    format!("the zip ended inside the data of entry \"{}\"", entry.name.escape_debug()),
                 )));
             }
             Ok(n) => return Ok(n),
@@ -293,14 +252,8 @@ mod tests {
     fn deflate_and_stored_data_pass() {
         let data = b"hello hello hello hello".repeat(1000);
         let z = deflate(&data);
-        assert_eq!(
-            run(&entry(Method::Deflate, &data, &z), &z),
-            Ok(data.len() as u64)
-        );
-        assert_eq!(
-            run(&entry(Method::Stored, &data, &data), &data),
-            Ok(data.len() as u64)
-        );
+        assert_eq!(run(&entry(Method::Deflate, &data, &z), &z), Ok(data.len() as u64));
+        assert_eq!(run(&entry(Method::Stored, &data, &data), &data), Ok(data.len() as u64));
         let empty = deflate(b"");
         assert_eq!(run(&entry(Method::Deflate, b"", &empty), &empty), Ok(0));
     }
@@ -313,13 +266,7 @@ mod tests {
         e.uncompressed_size = 1000;
         assert_eq!(run(&e, &z), Err(Rule::SizeExceeded { declared: 1000 }));
         e.uncompressed_size = 11 << 20;
-        assert_eq!(
-            run(&e, &z),
-            Err(Rule::SizeShort {
-                declared: 11 << 20,
-                actual: 10 << 20
-            })
-        );
+        assert_eq!(run(&e, &z), Err(Rule::SizeShort { declared: 11 << 20, actual: 10 << 20 }));
     }
 
     #[test]
@@ -327,21 +274,12 @@ mod tests {
         let data = b"some text some text".to_vec();
         let mut z = deflate(&data);
         z.extend_from_slice(b"hidden");
-        assert_eq!(
-            run(&entry(Method::Deflate, &data, &z), &z),
-            Err(Rule::TrailingCompressedData { len: 6 })
-        );
+        assert_eq!(run(&entry(Method::Deflate, &data, &z), &z), Err(Rule::TrailingCompressedData { len: 6 }));
         let z = deflate(&data);
         let cut = &z[..z.len() - 2];
-        assert!(matches!(
-            run(&entry(Method::Deflate, &data, cut), cut),
-            Err(Rule::CorruptData { .. })
-        ));
+        assert!(matches!(run(&entry(Method::Deflate, &data, cut), cut), Err(Rule::CorruptData { .. })));
         let junk = [0xffu8; 8];
-        assert!(matches!(
-            run(&entry(Method::Deflate, &data, &junk), &junk),
-            Err(Rule::CorruptData { .. })
-        ));
+        assert!(matches!(run(&entry(Method::Deflate, &data, &junk), &junk), Err(Rule::CorruptData { .. })));
     }
 
     #[test]
@@ -354,21 +292,14 @@ mod tests {
         let mut budget = Budget::new(5);
         check_entry_data(&e, &data[..], &mut budget, &mut Scratch::new()).unwrap();
         let err = check_entry_data(&e, &data[..], &mut budget, &mut Scratch::new()).unwrap_err();
-        assert!(matches!(
-            err,
-            InspectError::Zip(ZipError {
-                rule: Rule::UnzippedTooLarge { actual: 6 },
-                ..
-            })
-        ));
+        assert!(matches!(err, InspectError::Zip(ZipError { rule: Rule::UnzippedTooLarge { actual: 6 }, .. })));
     }
 
     #[test]
     fn a_short_reader_is_an_io_error() {
         let data = b"abcdef".to_vec();
         let e = entry(Method::Stored, &data, &data);
-        let err = check_entry_data(&e, &data[..3], &mut Budget::new(100), &mut Scratch::new())
-            .unwrap_err();
+        let err = check_entry_data(&e, &data[..3], &mut Budget::new(100), &mut Scratch::new()).unwrap_err();
         assert!(matches!(err, InspectError::Io(ref e) if e.kind() == io::ErrorKind::UnexpectedEof));
     }
 }

@@ -30,6 +30,7 @@ mod eocd;
 mod error;
 mod inflate;
 mod names;
+mod parallel;
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -38,6 +39,7 @@ pub use central::{Entry, EntryKind, Method, Tail, parse_central};
 pub use eocd::{End, TAIL_WINDOW, parse_end};
 pub use error::{InspectError, Rule, ZipError, method_name};
 pub use inflate::{Budget, Scratch, check_entry_data};
+pub use parallel::{MIN_RUN, Parallelism, ReadAt, inspect_parallel};
 
 /// Bounds on attacker-chosen work.
 #[derive(Debug, Clone)]
@@ -86,11 +88,7 @@ pub fn read_tail<R: Read + Seek>(r: &mut R, limits: &ZipLimits) -> Result<Tail, 
     r.read_exact(&mut tail)?;
     let end = parse_end(&tail, file_len)?;
     if end.central_size > limits.max_central_directory {
-        return Err(Rule::CentralDirectoryTooLarge {
-            size: end.central_size,
-            max: limits.max_central_directory,
-        }
-        .into());
+        return Err(Rule::CentralDirectoryTooLarge { size: end.central_size, max: limits.max_central_directory }.into());
     }
     // parse_end checked that the central directory ends before the end records.
     let central = match end.central_offset.checked_sub(window_start) {
@@ -111,10 +109,7 @@ pub fn read_tail<R: Read + Seek>(r: &mut R, limits: &ZipLimits) -> Result<Tail, 
 }
 
 /// All steps over a seekable archive: [`read_tail`], then [`check_body`] from offset 0.
-pub fn inspect<R: Read + Seek>(
-    r: &mut R,
-    limits: &ZipLimits,
-) -> Result<(Tail, Inspected), InspectError> {
+pub fn inspect<R: Read + Seek>(r: &mut R, limits: &ZipLimits) -> Result<(Tail, Inspected), InspectError> {
     let tail = read_tail(r, limits)?;
     r.seek(SeekFrom::Start(0))?;
     let inspected = check_body(&tail, &mut *r, limits)?;

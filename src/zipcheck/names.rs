@@ -17,9 +17,7 @@ pub(crate) const MAX_SYMLINK_TARGET: u64 = 4096;
 /// CP437, as APPNOTE appendix D says.
 pub(crate) fn decode(raw: &[u8], flags: u16) -> Result<String, Rule> {
     if flags & FLAG_UTF8 != 0 {
-        return std::str::from_utf8(raw)
-            .map(str::to_owned)
-            .map_err(|_| Rule::InvalidUtf8);
+        return std::str::from_utf8(raw).map(str::to_owned).map_err(|_| Rule::InvalidUtf8);
     }
     Ok(cp437(raw))
 }
@@ -34,10 +32,7 @@ pub(crate) fn cp437(raw: &[u8]) -> String {
     raw.iter()
         .map(|&b| match b.checked_sub(0x80) {
             None => char::from(b),
-            Some(high) => CP437_HIGH
-                .get(usize::from(high))
-                .copied()
-                .unwrap_or(char::REPLACEMENT_CHARACTER),
+            Some(high) => CP437_HIGH.get(usize::from(high)).copied().unwrap_or(char::REPLACEMENT_CHARACTER),
         })
         .collect()
 }
@@ -45,10 +40,7 @@ pub(crate) fn cp437(raw: &[u8]) -> String {
 /// Checks one raw name against the path rules and returns it decoded.
 pub(crate) fn check_name(raw: &[u8], flags: u16, max_len: usize) -> Result<String, Rule> {
     if raw.len() > max_len {
-        return Err(Rule::NameTooLong {
-            len: raw.len(),
-            max: max_len,
-        });
+        return Err(Rule::NameTooLong { len: raw.len(), max: max_len });
     }
     if raw.is_empty() {
         return Err(Rule::EmptyName);
@@ -103,11 +95,7 @@ fn key(name: &str) -> Vec<u8> {
 /// No two entries may have the same [`key`], and no entry may lie under a file or
 /// symlink. One sort, then neighbours: O(n log n) whatever the names.
 pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
-    let mut keys: Vec<(Vec<u8>, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (key(&e.name), i))
-        .collect();
+    let mut keys: Vec<(Vec<u8>, usize)> = entries.iter().enumerate().map(|(i, e)| (key(&e.name), i)).collect();
     keys.sort_unstable();
     for pair in keys.windows(2) {
         let [(first_key, first), (second_key, second)] = pair else {
@@ -117,23 +105,11 @@ pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
             continue;
         };
         if first_key == second_key {
-            return Err(ZipError::at(
-                b.name.clone(),
-                Rule::DuplicateName {
-                    other: a.name.clone(),
-                },
-            ));
+            return Err(ZipError::at(b.name.clone(), Rule::DuplicateName { other: a.name.clone() }));
         }
-        let under = second_key
-            .strip_prefix(first_key.as_slice())
-            .is_some_and(|rest| rest.first() == Some(&0));
+        let under = second_key.strip_prefix(first_key.as_slice()).is_some_and(|rest| rest.first() == Some(&0));
         if under && a.kind != EntryKind::Directory {
-            return Err(ZipError::at(
-                b.name.clone(),
-                Rule::FileUsedAsDirectory {
-                    file: a.name.clone(),
-                },
-            ));
+            return Err(ZipError::at(b.name.clone(), Rule::FileUsedAsDirectory { file: a.name.clone() }));
         }
     }
     Ok(())
@@ -153,13 +129,8 @@ pub(crate) fn check_unicode_path(field: &[u8], raw: &[u8], decoded: &str) -> Res
         return Err(Rule::UnicodePathMismatch);
     };
     let same = crc == crc32fast::hash(raw)
-        && (name == decoded.as_bytes()
-            || std::str::from_utf8(raw).is_ok_and(|utf8| utf8.as_bytes() == name));
-    if same {
-        Ok(())
-    } else {
-        Err(Rule::UnicodePathMismatch)
-    }
+        && (name == decoded.as_bytes() || std::str::from_utf8(raw).is_ok_and(|utf8| utf8.as_bytes() == name));
+    if same { Ok(()) } else { Err(Rule::UnicodePathMismatch) }
 }
 
 /// Checks a symlink's target: UTF-8 without control characters or backslashes, relative,
@@ -169,16 +140,12 @@ pub(crate) fn check_unicode_path(field: &[u8], raw: &[u8], decoded: &str) -> Res
 /// name resolves to, which may be another symlink (`l -> .` makes `l/..` the parent of the
 /// package). Leading `..` steps out of real folders, which the name rules keep inside.
 pub(crate) fn check_symlink_target(link: &str, target: &[u8]) -> Result<(), Rule> {
-    let bad = |problem: &str| Rule::BadSymlinkTarget {
-        problem: problem.to_owned(),
-    };
+    let bad = |problem: &str| Rule::BadSymlinkTarget { problem: problem.to_owned() };
     if target.is_empty() {
         return Err(bad("is empty"));
     }
     let text = std::str::from_utf8(target).map_err(|_| bad("is not valid UTF-8"))?;
-    let outside = || Rule::SymlinkOutside {
-        target: text.to_owned(),
-    };
+    let outside = || Rule::SymlinkOutside { target: text.to_owned() };
     if text.chars().any(char::is_control) {
         return Err(bad("contains a control character"));
     }
@@ -205,38 +172,22 @@ pub(crate) fn check_symlink_target(link: &str, target: &[u8]) -> Result<(), Rule
 
 /// CP437 code points for bytes 0x80–0xFF.
 const CP437_HIGH: [char; 128] = [
-    '\u{00C7}', '\u{00FC}', '\u{00E9}', '\u{00E2}', '\u{00E4}', '\u{00E0}', '\u{00E5}',
-    '\u{00E7}', //
-    '\u{00EA}', '\u{00EB}', '\u{00E8}', '\u{00EF}', '\u{00EE}', '\u{00EC}', '\u{00C4}',
-    '\u{00C5}', //
-    '\u{00C9}', '\u{00E6}', '\u{00C6}', '\u{00F4}', '\u{00F6}', '\u{00F2}', '\u{00FB}',
-    '\u{00F9}', //
-    '\u{00FF}', '\u{00D6}', '\u{00DC}', '\u{00A2}', '\u{00A3}', '\u{00A5}', '\u{20A7}',
-    '\u{0192}', //
-    '\u{00E1}', '\u{00ED}', '\u{00F3}', '\u{00FA}', '\u{00F1}', '\u{00D1}', '\u{00AA}',
-    '\u{00BA}', //
-    '\u{00BF}', '\u{2310}', '\u{00AC}', '\u{00BD}', '\u{00BC}', '\u{00A1}', '\u{00AB}',
-    '\u{00BB}', //
-    '\u{2591}', '\u{2592}', '\u{2593}', '\u{2502}', '\u{2524}', '\u{2561}', '\u{2562}',
-    '\u{2556}', //
-    '\u{2555}', '\u{2563}', '\u{2551}', '\u{2557}', '\u{255D}', '\u{255C}', '\u{255B}',
-    '\u{2510}', //
-    '\u{2514}', '\u{2534}', '\u{252C}', '\u{251C}', '\u{2500}', '\u{253C}', '\u{255E}',
-    '\u{255F}', //
-    '\u{255A}', '\u{2554}', '\u{2569}', '\u{2566}', '\u{2560}', '\u{2550}', '\u{256C}',
-    '\u{2567}', //
-    '\u{2568}', '\u{2564}', '\u{2565}', '\u{2559}', '\u{2558}', '\u{2552}', '\u{2553}',
-    '\u{256B}', //
-    '\u{256A}', '\u{2518}', '\u{250C}', '\u{2588}', '\u{2584}', '\u{258C}', '\u{2590}',
-    '\u{2580}', //
-    '\u{03B1}', '\u{00DF}', '\u{0393}', '\u{03C0}', '\u{03A3}', '\u{03C3}', '\u{00B5}',
-    '\u{03C4}', //
-    '\u{03A6}', '\u{0398}', '\u{03A9}', '\u{03B4}', '\u{221E}', '\u{03C6}', '\u{03B5}',
-    '\u{2229}', //
-    '\u{2261}', '\u{00B1}', '\u{2265}', '\u{2264}', '\u{2320}', '\u{2321}', '\u{00F7}',
-    '\u{2248}', //
-    '\u{00B0}', '\u{2219}', '\u{00B7}', '\u{221A}', '\u{207F}', '\u{00B2}', '\u{25A0}',
-    '\u{00A0}', //
+    '\u{00C7}', '\u{00FC}', '\u{00E9}', '\u{00E2}', '\u{00E4}', '\u{00E0}', '\u{00E5}', '\u{00E7}', //
+    '\u{00EA}', '\u{00EB}', '\u{00E8}', '\u{00EF}', '\u{00EE}', '\u{00EC}', '\u{00C4}', '\u{00C5}', //
+    '\u{00C9}', '\u{00E6}', '\u{00C6}', '\u{00F4}', '\u{00F6}', '\u{00F2}', '\u{00FB}', '\u{00F9}', //
+    '\u{00FF}', '\u{00D6}', '\u{00DC}', '\u{00A2}', '\u{00A3}', '\u{00A5}', '\u{20A7}', '\u{0192}', //
+    '\u{00E1}', '\u{00ED}', '\u{00F3}', '\u{00FA}', '\u{00F1}', '\u{00D1}', '\u{00AA}', '\u{00BA}', //
+    '\u{00BF}', '\u{2310}', '\u{00AC}', '\u{00BD}', '\u{00BC}', '\u{00A1}', '\u{00AB}', '\u{00BB}', //
+    '\u{2591}', '\u{2592}', '\u{2593}', '\u{2502}', '\u{2524}', '\u{2561}', '\u{2562}', '\u{2556}', //
+    '\u{2555}', '\u{2563}', '\u{2551}', '\u{2557}', '\u{255D}', '\u{255C}', '\u{255B}', '\u{2510}', //
+    '\u{2514}', '\u{2534}', '\u{252C}', '\u{251C}', '\u{2500}', '\u{253C}', '\u{255E}', '\u{255F}', //
+    '\u{255A}', '\u{2554}', '\u{2569}', '\u{2566}', '\u{2560}', '\u{2550}', '\u{256C}', '\u{2567}', //
+    '\u{2568}', '\u{2564}', '\u{2565}', '\u{2559}', '\u{2558}', '\u{2552}', '\u{2553}', '\u{256B}', //
+    '\u{256A}', '\u{2518}', '\u{250C}', '\u{2588}', '\u{2584}', '\u{258C}', '\u{2590}', '\u{2580}', //
+    '\u{03B1}', '\u{00DF}', '\u{0393}', '\u{03C0}', '\u{03A3}', '\u{03C3}', '\u{00B5}', '\u{03C4}', //
+    '\u{03A6}', '\u{0398}', '\u{03A9}', '\u{03B4}', '\u{221E}', '\u{03C6}', '\u{03B5}', '\u{2229}', //
+    '\u{2261}', '\u{00B1}', '\u{2265}', '\u{2264}', '\u{2320}', '\u{2321}', '\u{00F7}', '\u{2248}', //
+    '\u{00B0}', '\u{2219}', '\u{00B7}', '\u{221A}', '\u{207F}', '\u{00B2}', '\u{25A0}', '\u{00A0}', //
 ];
 
 #[cfg(test)]
@@ -249,18 +200,7 @@ mod tests {
 
     #[test]
     fn ordinary_names_pass() {
-        for name in [
-            "a",
-            "a/b/c.txt",
-            "dir/",
-            "./a",
-            "a/./b",
-            "世界",
-            "ab:c",
-            "x/a:b",
-            "..a/b..",
-            "a/.../b",
-        ] {
+        for name in ["a", "a/b/c.txt", "dir/", "./a", "a/./b", "世界", "ab:c", "x/a:b", "..a/b..", "a/.../b"] {
             assert_eq!(check(name).as_deref(), Ok(name), "{name}");
         }
     }
@@ -280,33 +220,19 @@ mod tests {
             (b"a\0b", 0, Rule::ControlCharacter { code: 0 }),
             (b"a\nb", 0, Rule::ControlCharacter { code: 10 }),
             (b"a\x7f", 0, Rule::ControlCharacter { code: 0x7f }),
-            (
-                "a\u{85}".as_bytes(),
-                FLAG_UTF8,
-                Rule::ControlCharacter { code: 0x85 },
-            ),
+            ("a\u{85}".as_bytes(), FLAG_UTF8, Rule::ControlCharacter { code: 0x85 }),
             (b"\xff", FLAG_UTF8, Rule::InvalidUtf8),
         ];
         for (raw, flags, rule) in cases {
             assert_eq!(check_name(raw, *flags, 1024), Err(rule.clone()), "{raw:?}");
         }
-        assert_eq!(
-            check_name(b"abcd", 0, 3),
-            Err(Rule::NameTooLong { len: 4, max: 3 })
-        );
+        assert_eq!(check_name(b"abcd", 0, 3), Err(Rule::NameTooLong { len: 4, max: 3 }));
     }
 
     #[test]
     fn names_without_the_utf8_flag_are_cp437() {
-        assert_eq!(
-            decode(b"filename_with_\x91o\x86.txt", 0).unwrap(),
-            "filename_with_æoå.txt"
-        );
-        assert_eq!(
-            decode("世界".as_bytes(), 0).unwrap(),
-            "Σ╕ûτòî",
-            "what CP437 readers show"
-        );
+        assert_eq!(decode(b"filename_with_\x91o\x86.txt", 0).unwrap(), "filename_with_æoå.txt");
+        assert_eq!(decode("世界".as_bytes(), 0).unwrap(), "Σ╕ûτòî", "what CP437 readers show");
         assert_eq!(cp437(&[0x80, 0xff, b'a']), "Ç\u{a0}a");
         let all: Vec<u8> = (0x80..=0xff).collect();
         assert_eq!(cp437(&all).chars().count(), 128);
@@ -323,20 +249,9 @@ mod tests {
 
     #[test]
     fn symlink_targets_must_stay_inside() {
-        let ok = [
-            ("l", "a"),
-            ("l", "."),
-            ("d/l", "../x"),
-            ("d/e/l", "../../x/y"),
-            ("d/l", "./../x"),
-            ("l", "a/b/"),
-        ];
+        let ok = [("l", "a"), ("l", "."), ("d/l", "../x"), ("d/e/l", "../../x/y"), ("d/l", "./../x"), ("l", "a/b/")];
         for (link, target) in ok {
-            assert_eq!(
-                check_symlink_target(link, target.as_bytes()),
-                Ok(()),
-                "{link} -> {target}"
-            );
+            assert_eq!(check_symlink_target(link, target.as_bytes()), Ok(()), "{link} -> {target}");
         }
         let outside = [
             ("l", ".."),
@@ -350,20 +265,12 @@ mod tests {
         for (link, target) in outside {
             assert_eq!(
                 check_symlink_target(link, target.as_bytes()),
-                Err(Rule::SymlinkOutside {
-                    target: target.into()
-                }),
+                Err(Rule::SymlinkOutside { target: target.into() }),
                 "{link} -> {target}"
             );
         }
         for target in [&b""[..], b"\xff", b"a\0", b"a\\b"] {
-            assert!(
-                matches!(
-                    check_symlink_target("l", target),
-                    Err(Rule::BadSymlinkTarget { .. })
-                ),
-                "{target:?}"
-            );
+            assert!(matches!(check_symlink_target("l", target), Err(Rule::BadSymlinkTarget { .. })), "{target:?}");
         }
     }
 
@@ -374,21 +281,9 @@ mod tests {
         let crc = crc32fast::hash(raw);
         let cp = cp437(raw);
         assert_eq!(check_unicode_path(&field(crc, raw), raw, &cp), Ok(()));
-        assert_eq!(
-            check_unicode_path(&field(crc, cp.as_bytes()), raw, &cp),
-            Ok(())
-        );
-        assert_eq!(
-            check_unicode_path(&field(crc, b"../evil"), raw, &cp),
-            Err(Rule::UnicodePathMismatch)
-        );
-        assert_eq!(
-            check_unicode_path(&field(crc ^ 1, raw), raw, &cp),
-            Err(Rule::UnicodePathMismatch)
-        );
-        assert_eq!(
-            check_unicode_path(&[1, 0], raw, &cp),
-            Err(Rule::UnicodePathMismatch)
-        );
+        assert_eq!(check_unicode_path(&field(crc, cp.as_bytes()), raw, &cp), Ok(()));
+        assert_eq!(check_unicode_path(&field(crc, b"../evil"), raw, &cp), Err(Rule::UnicodePathMismatch));
+        assert_eq!(check_unicode_path(&field(crc ^ 1, raw), raw, &cp), Err(Rule::UnicodePathMismatch));
+        assert_eq!(check_unicode_path(&[1, 0], raw, &cp), Err(Rule::UnicodePathMismatch));
     }
 }

@@ -10,3 +10,6 @@ mod tamper;
 mod memory;
 mod s3;
 mod fuzz_seeds;
+mod corpus;
+mod zipgate;
+mod layers;
