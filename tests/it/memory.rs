@@ -43,3 +43,32 @@ fn a_250_mb_package_signs_and_verifies_in_bounded_memory() {
     assert!(sign_kb < PEAK_RSS_LIMIT_KB, "sign peaked at {sign_kb} KiB");
     assert!(verify_kb < PEAK_RSS_LIMIT_KB, "verify peaked at {verify_kb} KiB");
 }
+
+#[test]
+fn every_zip_bomb_is_refused_by_sign_fast_and_in_bounded_memory() {
+    let env = Env::new();
+    env.profile("Bombs", &[]);
+    let bombs = crate::util::corpus_dir().join("zip-bombs");
+    let mut seen = 0;
+    for dir in std::fs::read_dir(&bombs).unwrap().flatten().filter(|d| d.path().is_dir()) {
+        for bomb in std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|f| f.path().extension().is_some_and(|e| e == "zip"))
+        {
+            let out = env.path("bomb.signed.zip");
+            let started = std::time::Instant::now();
+            let (code, kb) = peak_rss(
+                &env,
+                &["sign", "--profile", "Bombs", bomb.path().to_str().unwrap(), "-o", out.to_str().unwrap()],
+            );
+            let took = started.elapsed();
+            assert_eq!(code, 3, "{} must be refused as invalid input", bomb.path().display());
+            assert!(kb < 256 * 1024, "{}: peak RSS {kb} KiB", bomb.path().display());
+            assert!(took < std::time::Duration::from_secs(10), "{}: took {took:?}", bomb.path().display());
+            assert!(!out.exists());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 7, "expected the seven corpus bombs, saw {seen}");
+}
