@@ -15,11 +15,14 @@
 pub mod cli;
 pub mod clock;
 pub mod crypto;
+pub mod csc;
+pub mod deploy;
 pub mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod home;
+pub mod jobs;
 pub mod judge;
 pub mod layers;
 pub mod limits;
@@ -28,10 +31,12 @@ pub mod model;
 pub mod policy;
 pub mod profiles;
 pub mod reader;
+pub mod revlist;
 pub mod sign;
 pub mod store;
 pub mod verdict;
 pub mod verify;
+pub mod worker;
 pub mod zipcheck;
 
 pub use error::Error;

@@ -2,11 +2,17 @@
 //! a context (store opened, home resolved) → one command module per subcommand. `anyhow`
 //! lives here only.
 
+mod csc;
+mod deploy;
+mod layer;
 mod output;
 mod profile;
 mod quickstart;
+mod revocations;
 mod sign;
+mod sign_job;
 mod verify;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,14 +80,40 @@ enum Command {
     ///
     /// Example: signer sign --profile MyApp function.zip -o function.signed.zip
     Sign(sign::SignArgs),
-    /// Verify a signed package: integrity and authenticity, expiry and revocation.
+    /// Verify a signed package: integrity and authenticity, expiry and revocation, and
+    /// with --csc the config's allowed publishers and policy (enforce or warn).
     ///
     /// Exit 0 when allowed, 1 when denied.
-    /// Example: signer verify function.signed.zip
+    /// Examples:
+    ///   signer verify function.signed.zip
+    ///   signer verify function.signed.zip --csc csc-0123456789abcdef0 --at 2027-01-01T00:00:00Z
+    ///   signer verify function.signed.zip --csc-file csc.json --revocations revocations.json --max-age 1d
+    #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
     /// Show or export a package's signature.
     #[command(subcommand)]
     Signature(verify::SignatureCmd),
+    /// Publish and manage layers: immutable numbered versions, Lambda's size limits.
+    #[command(subcommand)]
+    Layer(layer::LayerCmd),
+    /// Manage code-signing configs: the trusted profile versions and the policy.
+    #[command(subcommand)]
+    Csc(csc::CscCmd),
+    /// The deploy-time hook: judge a function, its layers and settings before deploying.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCmd),
+    /// Export the store's revocations as a list signed by the root CA.
+    #[command(subcommand)]
+    Revocations(revocations::RevocationsCmd),
+    /// Signing jobs: submit a zip in an object store for signing by workers, follow,
+    /// list and revoke jobs.
+    #[command(subcommand)]
+    SignJob(sign_job::SignJobCmd),
+    /// Sign submitted jobs: claims jobs from the store with a lease, writes each signed
+    /// package once. Run many, on many machines, against one store.
+    ///
+    /// Example: signer worker --concurrency 4
+    Worker(worker::WorkerArgs),
     /// Walk the whole main job on a throwaway store, printing each command.
     Quickstart(quickstart::QuickstartArgs),
     /// Print a shell completion script.
@@ -234,6 +266,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sign(args) => sign::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
         Command::Signature(cmd) => verify::signature(&ctx, cmd).await,
+        Command::Layer(cmd) => layer::run(&ctx, cmd).await,
+        Command::Csc(cmd) => csc::run(&ctx, cmd).await,
+        Command::Deploy(cmd) => deploy::run(&ctx, cmd).await,
+        Command::Revocations(cmd) => revocations::run(&ctx, cmd).await,
+        Command::SignJob(cmd) => sign_job::run(&ctx, cmd).await,
+        Command::Worker(args) => worker::run(&ctx, args).await,
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

@@ -1,6 +1,7 @@
 //! `signer quickstart`: the README's first command. It runs the real `signer` binary for
 //! each step, on a throwaway embedded store, and prints the command a user would type.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,6 +13,7 @@ use crate::error::exit;
 
 const PROFILE: &str = include_str!("../../profiles/release-profile.json");
 const FUNCTION_ZIP: &[u8] = include_bytes!("../../fixtures/packages/hello-function.zip");
+const LAYER_ZIP: &[u8] = include_bytes!("../../fixtures/packages/greetings-layer.zip");
 
 #[derive(Debug, clap::Args)]
 pub(super) struct QuickstartArgs {
@@ -49,9 +51,14 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     let function = dir.join("hello-function.zip");
     std::fs::write(&function, FUNCTION_ZIP)
         .with_context(|| format!("writing {}", function.display()))?;
+    let layer = dir.join("greetings-layer.zip");
+    std::fs::write(&layer, LAYER_ZIP).with_context(|| format!("writing {}", layer.display()))?;
     let profile: ProfileDef =
         serde_json::from_str(PROFILE).context("profiles/release-profile.json")?;
     let signed = dir.join("hello-function.signed.zip");
+    let job_output = dir.join("signed-by-jobs");
+    let deployment = dir.join("deployment.json");
+    let deployment_unsigned = dir.join("deployment-unsigned.json");
     let p = |p: &Path| p.display().to_string();
     let s = |x: &str| x.to_owned();
 
@@ -101,7 +108,98 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
             args: vec![s("verify"), p(&function)],
             expect: exit::DENIED,
         },
+        Step {
+            what: "submit a signing job for the package: it returns at once with the job id, the source pinned",
+            args: vec![
+                s("--output"),
+                s("json"),
+                s("sign-job"),
+                s("start"),
+                s("--profile"),
+                profile.name.clone(),
+                s("--source"),
+                p(&function),
+                s("--destination"),
+                format!("{}/", p(&job_output)),
+            ],
+            expect: exit::OK,
+        },
+        Step {
+            what: "run a worker until the queue is empty: it claims the job, signs it, writes <destination><job id>.zip once",
+            args: vec![s("worker"), s("--until-idle")],
+            expect: exit::OK,
+        },
+        Step {
+            what: "describe the job: Succeeded, its signed object and its signature's expiry",
+            args: vec![s("sign-job"), s("describe"), s("{job_id}")],
+            expect: exit::OK,
+        },
+        Step {
+            what: "verify the job's signed package",
+            args: vec![s("verify"), s("{destination}{job_id}.zip")],
+            expect: exit::OK,
+        },
+        Step {
+            what: "publish a layer, signed, as version 1 of \"greetings\" (its real unzipped size is checked)",
+            args: vec![
+                s("layer"),
+                s("publish"),
+                s("greetings"),
+                p(&layer),
+                s("--compatible-runtime"),
+                s("python3.12"),
+                s("--description"),
+                s("greetings for Python functions"),
+                s("--sign"),
+                profile.name.clone(),
+            ],
+            expect: exit::OK,
+        },
+        Step {
+            what: "show what the layer version records",
+            args: vec![s("layer"), s("show"), s("greetings:1")],
+            expect: exit::OK,
+        },
+        Step {
+            what: "look up the profile's current version (scripts read the JSON output)",
+            args: vec![s("--output"), s("json"), s("profile"), s("show"), profile.name.clone()],
+            expect: exit::OK,
+        },
+        Step {
+            what: "create a code-signing config that trusts that version (policy enforce, the default)",
+            args: vec![
+                s("--output"),
+                s("json"),
+                s("csc"),
+                s("create"),
+                s("--allowed-publisher"),
+                format!("{}/{{current_version}}", profile.name),
+                s("--description"),
+                s("quickstart"),
+            ],
+            expect: exit::OK,
+        },
+        Step {
+            what: "the deploy hook: the signed function with the signed layer is allowed",
+            args: vec![s("deploy"), s("check"), p(&deployment)],
+            expect: exit::OK,
+        },
+        Step {
+            what: "the deploy hook: the unsigned function is denied, and the verdict says why",
+            args: vec![s("deploy"), s("check"), p(&deployment_unsigned)],
+            expect: exit::DENIED,
+        },
     ];
+    // Files the deploy-check steps read, written just before the step that names them,
+    // with {NAME} filled in from earlier steps (see `fill`).
+    let deployment_doc = |code: &Path| {
+        format!(
+            r#"{{"function":"hello","code":{},"layers":["greetings:1"],"memory_mb":512,"ephemeral_storage_mb":512,"timeout_s":30,"code_signing_config":"{{id}}"}}"#,
+            serde_json::Value::String(p(code))
+        )
+    };
+    let files = [(p(&deployment), deployment_doc(&signed)), (p(&deployment_unsigned), deployment_doc(&function))];
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
 
     let exe = std::env::current_exe().context("finding the signer binary")?;
     let home = dir.join("home");
@@ -115,9 +213,10 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     ));
     let mut done = Vec::new();
     for (i, step) in steps.iter().enumerate() {
+        let args: Vec<String> = step.args.iter().map(|a| fill(a, &vars)).collect();
         let shown = format!(
             "signer {}",
-            step.args
+            args
                 .iter()
                 .map(|a| shell_quote(a))
                 .collect::<Vec<_>>()
@@ -125,8 +224,13 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
         );
         ctx.out
             .log(format!("{}. {}\n   $ {shown}", i + 1, step.what));
+        for (path, template) in files.iter().filter(|(path, _)| args.contains(path)) {
+            let text = fill(template, &vars);
+            std::fs::write(path, &text).with_context(|| format!("writing {path}"))?;
+            ctx.out.log(format!("   ({path}: {text})"));
+        }
         let out = Command::new(&exe)
-            .args(&step.args)
+            .args(&args)
             .env("SIGNER_HOME", &home)
             .env_remove("SIGNER_STORE")
             .output()
@@ -152,6 +256,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
                 step.expect
             );
         }
+        capture(&args, &stdout, &mut vars);
         done.push(serde_json::json!({"step": step.what, "command": shown, "exit_code": code}));
     }
     let doc = serde_json::json!({"dir": dir.display().to_string(), "home": home.display().to_string(), "steps": done});
@@ -175,4 +280,25 @@ fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// After a step run with `--output json`, its top-level string fields can be used by
+/// later steps as `{field}` (`{current_version}` from `profile show`, `{id}` from
+/// `csc create`), as a script would read them.
+fn capture(args: &[String], stdout: &str, vars: &mut BTreeMap<String, String>) {
+    if args.first().map(String::as_str) != Some("--output") || args.get(1).map(String::as_str) != Some("json") {
+        return;
+    }
+    if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str(stdout) {
+        for (k, v) in doc {
+            if let serde_json::Value::String(v) = v {
+                vars.insert(k, v);
+            }
+        }
+    }
+}
+
+/// `template` with every `{NAME}` of `vars` replaced.
+fn fill(template: &str, vars: &BTreeMap<String, String>) -> String {
+    vars.iter().fold(template.to_owned(), |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
 }

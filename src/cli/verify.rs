@@ -12,9 +12,7 @@ use crate::error::exit;
 use crate::format::Block;
 use crate::judge;
 use crate::location::Location;
-use crate::model::{Policy, Timestamp};
-use crate::policy::Trust;
-use crate::profiles;
+use crate::model::Timestamp;
 use crate::verdict::{Decision, Role, Verdict};
 use crate::verify::Integrity;
 
@@ -25,29 +23,27 @@ pub(super) struct VerifyArgs {
     /// Judge as of this RFC 3339 time instead of now (audits, tests).
     #[arg(long, value_name = "TIME")]
     at: Option<Timestamp>,
+    #[command(flatten)]
+    csc: super::csc::CscArgs,
+    #[command(flatten)]
+    revocations: super::revocations::RevocationArgs,
 }
 
 pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let loc = Location::parse(&args.package)?;
     let at = args.at.unwrap_or_else(clock::now);
+    // The config and revocations first: an unknown config or a bad list fails before any
+    // package byte is read.
+    let config = super::csc::Loaded::load(&store, args.csc.csc.as_ref(), args.csc.csc_file.as_deref()).await?;
+    let revocations = args.revocations.load(ctx, &store).await?;
     let bar = ctx.out.progress(loc.size().await?, "verifying");
     let b = bar.clone();
     let read = judge::read(&loc, move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let read = read?;
-    let revocations = profiles::revocations(&store).await?;
-    let pkg = judge::judge(
-        &store,
-        &read,
-        Role::Function,
-        loc.to_string(),
-        &Trust::AnyPublisher,
-        &revocations,
-        at,
-    )
-    .await?;
-    let verdict = Verdict::new(Policy::Enforce, vec![pkg], vec![]);
+    let pkg = judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &revocations, at).await?;
+    let verdict = Verdict::new(config.policy(), vec![pkg], vec![]);
     ctx.out.emit(&verdict, verdict.to_text())?;
     Ok(match verdict.decision {
         Decision::Allow => exit::OK,

@@ -17,7 +17,7 @@
 //! Numbered objects (see [`super::Store::create_next`]) live under a prefix key as
 //! `<prefix>/<n, 20 digits>.json`.
 
-use crate::model::{CscId, JobId, ProfileName, VersionId};
+use crate::model::{CscId, JobId, ProfileName, Timestamp, VersionId};
 
 use super::{Key, StoreError};
 
@@ -102,6 +102,203 @@ pub fn parse_numbered(segment: &str) -> Option<u64> {
 
 fn json_name(id: &str) -> String {
     format!("{id}.json")
+}
+
+// --- layers ---
+
+/// `layers`: the prefix under which every layer lives (one folder per name).
+pub fn layers() -> Result<Key, StoreError> {
+    Key::new(&["layers"])
+}
+
+/// `layers/<NAME>/versions`: a layer's version records, numbered objects (see
+/// [`super::Store::create_next`]) that are never deleted, so a number is never reused.
+pub fn layer_versions(name: &crate::model::LayerName) -> Result<Key, StoreError> {
+    Key::new(&["layers", name.as_str(), "versions"])
+}
+
+/// `layers/<NAME>/versions/<N, 20 digits>.json`: one layer version's record.
+pub fn layer_version(name: &crate::model::LayerName, n: u64) -> Result<Key, StoreError> {
+    numbered(&layer_versions(name)?, n)
+}
+
+/// `layers/<NAME>/deleted`: the tombstones of a layer's deleted versions.
+pub fn layer_tombstones(name: &crate::model::LayerName) -> Result<Key, StoreError> {
+    Key::new(&["layers", name.as_str(), "deleted"])
+}
+
+/// `layers/<NAME>/deleted/<N, 20 digits>.json`: created (exclusively) when version N is
+/// deleted; the version record itself stays, so its number stays burned.
+pub fn layer_tombstone(name: &crate::model::LayerName, n: u64) -> Result<Key, StoreError> {
+    numbered(&layer_tombstones(name)?, n)
+}
+
+/// `blobs/sha256/<64 lowercase hex>.zip`: a stored zip, named by the SHA-256 of its bytes,
+/// so identical content is stored once whatever refers to it.
+pub fn blob_sha256(hex: &str) -> Result<Key, StoreError> {
+    let ok = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !ok {
+        return Err(StoreError::BadKey {
+            key: format!("blobs/sha256/{hex}.zip"),
+            reason: "a blob is named by 64 lowercase hex digits (a SHA-256)".to_owned(),
+        });
+    }
+    Key::new(&["blobs", "sha256", &format!("{hex}.zip")])
+}
+
+// --- jobs ---
+//
+// ```text
+// jobs/<ID>/job.json                                   the submission (immutable)
+// jobs/<ID>/attempts/<N, 20 digits>.json               attempt N's claim (create-if-absent)
+// jobs/<ID>/attempts/<N, 20 digits>/renewed-<T>.json   a renewal of attempt N's lease at T
+// jobs/<ID>/attempts/<N, 20 digits>/end.json           how attempt N ended, unless it finished the job
+// jobs/<ID>/result.json                                the job's end: Succeeded or Failed (once)
+// queue/jobs/<submitted, 20 digits>-<ID>.json          a job not settled yet (deleted once settled)
+// tokens/jobs/<sha256 of the client token>.json        a client token's job
+// events/jobs/<ended, YYYYMMDDTHHMMSSZ>-<ID>.json      one record per job end
+// dead-letter/jobs/<ended, YYYYMMDDTHHMMSSZ>-<ID>.json one record per failed job
+// workers/<WORKER>.json                                a running worker's presence
+// ```
+
+/// `jobs`: the prefix of every signing job's records.
+pub fn jobs() -> Result<Key, StoreError> {
+    Key::new(&["jobs"])
+}
+
+/// `jobs/<ID>`: the prefix of one job's records.
+pub fn job_dir(job: &JobId) -> Result<Key, StoreError> {
+    Key::new(&["jobs", job.as_str()])
+}
+
+/// `jobs/<ID>/job.json`: the job as submitted (immutable).
+pub fn job(job: &JobId) -> Result<Key, StoreError> {
+    job_dir(job)?.child("job.json")
+}
+
+/// `jobs/<ID>/attempts`: the prefix of a job's numbered attempt claims.
+pub fn job_attempts(job: &JobId) -> Result<Key, StoreError> {
+    job_dir(job)?.child("attempts")
+}
+
+/// `jobs/<ID>/attempts/<N, 20 digits>.json`: attempt N's claim, created if absent; the
+/// worker that creates it holds the job's lease.
+pub fn job_claim(job: &JobId, attempt: u64) -> Result<Key, StoreError> {
+    numbered(&job_attempts(job)?, attempt)
+}
+
+/// `jobs/<ID>/attempts/<N, 20 digits>`: the prefix of attempt N's renewals and end.
+pub fn job_attempt_dir(job: &JobId, attempt: u64) -> Result<Key, StoreError> {
+    job_attempts(job)?.child(&format!("{attempt:020}"))
+}
+
+/// `jobs/<ID>/attempts/<N>/renewed-<unix seconds, 20 digits>.json`: a renewal of attempt
+/// N's lease; its time is in its name, so a lease is judged from a listing alone.
+pub fn job_renewal(job: &JobId, attempt: u64, at: Timestamp) -> Result<Key, StoreError> {
+    job_attempt_dir(job, attempt)?.child(&format!("{RENEWAL_PREFIX}{:020}.json", unix_secs(at)))
+}
+
+/// The time in the name of a renewal's last segment (`renewed-<20 digits>.json`).
+pub fn parse_renewal(segment: &str) -> Option<Timestamp> {
+    let digits = segment.strip_prefix(RENEWAL_PREFIX)?.strip_suffix(".json")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok().map(Timestamp::from_unix)
+}
+
+const RENEWAL_PREFIX: &str = "renewed-";
+
+/// `jobs/<ID>/attempts/<N>/end.json`: how attempt N ended when it did not end the job
+/// (a transient failure to retry, or a release).
+pub fn job_attempt_end(job: &JobId, attempt: u64) -> Result<Key, StoreError> {
+    job_attempt_dir(job, attempt)?.child("end.json")
+}
+
+/// `jobs/<ID>/result.json`: the job's end, Succeeded or Failed, created once.
+pub fn job_result(job: &JobId) -> Result<Key, StoreError> {
+    job_dir(job)?.child("result.json")
+}
+
+/// `revocations/jobs`: the prefix of the jobs' revocation records.
+pub fn job_revocations() -> Result<Key, StoreError> {
+    Key::new(&["revocations", "jobs"])
+}
+
+/// `queue/jobs`: the prefix of the jobs that are not settled yet.
+pub fn job_queue() -> Result<Key, StoreError> {
+    Key::new(&["queue", "jobs"])
+}
+
+/// `queue/jobs/<submitted, unix seconds, 20 digits>-<ID>.json`: a job waiting to be
+/// settled; names sort oldest first.
+pub fn job_queue_entry(submitted_at: Timestamp, job: &JobId) -> Result<Key, StoreError> {
+    job_queue()?.child(&format!("{:020}-{job}.json", unix_secs(submitted_at)))
+}
+
+/// The job id in the name of a queue entry.
+pub fn parse_job_queue_entry(segment: &str) -> Option<JobId> {
+    let (_, rest) = segment.strip_suffix(".json")?.split_once('-')?;
+    rest.parse().ok()
+}
+
+/// `tokens/jobs/<64 hex digits>.json`: the job a client token started. The token is a
+/// user's string, so the key holds its SHA-256 instead.
+pub fn job_token(token: &str) -> Result<Key, StoreError> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    Key::new(&["tokens", "jobs", &format!("{}.json", hex::encode(digest))])
+}
+
+/// `events/jobs`: the prefix of job end events.
+pub fn job_events() -> Result<Key, StoreError> {
+    Key::new(&["events", "jobs"])
+}
+
+/// `events/jobs/<ended, YYYYMMDDTHHMMSSZ>-<ID>.json`: the event of a job's end. Names sort
+/// by time, so a pipeline polls with a listing that starts after the last name it saw.
+pub fn job_event(ended_at: Timestamp, job: &JobId) -> Result<Key, StoreError> {
+    job_events()?.child(&format!("{}-{job}.json", compact_time(ended_at)))
+}
+
+/// `dead-letter/jobs`: the prefix of failed jobs' records.
+pub fn job_dead_letters() -> Result<Key, StoreError> {
+    Key::new(&["dead-letter", "jobs"])
+}
+
+/// `dead-letter/jobs/<ended, YYYYMMDDTHHMMSSZ>-<ID>.json`: a failed job, with its reason.
+pub fn job_dead_letter(ended_at: Timestamp, job: &JobId) -> Result<Key, StoreError> {
+    job_dead_letters()?.child(&format!("{}-{job}.json", compact_time(ended_at)))
+}
+
+/// `workers`: the prefix of running workers' presence records.
+pub fn workers() -> Result<Key, StoreError> {
+    Key::new(&["workers"])
+}
+
+/// `workers/<WORKER>.json`: a running worker's presence, rewritten by that worker only.
+pub fn worker(id: &str) -> Result<Key, StoreError> {
+    Key::new(&["workers", &json_name(id)])
+}
+
+fn unix_secs(t: Timestamp) -> u64 {
+    u64::try_from(t.unix()).unwrap_or(0)
+}
+
+/// `20260131T120000Z`: RFC 3339's basic form, which sorts as time and is a valid key.
+fn compact_time(t: Timestamp) -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    t.to_offset().format(&format).unwrap_or_else(|_| format!("{:020}", unix_secs(t)))
+}
+
+// --- cscs ---
+
+/// `cscs/<ID>/revisions`: the numbered revisions of one code-signing config
+/// (`cscs/<ID>/revisions/<N>.json`). The highest number is the config's current state; a
+/// delete is a tombstone revision. Updates create revision N+1 with create-if-absent, so
+/// concurrent writers never lose a change (see `crate::csc`).
+pub fn csc_revisions(id: &CscId) -> Result<Key, StoreError> {
+    Key::new(&["cscs", id.as_str(), "revisions"])
 }
 
 #[cfg(test)]

@@ -564,9 +564,18 @@ fn build_s3(url: &str, bucket: &str) -> Result<AmazonS3, StoreError> {
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
     // `from_env` reads the AWS_* variables, AWS_ENDPOINT_URL_S3 included (it wins over
     // AWS_ENDPOINT_URL); the bucket comes from the URL.
-    let builder = AmazonS3Builder::from_env()
+    let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .with_conditional_put(S3ConditionalPut::ETagMatch);
+    // Copy-if-not-exists publishes a signing job's object exactly once (see `worker`):
+    // S3 does it as a one-part copy upload completed with `If-None-Match: *`. A server
+    // that needs another way is set with AWS_COPY_IF_NOT_EXISTS.
+    if builder
+        .get_config_value(&object_store::aws::AmazonS3ConfigKey::CopyIfNotExists)
+        .is_none()
+    {
+        builder = builder.with_copy_if_not_exists(object_store::aws::S3CopyIfNotExists::Multipart);
+    }
     check_s3_credentials(&builder).map_err(|reason| StoreError::Open {
         url: url.to_owned(),
         reason: reason.to_owned(),

@@ -77,10 +77,7 @@ impl Parallelism {
     /// One worker per core ([`std::thread::available_parallelism`]), runs of at least
     /// [`MIN_RUN`] bytes.
     pub fn available() -> Self {
-        Self {
-            workers: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
-            min_run: MIN_RUN,
-        }
+        Self { workers: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN), min_run: MIN_RUN }
     }
 }
 
@@ -159,10 +156,7 @@ fn split(tail: &Tail, target: u64) -> Vec<Run> {
 }
 
 fn rebase(end_records: &super::End, members: &[&Entry], start: u64, end: u64) -> Run {
-    let entries = members
-        .iter()
-        .map(|e| Entry { local_offset: e.local_offset - start, ..(*e).clone() })
-        .collect();
+    let entries = members.iter().map(|e| Entry { local_offset: e.local_offset - start, ..(*e).clone() }).collect();
     let mut end_records = end_records.clone();
     end_records.central_offset = end - start;
     Run { start, end, tail: Tail { end: end_records, entries } }
@@ -309,9 +303,12 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let entries: Vec<(String, Vec<u8>, bool)> = (0..12)
-            .map(|i| (format!("dir/file{i}.txt"), format!("content {i} ").repeat(2000 + i * 300).into_bytes(), i % 3 != 0))
+            .map(|i| {
+                (format!("dir/file{i}.txt"), format!("content {i} ").repeat(2000 + i * 300).into_bytes(), i % 3 != 0)
+            })
             .collect();
-        let borrowed: Vec<(&str, Vec<u8>, bool)> = entries.iter().map(|(n, d, z)| (n.as_str(), d.clone(), *z)).collect();
+        let borrowed: Vec<(&str, Vec<u8>, bool)> =
+            entries.iter().map(|(n, d, z)| (n.as_str(), d.clone(), *z)).collect();
         zip(&borrowed)
     }
 
@@ -371,7 +368,8 @@ mod tests {
     fn a_gap_between_entries_is_refused_like_the_walk_refuses_it() {
         // Stored entries, then 7 bytes of junk inserted after the second entry's data, with
         // every later offset in the central directory moved to keep it consistent.
-        let entries = vec![("a", b"alpha".to_vec(), false), ("b", b"bravo".to_vec(), false), ("c", b"charlie".to_vec(), false)];
+        let entries =
+            vec![("a", b"alpha".to_vec(), false), ("b", b"bravo".to_vec(), false), ("c", b"charlie".to_vec(), false)];
         let good = zip(&entries);
         let (tail, _) = inspect(&mut Cursor::new(&good), &ZipLimits::default()).unwrap();
         let third = tail.entries.iter().find(|e| e.name == "c").unwrap().local_offset as usize;
@@ -403,9 +401,8 @@ mod tests {
         let limits = ZipLimits::default();
         let bad_tail = read_tail(&mut Cursor::new(&bad), &limits).unwrap();
         let runs = split(&bad_tail, 0);
-        let refused = runs
-            .iter()
-            .any(|r| check_body(&r.tail, Window::new(&bad[..], r.start, r.end - r.start), &limits).is_err());
+        let refused =
+            runs.iter().any(|r| check_body(&r.tail, Window::new(&bad[..], r.start, r.end - r.start), &limits).is_err());
         assert!(refused);
     }
 
@@ -413,7 +410,8 @@ mod tests {
     fn the_declared_total_is_refused_before_any_thread_starts() {
         let bytes = sample();
         let limits = ZipLimits { max_unzipped: 10, ..ZipLimits::default() };
-        let err = inspect_parallel(&bytes[..], &limits, every_entry_a_run(4), &|_| panic!("read entry data")).unwrap_err();
+        let err =
+            inspect_parallel(&bytes[..], &limits, every_entry_a_run(4), &|_| panic!("read entry data")).unwrap_err();
         assert!(matches!(err, InspectError::Zip(ref z) if matches!(z.rule, Rule::UnzippedTooLarge { .. })), "{err}");
     }
 

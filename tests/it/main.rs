@@ -13,3 +13,5 @@ mod fuzz_seeds;
 mod corpus;
 mod zipgate;
 mod layers;
+mod deploy;
+mod jobs;

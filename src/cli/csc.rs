@@ -1,0 +1,232 @@
+//! `signer csc …`: code-signing configs.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::Ctx;
+use crate::clock;
+use crate::csc::{self, Csc, FileConfig, Update};
+use crate::error::exit;
+use crate::model::{CscId, Policy, VersionRef};
+use crate::policy::Trust;
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum CscCmd {
+    /// Create a code-signing config: the profile versions a deployment trusts (1 to 20)
+    /// and what an untrusted, expired or revoked artifact gets. The policy is `enforce`
+    /// (deny) by default, safer than Lambda's default of `warn` (allow with a warning).
+    ///
+    /// Examples:
+    ///   signer csc create --allowed-publisher MyApp/AbCdEf1234
+    ///   signer csc create --allowed-publisher MyApp/AbCdEf1234 Vendor/XyZ0987654 --policy warn
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// A trusted profile version, NAME/VERSION (see `signer profile show NAME`).
+        /// Repeat the flag or list several after it.
+        #[arg(long = "allowed-publisher", value_name = "NAME/VERSION", required = true, num_args = 1..)]
+        allowed_publishers: Vec<VersionRef>,
+        /// enforce (deny; the default) or warn (allow with a warning) when an artifact is
+        /// unsigned, from another publisher, expired or revoked. Integrity and
+        /// authenticity failures always deny.
+        #[arg(long, value_enum, default_value_t = PolicyArg::Enforce)]
+        policy: PolicyArg,
+        /// For people (at most 256 characters).
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List code-signing configs.
+    ///
+    /// Example: signer csc list
+    List,
+    /// Show a code-signing config.
+    ///
+    /// Example: signer --output json csc show csc-0123456789abcdef0 > csc.json
+    Show {
+        /// The config id.
+        id: CscId,
+    },
+    /// Change a code-signing config: add or remove publishers, set the policy or the
+    /// description. It keeps at least one and at most 20 publishers.
+    ///
+    /// Example: signer csc update csc-0123456789abcdef0 --add-publisher MyApp/NeWvErSiOn --remove-publisher MyApp/AbCdEf1234
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        /// The config id.
+        id: CscId,
+        /// Trust another profile version.
+        #[arg(long = "add-publisher", value_name = "NAME/VERSION", num_args = 1.., group = "change")]
+        add: Vec<VersionRef>,
+        /// Stop trusting a profile version.
+        #[arg(long = "remove-publisher", value_name = "NAME/VERSION", num_args = 1.., group = "change")]
+        remove: Vec<VersionRef>,
+        /// enforce or warn.
+        #[arg(long, value_enum, group = "change")]
+        policy: Option<PolicyArg>,
+        /// A new description.
+        #[arg(long, group = "change")]
+        description: Option<String>,
+    },
+    /// Delete a code-signing config (irreversible; its id is never reused). Deployments
+    /// that name it are refused with exit 4.
+    ///
+    /// Example: signer csc delete csc-0123456789abcdef0
+    Delete {
+        /// The config id.
+        id: CscId,
+    },
+}
+
+/// The policy as the command line spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum PolicyArg {
+    /// Deny.
+    Enforce,
+    /// Allow with a warning.
+    Warn,
+}
+
+impl From<PolicyArg> for Policy {
+    fn from(p: PolicyArg) -> Self {
+        match p {
+            PolicyArg::Enforce => Policy::Enforce,
+            PolicyArg::Warn => Policy::Warn,
+        }
+    }
+}
+
+pub(super) async fn run(ctx: &Ctx, cmd: CscCmd) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    let now = clock::now();
+    match cmd {
+        CscCmd::Create { allowed_publishers, policy, description } => {
+            let c = csc::create(&store, allowed_publishers, policy.into(), description, now).await?;
+            ctx.out.emit(&c, format!("created code-signing config {}\n{}", c.id, text(&c)))?;
+        }
+        CscCmd::List => {
+            let list = csc::list(&store).await?;
+            let mut t = format!("{:<22} {:<8} {:<10} DESCRIPTION", "ID", "POLICY", "PUBLISHERS");
+            for c in &list {
+                t.push_str(&format!(
+                    "\n{:<22} {:<8} {:<10} {}",
+                    c.id.as_str(),
+                    policy_name(c.policy),
+                    c.allowed_publishers.as_slice().len(),
+                    c.description
+                ));
+            }
+            if list.is_empty() {
+                t = "no code-signing configs; create one with `signer csc create --allowed-publisher NAME/VERSION`"
+                    .into();
+            }
+            ctx.out.emit(&serde_json::json!({ "cscs": list }), t)?;
+        }
+        CscCmd::Show { id } => {
+            let c = csc::show(&store, &id).await?;
+            ctx.out.emit(&c, text(&c))?;
+        }
+        CscCmd::Update { id, add, remove, policy, description } => {
+            let u = Update { add, remove, policy: policy.map(Policy::from), description };
+            let c = csc::update(&store, &id, &u, now).await?;
+            ctx.out.emit(&c, format!("updated {} (revision {})\n{}", c.id, c.revision, text(&c)))?;
+        }
+        CscCmd::Delete { id } => {
+            let c = csc::delete(&store, &id, now).await?;
+            let doc = serde_json::json!({"id": c.id, "deleted": true, "deleted_at": now});
+            ctx.out
+                .emit(&doc, format!("deleted code-signing config {}; deployments that name it are refused", c.id))?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn policy_name(p: Policy) -> &'static str {
+    match p {
+        Policy::Enforce => "enforce",
+        Policy::Warn => "warn",
+    }
+}
+
+fn text(c: &Csc) -> String {
+    let mut t = format!(
+        "id:          {}\npolicy:      {}\ndescription: {}\nrevision:    {} (created {}, updated {})\nallowed publishers:",
+        c.id,
+        policy_name(c.policy),
+        c.description,
+        c.revision,
+        c.created_at,
+        c.updated_at
+    );
+    for v in c.allowed_publishers.as_slice() {
+        t.push_str(&format!("\n  {v}"));
+    }
+    t
+}
+
+/// The code-signing config a judgement runs under: one from the store, one from a file,
+/// or none (any publisher of the store, expiry and revocation deny).
+pub(super) enum Loaded {
+    /// `--csc ID` or the deployment's `code_signing_config`.
+    Store(Csc),
+    /// `--csc-file FILE`.
+    File(FileConfig),
+    /// No config.
+    None,
+}
+
+impl Loaded {
+    /// Loads the config named by id or file (at most one of them).
+    pub(super) async fn load(store: &Store, id: Option<&CscId>, file: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(match (id, file) {
+            (Some(id), None) => Self::Store(csc::show(store, id).await?),
+            (None, Some(path)) => {
+                let bytes = super::revocations::read_bounded(path, csc::MAX_FILE_BYTES)?;
+                Self::File(
+                    csc::parse_file(&bytes)
+                        .map_err(|e| anyhow::Error::from(e).context(format!("reading {}", path.display())))?,
+                )
+            }
+            (None, None) => Self::None,
+            (Some(id), Some(path)) => {
+                return Err(crate::Error::Invalid(format!(
+                    "two code-signing configs: {id} and the file {}; give one",
+                    path.display()
+                ))
+                .into());
+            }
+        })
+    }
+
+    /// The trust it puts in force.
+    pub(super) fn trust(&self) -> Trust<'_> {
+        match self {
+            Self::Store(c) => c.trust(),
+            Self::File(f) => f.trust(),
+            Self::None => Trust::AnyPublisher,
+        }
+    }
+
+    /// The policy the verdict reports (enforce when there is no config).
+    pub(super) fn policy(&self) -> Policy {
+        match self {
+            Self::Store(c) => c.policy,
+            Self::File(f) => f.policy,
+            Self::None => Policy::Enforce,
+        }
+    }
+}
+
+/// `--csc ID` / `--csc-file FILE` for `verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct CscArgs {
+    /// Judge under this code-signing config: only its allowed publishers pass the
+    /// mismatch check, and its policy decides whether mismatch, expiry and revocation
+    /// failures deny (enforce) or warn.
+    #[arg(long, value_name = "ID", conflicts_with = "csc_file")]
+    pub(super) csc: Option<CscId>,
+    /// Like --csc, with the config read from a JSON file (what `signer --output json csc
+    /// show ID` prints), for hooks that carry their config.
+    #[arg(long, value_name = "FILE")]
+    pub(super) csc_file: Option<PathBuf>,
+}

@@ -1,0 +1,133 @@
+//! `signer revocations export`, and the `--revocations FILE [--max-age D]` flags that
+//! `verify` and `deploy check` share.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use super::Ctx;
+use crate::clock;
+use crate::crypto::SecretKey;
+use crate::error::exit;
+use crate::home::KeyId;
+use crate::location::Location;
+use crate::policy::Revocations;
+use crate::profiles;
+use crate::revlist::{self, MaxAge};
+use crate::store::Store;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum RevocationsCmd {
+    /// Write the store's revocations (profile versions and job signatures) to a file
+    /// signed by the store's root CA, with its issue time, for deploy hooks that judge
+    /// revocation without the store: `verify` and `deploy check` take it with
+    /// `--revocations FILE` and refuse it when it is altered, from another store, or older
+    /// than `--max-age`. Run it where `signer init` ran (it needs the root CA's key).
+    ///
+    /// Example: signer revocations export -o revocations.json
+    Export {
+        /// The file to write (replaced whole, never left half-written).
+        #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
+        o: PathBuf,
+    },
+}
+
+pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
+    let RevocationsCmd::Export { o } = cmd;
+    let store = ctx.store()?;
+    let home = ctx.home()?;
+    let ca = profiles::root_ca(&store).await?;
+    let der =
+        home.read_key(&KeyId::RootCa { fingerprint: ca.fingerprint.clone() }).map_err(|e| match e.exit_code() {
+            exit::NOT_FOUND => crate::Error::NotFound(format!(
+                "the root CA's private key is not in the home {}; export revocation lists where `signer init` ran",
+                home.dir().display()
+            )),
+            _ => e.into(),
+        })?;
+    let key = SecretKey::from_pkcs8(&der).map_err(crate::Error::from)?;
+    let revocations = profiles::revocations(&store).await?;
+    let now = clock::now();
+    let bytes = revlist::export(&revocations, &ca.der()?, &key, now)?;
+    let mut out = Location::Path(o.clone()).create().await?;
+    if let Err(e) = out.write_all(&bytes) {
+        out.abort();
+        return Err(crate::Error::io(format!("writing {}", o.display()), e).into());
+    }
+    out.finish()?;
+    let doc = serde_json::json!({
+        "file": o.display().to_string(),
+        "issued_at": now,
+        "root_ca_sha256": ca.fingerprint,
+        "profile_versions": revocations.versions.len(),
+        "jobs": revocations.jobs.len(),
+    });
+    let text = format!(
+        "wrote {}: {} revoked profile version(s) and {} revoked job signature(s), issued {now}, signed by the root CA {}\nuse it with: signer verify PACKAGE --revocations {} --max-age 1d",
+        o.display(),
+        revocations.versions.len(),
+        revocations.jobs.len(),
+        ca.fingerprint.get(..16).unwrap_or_default(),
+        o.display()
+    );
+    ctx.out.emit(&doc, text)?;
+    Ok(exit::OK)
+}
+
+/// The flags that bring a signed revocation list to a judgement.
+#[derive(Debug, Clone, clap::Args)]
+pub(super) struct RevocationArgs {
+    /// A revocation list from `signer revocations export`, for hooks that cannot read the
+    /// store's revocations. Its revocations are added to any the store holds; it is
+    /// refused (exit 3) if this store's root CA did not sign it or it was altered.
+    #[arg(long, value_name = "FILE")]
+    revocations: Option<PathBuf>,
+    /// Refuse a --revocations list issued longer ago than this (measured on the clock,
+    /// not --at): 90s, 30m, 12h, 7d.
+    #[arg(long, value_name = "DURATION", requires = "revocations")]
+    max_age: Option<MaxAge>,
+}
+
+impl RevocationArgs {
+    /// The revocations to judge with: the store's, plus the list's when one is given.
+    pub(super) async fn load(&self, ctx: &Ctx, store: &Store) -> anyhow::Result<Revocations> {
+        let mut all = profiles::revocations(store).await?;
+        if let Some(path) = &self.revocations {
+            let bytes = read_bounded(path, revlist::MAX_LIST_BYTES)?;
+            let root = profiles::root_ca(store).await?.der()?;
+            let list = revlist::verify(&bytes, &root, clock::now(), self.max_age)
+                .with_context(|| format!("reading {}", path.display()))?;
+            ctx.out.debug(format!(
+                "revocation list {} issued {}: {} version(s), {} job(s)",
+                path.display(),
+                list.issued_at,
+                list.revocations.versions.len(),
+                list.revocations.jobs.len()
+            ));
+            revlist::merge(&mut all, list.revocations);
+        }
+        Ok(all)
+    }
+}
+
+/// Reads a local file of at most `max` bytes (more is refused with exit 3, without
+/// reading it all).
+pub(super) fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => crate::Error::NotFound(format!("no file {}", path.display())),
+        _ => crate::Error::io(format!("opening {}", path.display()), e),
+    })?;
+    let mut bytes = Vec::new();
+    f.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
+    if bytes.len() > max {
+        return Err(
+            crate::Error::Invalid(format!("{} is over the {max}-byte limit for this file", path.display())).into()
+        );
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,182 @@
+//! `signer worker`, and the worker loop that `sign-job start --wait` runs in-process.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::Ctx;
+use crate::error::exit;
+use crate::home::Home;
+use crate::store::Store;
+use crate::worker::{DEFAULT_LEASE_SECS, Outcome, Report, Stop, Summary, Worker, WorkerOptions};
+
+/// How long a first Ctrl-C or SIGTERM lets in-flight jobs finish before releasing them.
+const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, clap::Args)]
+pub(super) struct WorkerArgs {
+    /// Jobs signed at once. Default: the number of CPUs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: Option<u16>,
+    /// Exit once no job is left that this worker could take (jobs that other workers
+    /// hold count as left: their leases may lapse). For batch runs and CI.
+    #[arg(long)]
+    until_idle: bool,
+    /// Seconds a claim holds without renewal. The worker renews every quarter lease;
+    /// another worker takes a job over once its lease lapsed. Workers' clocks must agree
+    /// to well within a lease.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEASE_SECS,
+          value_parser = clap::value_parser!(u32).range(2..=3600))]
+    lease: u32,
+    /// Seconds between looks at the queue while there is nothing to take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=60))]
+    poll: u64,
+}
+
+pub(super) async fn run(ctx: &Ctx, args: WorkerArgs) -> anyhow::Result<u8> {
+    let store = ctx.store()?;
+    let home = ctx.home()?;
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let opts = WorkerOptions {
+        concurrency: args.concurrency.map_or(cpus, usize::from),
+        lease_secs: args.lease,
+        until_idle: args.until_idle,
+        poll: Duration::from_secs(args.poll),
+        only: None,
+    };
+    let summary = run_worker(ctx, store, home, opts).await?;
+    let text = format!(
+        "worker {} stopped ({}): {} succeeded, {} failed, {} retrying, {} released, {} taken over, {} left to workers with the key",
+        summary.worker,
+        summary.stopped,
+        summary.succeeded,
+        summary.failed,
+        summary.retried,
+        summary.released,
+        summary.lost,
+        summary.left_to_others
+    );
+    ctx.out.emit(&summary, text)?;
+    Ok(exit::OK)
+}
+
+/// Runs a worker until it stops, logging one line per job on stderr, a spinner on a
+/// terminal, and handling Ctrl-C / SIGTERM: the first lets in-flight jobs finish for
+/// [`DRAIN_GRACE`], then releases them; a second releases them at once.
+pub(super) async fn run_worker(ctx: &Ctx, store: Store, home: Home, opts: WorkerOptions) -> anyhow::Result<Summary> {
+    let (tx, mut reports) = tokio::sync::mpsc::unbounded_channel::<Report>();
+    let concurrency = opts.concurrency;
+    let lease = opts.lease_secs;
+    let worker = Worker::new(store.clone(), home, opts, move |r| {
+        let _ = tx.send(r);
+    });
+    let (stop, signals) = stop_on_signals();
+    let mut stop_seen = stop.clone();
+    let spinner = ctx.out.spinner(&format!("worker {}: looking for jobs", worker.id()));
+    ctx.out.log(format!("worker {} on {} (concurrency {concurrency}, lease {lease} s)", worker.id(), store.url()));
+    let mut tally = Tally::default();
+    let run = worker.run(stop);
+    tokio::pin!(run);
+    let result = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            Some(report) = reports.recv() => tally.log(ctx, &spinner, worker.id(), report),
+            Ok(()) = stop_seen.changed() => {
+                let line = match *stop_seen.borrow() {
+                    Stop::Drain => format!(
+                        "stopping: finishing in-flight jobs for up to {} s, then releasing them (again to release now)",
+                        DRAIN_GRACE.as_secs()
+                    ),
+                    Stop::Now => "stopping: releasing in-flight jobs".to_owned(),
+                    Stop::Run => String::new(),
+                };
+                spinner.suspend(|| ctx.out.log(line));
+            }
+        }
+    };
+    while let Ok(report) = reports.try_recv() {
+        tally.log(ctx, &spinner, worker.id(), report);
+    }
+    spinner.finish_and_clear();
+    signals.abort();
+    Ok(result?)
+}
+
+/// Counts for the spinner.
+#[derive(Default)]
+struct Tally {
+    in_flight: u64,
+    done: u64,
+}
+
+impl Tally {
+    fn log(&mut self, ctx: &Ctx, spinner: &indicatif::ProgressBar, worker: &str, report: Report) {
+        let line = match report {
+            Report::Claimed { job, attempt, source } => {
+                self.in_flight += 1;
+                spinner.suspend(|| ctx.out.debug(format!("job {job} {source}: claimed attempt {attempt}")));
+                None
+            }
+            Report::Ended { job, source, outcome, duration } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                if matches!(outcome, Outcome::Succeeded { .. } | Outcome::Failed { .. }) {
+                    self.done += 1;
+                }
+                Some(format!("job {job} {source}: {} in {:.1} s", outcome.describe(), duration.as_secs_f64()))
+            }
+            Report::LeftToOthers { job, version } => Some(format!(
+                "job {job}: left to a worker that has the private key of {version} (it is not in this home)"
+            )),
+            Report::Trouble { message } => Some(format!("warning: {message}")),
+        };
+        if let Some(line) = line {
+            spinner.suspend(|| ctx.out.log(line));
+        }
+        spinner.set_message(format!("worker {worker}: {} in flight, {} done", self.in_flight, self.done));
+    }
+}
+
+/// A stop signal fed by Ctrl-C and SIGTERM: the first asks to drain, and to stop now after
+/// [`DRAIN_GRACE`]; the second asks to stop now.
+fn stop_on_signals() -> (watch::Receiver<Stop>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = watch::channel(Stop::Run);
+    let task = tokio::spawn(async move {
+        let mut seen = 0u32;
+        loop {
+            if !signal().await {
+                return; // signals cannot be watched here: the worker runs until killed
+            }
+            seen += 1;
+            if seen == 1 {
+                let _ = tx.send(Stop::Drain);
+                let later = tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(DRAIN_GRACE).await;
+                    let _ = later.send(Stop::Now);
+                });
+            } else {
+                let _ = tx.send(Stop::Now);
+            }
+        }
+    });
+    (rx, task)
+}
+
+/// Waits for Ctrl-C or SIGTERM; false if they cannot be watched.
+async fn signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                r = term.recv() => r.is_some(),
+            },
+            Err(_) => tokio::signal::ctrl_c().await.is_ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}

@@ -1,0 +1,837 @@
+//! Signing jobs (SPEC §2 "signing job", §8): a zip in an object store goes in, a signed zip
+//! comes out at `<destination prefix><job id>.zip`, done by [`crate::worker`]s that may
+//! run on many machines against one store.
+//!
+//! A job is a set of immutable records in the store (layout in [`crate::store::keys`]),
+//! each written once with create-if-absent, so its state is derived from a listing and a
+//! few reads ([`state`]) and no record is ever updated in place — the file store offers
+//! no compare-and-swap, and none is needed:
+//!
+//! - `start` pins the source (ETag, size, modification time, object version) and writes
+//!   a queue entry, then `jobs/<ID>/job.json`. A client token is a create-if-absent record
+//!   holding the whole job, so concurrent starts with one token agree on one job.
+//! - a worker claims attempt N by creating `attempts/<N>.json`; of any number of workers
+//!   exactly one succeeds. Its lease lasts `lease_secs` from the claim or its latest
+//!   renewal (`attempts/<N>/renewed-<T>.json`); once it lapses, attempt N+1 may be
+//!   claimed. A transient failure ends the attempt with `end.json` (retry after a
+//!   backoff); a release (shutdown) too, without counting as a failure.
+//! - the job ends with `result.json`, created once; then its event, its dead-letter
+//!   record when it failed, the removal of temporaries and of its queue entry follow,
+//!   each idempotent, so a worker that dies in between leaves them to the next one.
+//!
+//! How the signed object is published exactly once is described at [`crate::worker`].
+
+mod records;
+mod state;
+
+pub use records::{
+    AttemptEnd, Claim, FinalStatus, JobEvent, JobRecord, JobResult, JobStatus, Revocation, SourcePin, WorkerPresence,
+};
+pub use state::{
+    AttemptRecords, FailureKind, JobView, MAX_ATTEMPTS, Next, Records, classify, failed_attempts, next,
+    retry_backoff_secs, view,
+};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{DynObjectStore, ObjectStoreExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::{JobId, ProfileName, ProfileStatus, Timestamp};
+use crate::profiles::{self, JobRevocation, VersionRecord};
+use crate::store::{Key, Store, StoreError, keys, parse_object_url};
+
+/// The longest client token accepted, in characters.
+pub const MAX_CLIENT_TOKEN_LEN: usize = 256;
+
+/// The longest revocation reason accepted, in characters.
+pub const MAX_REASON_LEN: usize = 1024;
+
+/// How many store reads `list` keeps in flight.
+const LIST_READS_IN_FLIGHT: usize = 32;
+
+/// What `sign-job start` asks for.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// The signing profile; its current version signs.
+    pub profile: ProfileName,
+    /// The source: an object URL, or a local path (stored as its `file://` URL).
+    pub source: String,
+    /// The destination prefix: an object URL prefix, or a local folder.
+    pub destination: String,
+    /// Makes `start` idempotent: the same token returns the same job.
+    pub client_token: Option<String>,
+}
+
+/// What `start` did.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The job.
+    pub job: JobRecord,
+    /// Whether this call created it (false: the client token's existing job).
+    pub created: bool,
+}
+
+/// Submits a signing job (SPEC §7 `sign-job start`). Checks that the profile is Active
+/// and the source exists, and pins the source; returns at once.
+///
+/// With a client token, the first start creates the job and every later or concurrent
+/// start with the same token returns it; a token reused for another profile, source or
+/// destination is a conflict (exit 5).
+pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<Started, Error> {
+    if let Some(token) = &req.client_token {
+        check_text("client token", token, MAX_CLIENT_TOKEN_LEN)?;
+    }
+    let source = source_url(&req.source)?;
+    let destination = destination_prefix(&req.destination)?;
+    if let Some(token) = &req.client_token
+        && let Some(existing) = store.get_json::<JobRecord>(&keys::job_token(token)?).await?
+    {
+        same_request(&existing, req, &source, &destination)?;
+        ensure_submitted(store, &existing).await?;
+        return Ok(Started { job: existing, created: false });
+    }
+
+    let profile = profiles::show_profile(store, &req.profile).await?;
+    if profile.status != ProfileStatus::Active {
+        return Err(Error::Conflict(format!(
+            "signing profile {} is {:?}; it starts no new jobs (see `signer profile show {}`)",
+            req.profile, profile.status, req.profile
+        )));
+    }
+    let version = profile
+        .current_version
+        .ok_or_else(|| Error::NotFound(format!("signing profile {} has no version", req.profile)))?;
+    let pin = pin_source(&source).await?;
+    let job_id = JobId::random();
+    let signed_object = format!("{destination}{job_id}.zip");
+    parse_object_url(&signed_object)
+        .map_err(|e| Error::Invalid(format!("the destination prefix {destination} gives no valid object URL: {e}")))?;
+    let mut job = JobRecord {
+        job_id,
+        profile: req.profile.clone(),
+        profile_version: version,
+        platform: profile.platform,
+        signature_validity: profile.signature_validity,
+        source: pin,
+        destination,
+        signed_object,
+        submitted_at: now,
+    };
+    let mut created = true;
+    if let Some(token) = &req.client_token {
+        let key = keys::job_token(token)?;
+        match store.create_json(&key, &job).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists { .. }) => {
+                // A concurrent start with this token won: its job is the job.
+                let existing = store.get_json::<JobRecord>(&key).await?.ok_or_else(|| {
+                    Error::Conflict(format!("client token record {key} vanished; run the command again"))
+                })?;
+                same_request(&existing, req, &job.source.url, &job.destination)?;
+                job = existing;
+                created = false;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    ensure_submitted(store, &job).await?;
+    Ok(Started { job, created })
+}
+
+/// Writes a job's queue entry, then its record, unless the record exists: both
+/// create-if-absent, so a start that died half-way is completed by the next start with
+/// its token, and a queue entry without a record is completed by a worker.
+async fn ensure_submitted(store: &Store, job: &JobRecord) -> Result<(), Error> {
+    if store.exists(&keys::job(&job.job_id)?).await? {
+        return Ok(());
+    }
+    create_or_keep(store, &keys::job_queue_entry(job.submitted_at, &job.job_id)?, job).await?;
+    create_or_keep(store, &keys::job(&job.job_id)?, job).await
+}
+
+fn same_request(existing: &JobRecord, req: &StartRequest, source: &str, destination: &str) -> Result<(), Error> {
+    if existing.profile == req.profile && existing.source.url == source && existing.destination == destination {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "the client token was already used for job {} (profile {}, source {}, destination {}); use a new token for a different request",
+        existing.job_id, existing.profile, existing.source.url, existing.destination
+    )))
+}
+
+/// A source as stored in a job: object URLs as given, local paths as `file://` URLs.
+pub fn source_url(source: &str) -> Result<String, Error> {
+    if source.contains("://") {
+        parse_object_url(source)?;
+        return Ok(source.to_owned());
+    }
+    let path = absolute(source)?;
+    url::Url::from_file_path(&path)
+        .map(String::from)
+        .map_err(|()| Error::Invalid(format!("{source} is not a usable local path; give a file:// or s3:// URL")))
+}
+
+/// A destination prefix as stored in a job. The signed object is `<prefix><job id>.zip`,
+/// the prefix taken literally as S3 does, except that a bare bucket (`s3://bucket`) and an
+/// existing local folder get their `/`, and a local path is a folder.
+pub fn destination_prefix(destination: &str) -> Result<String, Error> {
+    let bad = |why: &str| Error::Invalid(format!("invalid destination prefix {destination:?}: {why}"));
+    if let Some(rest) = destination.strip_prefix("s3://") {
+        if rest.is_empty() {
+            return Err(bad("name a bucket: s3://bucket/prefix/"));
+        }
+        return Ok(if rest.contains('/') { destination.to_owned() } else { format!("{destination}/") });
+    }
+    if destination.starts_with("file://") {
+        let url = url::Url::parse(destination).map_err(|e| bad(&e.to_string()))?;
+        let is_dir = url.to_file_path().is_ok_and(|p| p.is_dir());
+        return Ok(if is_dir && !destination.ends_with('/') {
+            format!("{destination}/")
+        } else {
+            destination.to_owned()
+        });
+    }
+    if destination.contains("://") {
+        return Err(bad("use s3://bucket/prefix/, file:///abs/dir/ or a local folder"));
+    }
+    let path = absolute(destination)?;
+    url::Url::from_directory_path(&path).map(String::from).map_err(|()| bad("not a usable local folder"))
+}
+
+fn absolute(p: &str) -> Result<std::path::PathBuf, Error> {
+    if p.is_empty() {
+        return Err(Error::Invalid("an empty path; give a path or an object URL".into()));
+    }
+    let abs = std::path::absolute(p).map_err(|e| Error::io(format!("resolving {p}"), e))?;
+    Ok(abs.canonicalize().unwrap_or(abs))
+}
+
+/// Reads the source's metadata at submission: the pin. A missing source is exit 4; a
+/// store that gives no ETag cannot pin, and is refused.
+pub async fn pin_source(url: &str) -> Result<SourcePin, Error> {
+    let (store, path) = parse_object_url(url)?;
+    let meta = store.head(&path).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => {
+            Error::NotFound(format!("source {url} not found; upload it first, or check the URL"))
+        }
+        e => backend_error("head", url, &store, e).into(),
+    })?;
+    let e_tag = meta.e_tag.ok_or_else(|| {
+        Error::Invalid(format!("the store of {url} gives the object no ETag, so its bytes cannot be pinned"))
+    })?;
+    Ok(SourcePin {
+        url: url.to_owned(),
+        e_tag,
+        size: meta.size,
+        last_modified: Timestamp::from_unix(meta.last_modified.timestamp()),
+        version: meta.version,
+    })
+}
+
+/// A store error for an `object_store` call made outside [`Store`].
+pub(crate) fn backend_error(
+    op: &'static str,
+    what: &str,
+    store: &DynObjectStore,
+    e: object_store::Error,
+) -> StoreError {
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::NotFound { key: what.to_owned() },
+        object_store::Error::AlreadyExists { .. } => StoreError::AlreadyExists { key: what.to_owned() },
+        object_store::Error::Precondition { .. } => StoreError::Conflict {
+            key: what.to_owned(),
+            reason: "the object changed since it was first read".to_owned(),
+        },
+        source => StoreError::Backend { op, key: what.to_owned(), store: store.to_string(), source: Box::new(source) },
+    }
+}
+
+/// Where attempt N writes before publishing: `<prefix><job id>.attempt-<N>.partial`, in
+/// the destination's store (a copy can only be made within one store), not ending in
+/// `.zip`, and removed once the job is settled.
+pub fn staging_path(signed_object: &Path, attempt: u64) -> Result<Path, Error> {
+    let s = signed_object.as_ref();
+    let stem = s.strip_suffix(".zip").unwrap_or(s);
+    Path::parse(format!("{stem}.attempt-{attempt}.partial"))
+        .map_err(|e| Error::Invalid(format!("no staging name for {s}: {e}")))
+}
+
+/// Immutable records already read, by key (a worker reads each record once).
+#[derive(Debug, Default)]
+pub struct RecordCache {
+    values: Mutex<HashMap<Key, serde_json::Value>>,
+}
+
+impl RecordCache {
+    async fn get<T: DeserializeOwned>(&self, store: &Store, key: &Key) -> Result<Option<T>, Error> {
+        let cached = self.values.lock().ok().and_then(|m| m.get(key).cloned());
+        let value = match cached {
+            Some(v) => v,
+            None => {
+                let Some(v) = store.get_json::<serde_json::Value>(key).await? else {
+                    return Ok(None);
+                };
+                if let Ok(mut m) = self.values.lock() {
+                    m.insert(key.clone(), v.clone());
+                }
+                v
+            }
+        };
+        serde_json::from_value(value).map(Some).map_err(|e| {
+            StoreError::Corrupt {
+                key: key.to_string(),
+                reason: format!("not the job record signer expects ({e}); remove the job's records"),
+            }
+            .into()
+        })
+    }
+
+    /// Forgets a job's records (when it has been settled).
+    pub fn forget(&self, job: &JobId) {
+        let prefix = format!("jobs/{job}/");
+        if let Ok(mut m) = self.values.lock() {
+            m.retain(|k, _| !k.as_str().starts_with(&prefix));
+        }
+    }
+}
+
+/// Reads every record of a job: one listing, then the records not read before. Exit 4
+/// if there is no such job.
+pub async fn load(store: &Store, id: &JobId, cache: &RecordCache, with_revocation: bool) -> Result<Records, Error> {
+    let dir = keys::job_dir(id)?;
+    let listed = store.list_keys(&dir).await?;
+    let job: JobRecord = cache
+        .get(store, &keys::job(id)?)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no signing job {id} in the store; see `signer sign-job list`")))?;
+    let layout = JobKeys::from_listing(&dir, &listed);
+    let mut attempts = Vec::new();
+    for (n, info) in &layout.attempts {
+        if !info.claimed {
+            continue;
+        }
+        let Some(claim) = cache.get::<Claim>(store, &keys::job_claim(id, *n)?).await? else {
+            continue;
+        };
+        let end =
+            if info.ended { cache.get::<AttemptEnd>(store, &keys::job_attempt_end(id, *n)?).await? } else { None };
+        attempts.push(AttemptRecords { claim, last_renewal: info.last_renewal, end });
+    }
+    let result = if layout.result { cache.get::<JobResult>(store, &keys::job_result(id)?).await? } else { None };
+    let revocation = if with_revocation {
+        store
+            .get_json::<JobRevocation>(&keys::job_revocation(id)?)
+            .await?
+            .map(|r| Revocation { reason: r.reason, revoked_at: r.revoked_at })
+    } else {
+        None
+    };
+    Ok(Records { job, attempts, result, revocation })
+}
+
+/// What a listing of `jobs/<ID>/` shows, without reading anything.
+#[derive(Debug, Default)]
+struct JobKeys {
+    job: bool,
+    result: bool,
+    attempts: BTreeMap<u64, AttemptKeys>,
+}
+
+#[derive(Debug, Default)]
+struct AttemptKeys {
+    claimed: bool,
+    ended: bool,
+    last_renewal: Option<Timestamp>,
+}
+
+impl JobKeys {
+    fn from_listing(dir: &Key, listed: &[Key]) -> Self {
+        let depth = dir.segments().count();
+        let mut out = Self::default();
+        for key in listed {
+            let rest: Vec<&str> = key.segments().skip(depth).collect();
+            out.add(&rest);
+        }
+        out
+    }
+
+    /// Adds one key, given by its segments below `jobs/<ID>/`.
+    fn add(&mut self, rest: &[&str]) {
+        match rest {
+            ["job.json"] => self.job = true,
+            ["result.json"] => self.result = true,
+            ["attempts", claim] => {
+                if let Some(n) = keys::parse_numbered(claim) {
+                    self.attempts.entry(n).or_default().claimed = true;
+                }
+            }
+            ["attempts", dir, last] => {
+                let Some(n) = dir.parse::<u64>().ok().filter(|_| dir.len() == 20) else {
+                    return;
+                };
+                let a = self.attempts.entry(n).or_default();
+                if *last == "end.json" {
+                    a.ended = true;
+                } else if let Some(t) = keys::parse_renewal(last) {
+                    a.last_renewal = Some(a.last_renewal.map_or(t, |r| r.max(t)));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn claims(&self) -> u64 {
+        self.attempts.values().filter(|a| a.claimed).count() as u64
+    }
+}
+
+/// A job as described now (SPEC §7 `sign-job describe`).
+pub async fn describe(store: &Store, id: &JobId, now: Timestamp) -> Result<JobView, Error> {
+    let records = load(store, id, &RecordCache::default(), true).await?;
+    Ok(view(&records, now))
+}
+
+/// Which jobs `sign-job list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this status.
+    pub status: Option<JobStatus>,
+    /// Only this profile.
+    pub profile: Option<ProfileName>,
+    /// Only jobs whose signature is revoked.
+    pub revoked: bool,
+    /// Only signatures that expire before this time.
+    pub expires_before: Option<Timestamp>,
+    /// Only signatures that expire after this time.
+    pub expires_after: Option<Timestamp>,
+}
+
+impl ListFilter {
+    fn expiry_filtered(&self) -> bool {
+        self.expires_before.is_some() || self.expires_after.is_some()
+    }
+
+    fn keeps(&self, s: &JobSummary) -> bool {
+        let expires = |f: fn(Timestamp, Timestamp) -> bool, bound: Option<Timestamp>| {
+            bound.is_none_or(|b| s.signature_expires_at.is_some_and(|e| f(e, b)))
+        };
+        self.status.is_none_or(|st| st == s.status)
+            && self.profile.as_ref().is_none_or(|p| *p == s.profile)
+            && (!self.revoked || s.revoked)
+            && expires(|e, b| e < b, self.expires_before)
+            && expires(|e, b| e > b, self.expires_after)
+    }
+}
+
+/// One line of `sign-job list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobSummary {
+    /// The job.
+    pub job_id: JobId,
+    /// Its status.
+    pub status: JobStatus,
+    /// Why it failed.
+    pub status_reason: Option<String>,
+    /// The profile.
+    pub profile: ProfileName,
+    /// The profile version.
+    pub profile_version: crate::model::VersionId,
+    /// The source URL.
+    pub source: String,
+    /// The signed object (Succeeded).
+    pub signed_object: Option<String>,
+    /// Attempts claimed.
+    pub attempts: u64,
+    /// Submission time.
+    pub submitted_at: Timestamp,
+    /// End time.
+    pub ended_at: Option<Timestamp>,
+    /// Signature expiry (Succeeded).
+    pub signature_expires_at: Option<Timestamp>,
+    /// Whether its signature is revoked.
+    pub revoked: bool,
+}
+
+/// The jobs that pass `filter`, newest first (SPEC §7 `sign-job list`).
+///
+/// One listing of `jobs/` (the store pages through it) tells every job's status class
+/// from key names alone; only the jobs that can still pass the filter are read (their
+/// submission and, when ended, their result), [`LIST_READS_IN_FLIGHT`] at a time.
+pub async fn list(store: &Store, filter: &ListFilter) -> Result<Vec<JobSummary>, Error> {
+    let root = keys::jobs()?;
+    let mut by_job: BTreeMap<JobId, JobKeys> = BTreeMap::new();
+    for key in store.list_keys(&root).await? {
+        let segments: Vec<&str> = key.segments().collect();
+        let Some((id, rest)) = segments.get(1..).and_then(<[&str]>::split_first) else {
+            continue;
+        };
+        let Ok(id) = id.parse::<JobId>() else { continue };
+        by_job.entry(id).or_default().add(rest);
+    }
+    let revoked: BTreeSet<JobId> = store
+        .list_keys(&keys::job_revocations()?)
+        .await?
+        .iter()
+        .filter_map(|k| k.last_segment().strip_suffix(".json").and_then(|s| s.parse().ok()))
+        .collect();
+    let candidates: Vec<(JobId, bool, u64)> = by_job
+        .into_iter()
+        .filter(|(_, k)| k.job)
+        .filter(|(id, k)| {
+            let class = if k.result {
+                None
+            } else if k.claims() > 0 {
+                Some(JobStatus::InProgress)
+            } else {
+                Some(JobStatus::Submitted)
+            };
+            let status_ok = match (filter.status, class) {
+                (None, _) => true,
+                (Some(want), Some(is)) => want == is,
+                (Some(want), None) => want.is_final(),
+            };
+            status_ok && (!filter.revoked || revoked.contains(id)) && (!filter.expiry_filtered() || k.result)
+        })
+        .map(|(id, k)| {
+            let claims = k.claims();
+            (id, k.result, claims)
+        })
+        .collect();
+    let revoked = &revoked;
+    let mut out: Vec<JobSummary> = futures::stream::iter(candidates)
+        .map(|(id, ended, claims)| async move { summary(store, id, ended, claims, revoked).await })
+        .buffer_unordered(LIST_READS_IN_FLIGHT)
+        .try_filter_map(|s| async move { Ok(s.filter(|s| filter.keeps(s))) })
+        .try_collect()
+        .await?;
+    out.sort_by(|a, b| b.submitted_at.cmp(&a.submitted_at).then_with(|| b.job_id.cmp(&a.job_id)));
+    Ok(out)
+}
+
+async fn summary(
+    store: &Store,
+    id: JobId,
+    ended: bool,
+    claims: u64,
+    revoked: &BTreeSet<JobId>,
+) -> Result<Option<JobSummary>, Error> {
+    let Some(job) = store.get_json::<JobRecord>(&keys::job(&id)?).await? else {
+        return Ok(None);
+    };
+    let result = if ended { store.get_json::<JobResult>(&keys::job_result(&id)?).await? } else { None };
+    let status = match &result {
+        Some(r) => r.status.into(),
+        None if claims > 0 => JobStatus::InProgress,
+        None => JobStatus::Submitted,
+    };
+    let succeeded = status == JobStatus::Succeeded;
+    Ok(Some(JobSummary {
+        revoked: revoked.contains(&id),
+        job_id: id,
+        status,
+        status_reason: result.as_ref().and_then(|r| r.status_reason.clone()),
+        profile: job.profile,
+        profile_version: job.profile_version,
+        source: job.source.url,
+        signed_object: result.as_ref().filter(|_| succeeded).and_then(|r| r.signed_object.clone()),
+        attempts: result.as_ref().map_or(claims, |r| r.attempts.max(claims)),
+        submitted_at: job.submitted_at,
+        ended_at: result.as_ref().map(|r| r.ended_at),
+        signature_expires_at: result.as_ref().filter(|_| succeeded).and_then(|r| r.signature_expires_at),
+    }))
+}
+
+/// Which log of job ends to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventLog {
+    /// `events/jobs/`: every end.
+    Events,
+    /// `dead-letter/jobs/`: failures, with their reasons.
+    DeadLetter,
+}
+
+/// The records of a job-end log, newest first, that pass `filter` (status and profile).
+pub async fn events(store: &Store, log: EventLog, filter: &ListFilter) -> Result<Vec<JobEvent>, Error> {
+    let prefix = match log {
+        EventLog::Events => keys::job_events()?,
+        EventLog::DeadLetter => keys::job_dead_letters()?,
+    };
+    let mut listed = store.list_keys(&prefix).await?;
+    listed.reverse();
+    let events: Vec<Option<JobEvent>> = futures::stream::iter(listed)
+        .map(|k| async move { store.get_json::<JobEvent>(&k).await })
+        .buffered(LIST_READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    Ok(events
+        .into_iter()
+        .flatten()
+        .filter(|e| filter.status.is_none_or(|s| s == e.status))
+        .filter(|e| filter.profile.as_ref().is_none_or(|p| *p == e.profile))
+        .filter(|e| filter.expires_before.is_none_or(|b| e.signature_expires_at.is_some_and(|x| x < b)))
+        .filter(|e| filter.expires_after.is_none_or(|b| e.signature_expires_at.is_some_and(|x| x > b)))
+        .collect())
+}
+
+/// Revokes a Succeeded job's signature (SPEC §7 `sign-job revoke`): irreversible; the
+/// revocation check of `verify` and `deploy check` fails for its package from now on.
+pub async fn revoke(store: &Store, id: &JobId, reason: &str, now: Timestamp) -> Result<JobView, Error> {
+    check_text("revocation reason", reason, MAX_REASON_LEN)?;
+    let records = load(store, id, &RecordCache::default(), true).await?;
+    let v = view(&records, now);
+    if v.status != JobStatus::Succeeded {
+        return Err(Error::Conflict(format!(
+            "job {id} is {}; only a Succeeded job has a signature to revoke",
+            v.status
+        )));
+    }
+    profiles::revoke_job(store, id, reason, now).await?;
+    describe(store, id, now).await
+}
+
+/// Ends a job with `result` unless it has ended already, then settles it. Returns the
+/// result that stands (ours, or the one another worker recorded first).
+pub async fn conclude(store: &Store, job: &JobRecord, result: JobResult) -> Result<JobResult, Error> {
+    let key = keys::job_result(&job.job_id)?;
+    let standing = match store.create_json(&key, &result).await {
+        Ok(()) => result,
+        Err(StoreError::AlreadyExists { .. }) => store
+            .get_json::<JobResult>(&key)
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("the result of job {} vanished; look at the store", job.job_id)))?,
+        Err(e) => return Err(e.into()),
+    };
+    settle(store, job, &standing).await?;
+    Ok(standing)
+}
+
+/// Finishes an ended job, idempotently: its event, its dead-letter record if it failed,
+/// the removal of every attempt's staging object, and last the removal of its queue
+/// entry — so whoever finds the entry still there finishes what a dead worker left.
+pub async fn settle(store: &Store, job: &JobRecord, result: &JobResult) -> Result<(), Error> {
+    let event = JobEvent::new(job, result);
+    create_or_keep(store, &keys::job_event(result.ended_at, &job.job_id)?, &event).await?;
+    if result.status == FinalStatus::Failed {
+        create_or_keep(store, &keys::job_dead_letter(result.ended_at, &job.job_id)?, &event).await?;
+    }
+    let claims = store.list_numbered(&keys::job_attempts(&job.job_id)?).await?;
+    if !claims.is_empty()
+        && let Ok((dest, path)) = parse_object_url(&job.signed_object)
+    {
+        for n in claims {
+            let staging = staging_path(&path, n)?;
+            match dest.delete(&staging).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(backend_error("delete", staging.as_ref(), &dest, e).into()),
+            }
+        }
+    }
+    store.delete(&keys::job_queue_entry(job.submitted_at, &job.job_id)?).await?;
+    Ok(())
+}
+
+/// One entry of the queue: a job not settled yet.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The job.
+    pub job_id: JobId,
+    /// The entry's key.
+    pub key: Key,
+}
+
+/// The jobs not settled yet, oldest first.
+pub async fn queued(store: &Store) -> Result<Vec<Queued>, Error> {
+    Ok(store
+        .list_keys(&keys::job_queue()?)
+        .await?
+        .into_iter()
+        .filter_map(|key| keys::parse_job_queue_entry(key.last_segment()).map(|job_id| Queued { job_id, key }))
+        .collect())
+}
+
+/// Completes a submission whose job record is missing (its `start` died after writing
+/// the queue entry): the entry holds the whole record. Returns whether it did.
+pub async fn repair_submission(store: &Store, entry: &Queued) -> Result<bool, Error> {
+    let Some(job) = store.get_json::<JobRecord>(&entry.key).await? else {
+        return Ok(false);
+    };
+    if job.job_id != entry.job_id {
+        return Ok(false);
+    }
+    create_or_keep(store, &keys::job(&job.job_id)?, &job).await?;
+    Ok(true)
+}
+
+/// Says that a worker runs (rewritten by that worker only, so a plain put).
+pub async fn announce(store: &Store, presence: &WorkerPresence) -> Result<(), Error> {
+    Ok(store.put_json(&keys::worker(&presence.worker)?, presence).await?)
+}
+
+/// Says that a worker stopped.
+pub async fn retire(store: &Store, worker: &str) -> Result<(), Error> {
+    Ok(store.delete(&keys::worker(worker)?).await?)
+}
+
+/// The workers that said they run within their lease before `now`. The records of
+/// workers silent for [`STALE_WORKER_LEASES`] leases (killed, so they could not retire)
+/// are removed on the way.
+pub async fn live_workers(store: &Store, now: Timestamp) -> Result<Vec<WorkerPresence>, Error> {
+    let mut out = Vec::new();
+    for key in store.list_keys(&keys::workers()?).await? {
+        let Some(p) = store.get_json::<WorkerPresence>(&key).await? else {
+            continue;
+        };
+        let lease = i64::from(p.lease_secs);
+        if now < p.seen_at.plus_secs(2 * lease) {
+            out.push(p);
+        } else if now > p.seen_at.plus_secs(STALE_WORKER_LEASES * lease) {
+            // Best effort: only that worker ever wrote it, and it is gone.
+            let _ = store.delete(&key).await;
+        }
+    }
+    Ok(out)
+}
+
+/// After how many leases without a sign of life a worker's presence record is removed.
+pub const STALE_WORKER_LEASES: i64 = 100;
+
+/// The profile version record a job signs with.
+pub async fn version_record(store: &Store, job: &JobRecord) -> Result<VersionRecord, Error> {
+    store
+        .get_json::<VersionRecord>(&keys::profile_version(&job.profile, &job.profile_version)?)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("profile version {} is missing from the store", job.version_ref())))
+}
+
+/// A renewal record's content (its time is in its key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Renewal {
+    /// The worker renewing.
+    pub worker: String,
+}
+
+async fn create_or_keep<T: Serialize>(store: &Store, key: &Key, value: &T) -> Result<(), Error> {
+    match store.create_json(key, value).await {
+        Ok(()) | Err(StoreError::AlreadyExists { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn check_text(what: &str, s: &str, max: usize) -> Result<(), Error> {
+    let n = s.chars().count();
+    if n == 0 || n > max || s.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!("a {what} is 1 to {max} characters without control characters")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_keys_layout() {
+        let id: JobId = "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap();
+        let t = Timestamp::from_unix(1_800_000_000);
+        assert_eq!(keys::job(&id).unwrap().as_str(), format!("jobs/{id}/job.json"));
+        assert_eq!(keys::job_claim(&id, 2).unwrap().as_str(), format!("jobs/{id}/attempts/00000000000000000002.json"));
+        let renewal = keys::job_renewal(&id, 2, t).unwrap();
+        assert_eq!(
+            renewal.as_str(),
+            format!("jobs/{id}/attempts/00000000000000000002/renewed-00000000001800000000.json")
+        );
+        assert_eq!(keys::parse_renewal(renewal.last_segment()), Some(t));
+        assert_eq!(keys::parse_renewal("renewed-1.json"), None);
+        let q = keys::job_queue_entry(t, &id).unwrap();
+        assert_eq!(q.as_str(), format!("queue/jobs/00000000001800000000-{id}.json"));
+        assert_eq!(keys::parse_job_queue_entry(q.last_segment()), Some(id.clone()));
+        assert_eq!(keys::job_event(t, &id).unwrap().as_str(), format!("events/jobs/20270115T080000Z-{id}.json"));
+        assert!(keys::job_dead_letter(t, &id).unwrap().as_str().starts_with("dead-letter/jobs/20270115T080000Z-"));
+        let token = keys::job_token("any string / with ../ and %").unwrap();
+        assert!(token.as_str().starts_with("tokens/jobs/") && token.as_str().len() == "tokens/jobs/".len() + 69);
+    }
+
+    #[test]
+    fn a_listing_tells_the_status_class() {
+        let id: JobId = "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap();
+        let dir = keys::job_dir(&id).unwrap();
+        let t = Timestamp::from_unix(1_800_000_000);
+        let listed = vec![
+            keys::job(&id).unwrap(),
+            keys::job_claim(&id, 1).unwrap(),
+            keys::job_renewal(&id, 1, t).unwrap(),
+            keys::job_renewal(&id, 1, t.plus_secs(5)).unwrap(),
+            keys::job_attempt_end(&id, 1).unwrap(),
+            keys::job_claim(&id, 2).unwrap(),
+        ];
+        let k = JobKeys::from_listing(&dir, &listed);
+        assert!(k.job && !k.result);
+        assert_eq!(k.claims(), 2);
+        let a1 = &k.attempts[&1];
+        assert!(a1.claimed && a1.ended);
+        assert_eq!(a1.last_renewal, Some(t.plus_secs(5)));
+        assert!(!k.attempts[&2].ended);
+    }
+
+    #[test]
+    fn destinations_and_sources() {
+        assert_eq!(destination_prefix("s3://bkt").unwrap(), "s3://bkt/");
+        assert_eq!(destination_prefix("s3://bkt/signed/").unwrap(), "s3://bkt/signed/");
+        assert_eq!(destination_prefix("s3://bkt/signed-").unwrap(), "s3://bkt/signed-");
+        assert!(destination_prefix("s3://").is_err());
+        assert!(destination_prefix("ftp://x/").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let url = url::Url::from_directory_path(dir.path().canonicalize().unwrap()).unwrap().to_string();
+        let bare = url.trim_end_matches('/').to_owned();
+        assert_eq!(destination_prefix(&bare).unwrap(), url, "an existing folder gets its slash");
+        assert_eq!(destination_prefix(dir.path().to_str().unwrap()).unwrap(), url);
+        let file = dir.path().join("in.zip");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(source_url(file.to_str().unwrap()).unwrap().starts_with("file:///"));
+        assert!(source_url("s3://bkt/").is_err(), "a prefix is not an object");
+        let p = staging_path(&Path::from("out/abc.zip"), 3).unwrap();
+        assert_eq!(p.as_ref(), "out/abc.attempt-3.partial");
+    }
+
+    #[test]
+    fn texts_are_bounded() {
+        assert!(check_text("client token", "t-1", 10).is_ok());
+        assert!(check_text("client token", "", 10).is_err());
+        assert!(check_text("client token", "a\nb", 10).is_err());
+        assert!(check_text("client token", &"x".repeat(11), 10).is_err());
+    }
+
+    #[test]
+    fn list_filters() {
+        let s = JobSummary {
+            job_id: "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap(),
+            status: JobStatus::Succeeded,
+            status_reason: None,
+            profile: "MyApp".parse().unwrap(),
+            profile_version: "AbCdEf1234".parse().unwrap(),
+            source: "s3://b/in.zip".into(),
+            signed_object: Some("s3://b/out/x.zip".into()),
+            attempts: 1,
+            submitted_at: Timestamp::from_unix(100),
+            ended_at: Some(Timestamp::from_unix(110)),
+            signature_expires_at: Some(Timestamp::from_unix(1000)),
+            revoked: false,
+        };
+        let f = |f: ListFilter| f.keeps(&s);
+        assert!(f(ListFilter::default()));
+        assert!(f(ListFilter { status: Some(JobStatus::Succeeded), ..Default::default() }));
+        assert!(!f(ListFilter { status: Some(JobStatus::Failed), ..Default::default() }));
+        assert!(!f(ListFilter { profile: Some("Other".parse().unwrap()), ..Default::default() }));
+        assert!(!f(ListFilter { revoked: true, ..Default::default() }));
+        assert!(f(ListFilter { expires_before: Some(Timestamp::from_unix(1001)), ..Default::default() }));
+        assert!(!f(ListFilter { expires_before: Some(Timestamp::from_unix(1000)), ..Default::default() }));
+        assert!(f(ListFilter { expires_after: Some(Timestamp::from_unix(999)), ..Default::default() }));
+        assert!(!f(ListFilter { expires_after: Some(Timestamp::from_unix(1000)), ..Default::default() }));
+    }
+}

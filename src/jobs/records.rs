@@ -1,0 +1,262 @@
+//! The records a signing job is made of. Each is written once (create-if-absent) and
+//! never changed; a job's state is derived from which of them exist ([`super::state`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{JobId, Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
+
+/// A job's status (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Submitted,
+    /// Claimed by a worker, or waiting to be retried.
+    InProgress,
+    /// The signed object is at its URL.
+    Succeeded,
+    /// Ended without a signed object; `status_reason` says why.
+    Failed,
+}
+
+impl JobStatus {
+    /// Whether the job has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+
+    /// The status as shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "Submitted",
+            Self::InProgress => "InProgress",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The source object as it was when the job was submitted. The worker signs these bytes
+/// or none: it reads the object only while its ETag is still this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePin {
+    /// The object URL (`s3://bucket/key`, `file:///abs/path`).
+    pub url: String,
+    /// Its ETag at submission (for the file store: derived from inode, size and
+    /// modification time).
+    pub e_tag: String,
+    /// Its size in bytes at submission.
+    pub size: u64,
+    /// Its modification time at submission.
+    pub last_modified: Timestamp,
+    /// Its object version at submission, where the bucket is versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// `jobs/<ID>/job.json`: a job as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job's id.
+    pub job_id: JobId,
+    /// The profile version that signs (the profile's current version at submission).
+    pub profile: ProfileName,
+    /// The version id.
+    pub profile_version: VersionId,
+    /// The version's platform.
+    pub platform: Platform,
+    /// The profile's signature validity.
+    pub signature_validity: Validity,
+    /// The pinned source.
+    pub source: SourcePin,
+    /// The destination prefix URL, as given.
+    pub destination: String,
+    /// Where the signed object goes: `<destination><job id>.zip`.
+    pub signed_object: String,
+    /// When the job was submitted.
+    pub submitted_at: Timestamp,
+}
+
+impl JobRecord {
+    /// `PROFILE/VERSION`.
+    pub fn version_ref(&self) -> VersionRef {
+        VersionRef { profile: self.profile.clone(), version: self.profile_version.clone() }
+    }
+}
+
+/// `jobs/<ID>/attempts/<N>.json`: a worker's claim of attempt N. Its lease runs until
+/// `lease_secs` after the claim or its latest renewal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The attempt's number, from 1.
+    pub attempt: u64,
+    /// The worker's id.
+    pub worker: String,
+    /// The worker's host, for people.
+    pub host: String,
+    /// The worker's process id, for people.
+    pub pid: u32,
+    /// When the attempt was claimed.
+    pub claimed_at: Timestamp,
+    /// How long the lease lasts after the claim or a renewal.
+    pub lease_secs: u32,
+}
+
+/// `jobs/<ID>/attempts/<N>/end.json`: how an attempt ended without ending the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AttemptEnd {
+    /// A transient failure: another attempt may start from `retry_after`.
+    Retry {
+        /// What failed.
+        reason: String,
+        /// When.
+        ended_at: Timestamp,
+        /// The earliest start of the next attempt (backoff).
+        retry_after: Timestamp,
+    },
+    /// The worker gave the job back (shutting down, or no key): another may take it at
+    /// once. A release is not a failed attempt.
+    Released {
+        /// Why.
+        reason: String,
+        /// When.
+        ended_at: Timestamp,
+    },
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FinalStatus {
+    /// Signed.
+    Succeeded,
+    /// Not signed.
+    Failed,
+}
+
+impl From<FinalStatus> for JobStatus {
+    fn from(s: FinalStatus) -> Self {
+        match s {
+            FinalStatus::Succeeded => Self::Succeeded,
+            FinalStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// `jobs/<ID>/result.json`: the job's end, created once by whichever worker ends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// The job.
+    pub job_id: JobId,
+    /// Succeeded or Failed.
+    pub status: FinalStatus,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The signed object's URL (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_object: Option<String>,
+    /// The signature's signing time (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<Timestamp>,
+    /// The signature's expiry (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_expires_at: Option<Timestamp>,
+    /// SHA-256 of the signed object (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The signed object's size in bytes (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The attempts claimed when the job ended.
+    pub attempts: u64,
+    /// The worker that ended it (none when it failed before any claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// When it ended.
+    pub ended_at: Timestamp,
+}
+
+/// A record under `events/jobs/` (every end) and `dead-letter/jobs/` (failures): what a
+/// pipeline polling the store needs without reading the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobEvent {
+    /// The job.
+    pub job_id: JobId,
+    /// Succeeded or Failed.
+    pub status: JobStatus,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The profile.
+    pub profile: ProfileName,
+    /// The profile version.
+    pub profile_version: VersionId,
+    /// The source URL.
+    pub source: String,
+    /// The signed object's URL (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_object: Option<String>,
+    /// The signature's expiry (Succeeded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_expires_at: Option<Timestamp>,
+    /// Attempts claimed.
+    pub attempts: u64,
+    /// Submission time.
+    pub submitted_at: Timestamp,
+    /// End time.
+    pub ended_at: Timestamp,
+}
+
+impl JobEvent {
+    /// The event of `job` ending with `result`.
+    pub fn new(job: &JobRecord, result: &JobResult) -> Self {
+        Self {
+            job_id: job.job_id.clone(),
+            status: result.status.into(),
+            status_reason: result.status_reason.clone(),
+            profile: job.profile.clone(),
+            profile_version: job.profile_version.clone(),
+            source: job.source.url.clone(),
+            signed_object: result.signed_object.clone(),
+            signature_expires_at: result.signature_expires_at,
+            attempts: result.attempts,
+            submitted_at: job.submitted_at,
+            ended_at: result.ended_at,
+        }
+    }
+}
+
+/// A revoked job signature, as a job shows it (from `revocations/jobs/<ID>.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub revoked_at: Timestamp,
+}
+
+/// `workers/<WORKER>.json`: a running worker's presence, so that `sign-job start --wait`
+/// knows whether a worker will take its job. Rewritten by its worker only; removed when
+/// it stops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerPresence {
+    /// The worker's id.
+    pub worker: String,
+    /// Its host.
+    pub host: String,
+    /// Its process id.
+    pub pid: u32,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it last said it runs.
+    pub seen_at: Timestamp,
+    /// It says so again at least this often (seconds).
+    pub lease_secs: u32,
+}

@@ -1,0 +1,867 @@
+//! Signing jobs and workers (issue 3), against the real binary and the library: on the
+//! embedded file store, and on a real S3-compatible server when `SIGNER_TEST_S3_ENDPOINT`
+//! is set (scripts/test.sh starts one; otherwise the S3 test prints a notice and passes).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use signer::jobs::{self, FinalStatus, JobRecord, JobResult, JobStatus, ListFilter, SourcePin, StartRequest};
+use signer::model::{Platform, Timestamp, Validity};
+use signer::store::{Store, keys};
+
+use crate::util::{Env, make_zip, s3_bucket};
+
+const PROFILE: &str = "JobApp";
+
+/// A home with a profile, and a folder for packages.
+fn setup() -> Env {
+    let env = Env::new();
+    env.profile(PROFILE, &[]);
+    env
+}
+
+/// A small valid zip whose bytes depend on `seed`.
+fn package(path: &Path, seed: u32, size: usize) {
+    let data = noise(seed, size);
+    make_zip(
+        path,
+        &[("index.js", format!("exports.handler = () => {seed};\n").as_bytes(), true), ("data.bin", &data, false)],
+    );
+}
+
+/// Incompressible bytes, reproducible from `seed`.
+fn noise(seed: u32, size: usize) -> Vec<u8> {
+    let mut x = u64::from(seed).wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..size)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) as u8
+        })
+        .collect()
+}
+
+fn url_of_dir(p: &Path) -> String {
+    url::Url::from_directory_path(p.canonicalize().unwrap()).unwrap().to_string()
+}
+
+fn start(env: &Env, source: &Path, dest: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "sign-job",
+        "start",
+        "--profile",
+        PROFILE,
+        "--source",
+        source.to_str().unwrap(),
+        "--destination",
+        dest.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    env.json(args).expect(0).json()
+}
+
+fn describe(env: &Env, id: &str) -> Value {
+    env.json(["sign-job", "describe", id]).expect(0).json()
+}
+
+fn worker_until_idle(env: &Env) -> crate::util::Run {
+    env.run(["worker", "--until-idle", "--lease", "3", "--concurrency", "2"]).expect(0)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_job_is_signed_by_a_worker_and_verifies() {
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 1, 1000);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let started = start(&env, &src, &out, &[]);
+    assert_eq!(started["status"], "Submitted");
+    assert_eq!(started["created"], true);
+    let id = started["job_id"].as_str().unwrap().to_owned();
+    assert!(started["source"]["e_tag"].as_str().is_some_and(|e| !e.is_empty()), "the source is pinned");
+
+    let r = worker_until_idle(&env);
+    // One log line per job: id, source, outcome, duration.
+    let line = r.stderr.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("no log line:\n{}", r.stderr));
+    assert!(line.contains("fn.zip") && line.contains("Succeeded") && line.contains(" s"), "{line}");
+
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Succeeded", "{v}");
+    assert_eq!(v["attempts"], 1);
+    assert_eq!(v["failed_attempts"], 0);
+    let signed = format!("{}{id}.zip", url_of_dir(&out));
+    assert_eq!(v["signed_object"], signed);
+    assert!(v["signature_expires_at"].is_string() && v["submitted_at"].is_string() && v["ended_at"].is_string());
+    assert_eq!(files_in(&out), vec![format!("{id}.zip")], "exactly the signed object, no temporaries");
+    let verdict = env.json(["verify", &signed]).expect(0).json();
+    assert_eq!(verdict["packages"][0]["signature"]["job_id"], id.as_str());
+    env.json(["sign-job", "wait", &id]).expect(0);
+}
+
+#[test]
+fn start_is_idempotent_with_a_client_token_also_across_processes() {
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 2, 100);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let first = start(&env, &src, &out, &["--client-token", "build-42"]);
+    let again = start(&env, &src, &out, &["--client-token", "build-42"]);
+    assert_eq!(first["job_id"], again["job_id"]);
+    assert_eq!(again["created"], false);
+    // The token names this request only.
+    let other = env.path("other.zip");
+    package(&other, 3, 100);
+    let r = env.json([
+        "sign-job",
+        "start",
+        "--profile",
+        PROFILE,
+        "--source",
+        other.to_str().unwrap(),
+        "--destination",
+        out.to_str().unwrap(),
+        "--client-token",
+        "build-42",
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("client token"), "{}", r.stderr);
+
+    // Two concurrent starts (two processes) with a fresh token agree on one job.
+    for round in 0..3 {
+        let token = format!("race-{round}");
+        let spawn = || {
+            env.cmd()
+                .args(["--output", "json", "sign-job", "start", "--profile", PROFILE, "--source"])
+                .arg(&src)
+                .arg("--destination")
+                .arg(&out)
+                .args(["--client-token", &token])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let ids: Vec<String> = [a, b]
+            .into_iter()
+            .map(|c| {
+                let o = c.wait_with_output().unwrap();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+                v["job_id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(ids[0], ids[1], "round {round}");
+    }
+    let all = env.json(["sign-job", "list"]).expect(0).json();
+    assert_eq!(all["count"], 4, "one job per token: {all}");
+}
+
+#[test]
+fn a_source_changed_after_submission_fails_the_job_and_writes_nothing() {
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 4, 500);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(20));
+    package(&src, 5, 900); // other bytes, another size, another modification time
+    worker_until_idle(&env);
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Failed", "{v}");
+    let reason = v["status_reason"].as_str().unwrap();
+    assert!(reason.contains("changed since submission") && reason.contains("ETag"), "{reason}");
+    assert_eq!(v["attempts"], 1, "a changed source is not retried");
+    assert!(files_in(&out).is_empty(), "nothing at the destination: {:?}", files_in(&out));
+    env.json(["sign-job", "wait", &id]).expect(1);
+    // A deleted source fails the same way.
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    std::fs::remove_file(&src).unwrap();
+    worker_until_idle(&env);
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Failed");
+    assert!(v["status_reason"].as_str().unwrap().contains("no longer exists"), "{v}");
+    assert!(files_in(&out).is_empty());
+}
+
+#[test]
+fn start_checks_the_profile_and_the_source() {
+    let env = setup();
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let missing = env.path("missing.zip");
+    let r = env.json([
+        "sign-job",
+        "start",
+        "--profile",
+        PROFILE,
+        "--source",
+        missing.to_str().unwrap(),
+        "--destination",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let src = env.path("fn.zip");
+    package(&src, 6, 10);
+    let r = env.json([
+        "sign-job",
+        "start",
+        "--profile",
+        "Nobody",
+        "--source",
+        src.to_str().unwrap(),
+        "--destination",
+        "out/",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    env.run(["profile", "cancel", PROFILE]).expect(0);
+    let r = env.json([
+        "sign-job",
+        "start",
+        "--profile",
+        PROFILE,
+        "--source",
+        src.to_str().unwrap(),
+        "--destination",
+        "out/",
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("Canceled"), "{}", r.stderr);
+    env.json(["sign-job", "describe", "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d"]).expect(4);
+    env.json(["sign-job", "describe", "not-a-job"]).expect(2);
+}
+
+#[test]
+fn a_profile_canceled_before_signing_and_a_bad_zip_fail_at_once() {
+    let env = setup();
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let bad = env.path("notzip.zip");
+    std::fs::write(&bad, b"this is not a zip file at all").unwrap();
+    let bad_id = start(&env, &bad, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let src = env.path("fn.zip");
+    package(&src, 7, 10);
+    let canceled_id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    env.run(["profile", "cancel", PROFILE]).expect(0);
+    worker_until_idle(&env);
+    let v = describe(&env, &bad_id);
+    assert_eq!(v["status"], "Failed");
+    assert_eq!(v["attempts"], 1, "a hostile or broken zip is not retried: {v}");
+    let v = describe(&env, &canceled_id);
+    assert_eq!(v["status"], "Failed");
+    assert!(v["status_reason"].as_str().unwrap().contains("canceled"), "{v}");
+    assert!(files_in(&out).is_empty());
+}
+
+#[test]
+fn every_end_is_an_event_and_failures_go_to_the_dead_letter_prefix() {
+    let env = setup();
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let src = env.path("fn.zip");
+    package(&src, 8, 10);
+    let good = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let bad = env.path("bad.zip");
+    std::fs::write(&bad, b"PK\x03\x04 but nothing else").unwrap();
+    let failed = start(&env, &bad, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    worker_until_idle(&env);
+
+    let events = env.json(["sign-job", "list", "--events"]).expect(0).json();
+    assert_eq!(events["count"], 2, "{events}");
+    let by_id: BTreeMap<&str, &Value> =
+        events["events"].as_array().unwrap().iter().map(|e| (e["job_id"].as_str().unwrap(), e)).collect();
+    assert_eq!(by_id[good.as_str()]["status"], "Succeeded");
+    assert!(by_id[good.as_str()]["signed_object"].as_str().unwrap().ends_with(&format!("{good}.zip")));
+    assert_eq!(by_id[failed.as_str()]["status"], "Failed");
+    assert!(by_id[failed.as_str()]["status_reason"].is_string());
+    for e in by_id.values() {
+        assert!(e["submitted_at"].is_string() && e["ended_at"].is_string(), "{e}");
+    }
+    let dead = env.json(["sign-job", "list", "--dead-letter"]).expect(0).json();
+    assert_eq!(dead["count"], 1, "{dead}");
+    assert_eq!(dead["dead_letter"][0]["job_id"], failed.as_str());
+    assert!(dead["dead_letter"][0]["status_reason"].as_str().is_some_and(|r| !r.is_empty()));
+    // The records a pipeline polls are plain objects under fixed prefixes.
+    let store = env.home().join("store");
+    assert_eq!(files_in(&store.join("events/jobs")).len(), 2);
+    let dl = files_in(&store.join("dead-letter/jobs"));
+    assert_eq!(dl.len(), 1);
+    assert!(dl[0].ends_with(&format!("-{failed}.json")), "{dl:?}");
+    assert!(files_in(&store.join("queue/jobs")).is_empty(), "settled jobs leave the queue");
+    let only_failed = env.json(["sign-job", "list", "--events", "--status", "failed"]).expect(0).json();
+    assert_eq!(only_failed["count"], 1);
+}
+
+#[test]
+fn transient_failures_are_retried_with_backoff_and_give_up_after_three() {
+    // A destination that cannot be written (here: its folder is a file) is an I/O error of
+    // the store: transient. One recovers before the retry; the other never does.
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 9, 10);
+    let (out_ok, out_never) = (env.path("out-ok"), env.path("out-never"));
+    std::fs::create_dir(&out_ok).unwrap();
+    std::fs::create_dir(&out_never).unwrap();
+    let recovers = start(&env, &src, &out_ok, &[])["job_id"].as_str().unwrap().to_owned();
+    let never = start(&env, &src, &out_never, &[])["job_id"].as_str().unwrap().to_owned();
+    for d in [&out_ok, &out_never] {
+        std::fs::remove_dir(d).unwrap();
+        std::fs::write(d, b"a file where a folder should be").unwrap();
+    }
+    let mut worker = env
+        .cmd()
+        .args(["worker", "--until-idle", "--lease", "3"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = describe(&env, &recovers);
+        if v["failed_attempts"].as_u64() == Some(1) {
+            assert_eq!(v["status"], "InProgress", "{v}");
+            assert!(v["status_reason"].as_str().unwrap().contains("failed"), "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "attempt 1 never failed: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::remove_file(&out_ok).unwrap();
+    std::fs::create_dir(&out_ok).unwrap();
+    let status = wait_child(&mut worker, Duration::from_secs(60));
+    assert!(status.success());
+    let v = describe(&env, &recovers);
+    assert_eq!(v["status"], "Succeeded", "{v}");
+    assert_eq!(v["attempts"], 2);
+    assert_eq!(v["failed_attempts"], 1);
+    assert_eq!(files_in(&out_ok), vec![format!("{recovers}.zip")]);
+    let v = describe(&env, &never);
+    assert_eq!(v["status"], "Failed", "{v}");
+    assert_eq!(v["attempts"], 3);
+    assert!(v["status_reason"].as_str().unwrap().contains("gave up after 3 failed attempts"), "{v}");
+}
+
+fn wait_child(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process {} did not finish within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn revoking_a_job_fails_the_revocation_check_of_verify() {
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 10, 10);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let v = start(&env, &src, &out, &["--wait"]);
+    assert_eq!(v["status"], "Succeeded", "{v}");
+    let id = v["job_id"].as_str().unwrap().to_owned();
+    let signed = v["signed_object"].as_str().unwrap().to_owned();
+    env.json(["verify", &signed]).expect(0);
+    let r = env.json(["sign-job", "revoke", &id, "--reason", "built from a compromised commit"]).expect(0).json();
+    assert_eq!(r["revoked"], true);
+    assert_eq!(r["revocation"]["reason"], "built from a compromised commit");
+    let verdict = env.json(["verify", &signed]).expect(1).json();
+    let check =
+        verdict["packages"][0]["checks"].as_array().unwrap().iter().find(|c| c["check"] == "revocation").unwrap();
+    assert_eq!(check["status"], "fail");
+    assert!(check["reason"].as_str().unwrap().contains(&id), "{check}");
+    // Irreversible, and recorded on the job.
+    env.json(["sign-job", "revoke", &id, "--reason", "again"]).expect(5);
+    assert_eq!(describe(&env, &id)["revocation"]["reason"], "built from a compromised commit");
+    // Only a Succeeded job has a signature to revoke.
+    let pending = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    env.json(["sign-job", "revoke", &pending, "--reason", "x"]).expect(5);
+}
+
+#[test]
+fn start_wait_signs_in_process_and_wait_times_out_without_a_worker() {
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 11, 10);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let r = env.json([
+        "sign-job",
+        "start",
+        "--profile",
+        PROFILE,
+        "--source",
+        src.to_str().unwrap(),
+        "--destination",
+        out.to_str().unwrap(),
+        "--wait",
+    ]);
+    let v = r.expect(0).json();
+    assert_eq!(v["status"], "Succeeded");
+    assert!(r_contains(&env, &v));
+    // A failing job: --wait exits 1.
+    let bad = env.path("bad.zip");
+    std::fs::write(&bad, b"nope").unwrap();
+    let r = env.json([
+        "sign-job",
+        "start",
+        "--profile",
+        PROFILE,
+        "--source",
+        bad.to_str().unwrap(),
+        "--destination",
+        out.to_str().unwrap(),
+        "--wait",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json()["status"], "Failed");
+    // No worker: wait gives up after its timeout, exit 5, and the job goes on.
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let t0 = Instant::now();
+    let r = env.json(["sign-job", "wait", &id, "--timeout", "1"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert_eq!(describe(&env, &id)["status"], "Submitted");
+}
+
+fn r_contains(env: &Env, v: &Value) -> bool {
+    let signed = v["signed_object"].as_str().unwrap();
+    env.json(["verify", signed]).code == 0
+}
+
+#[test]
+fn a_worker_without_the_key_leaves_the_job_to_one_that_has_it() {
+    let owner = setup();
+    let src = owner.path("fn.zip");
+    package(&src, 12, 10);
+    let out = owner.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let id = start(&owner, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    // Another machine: same store, a home without the profile's key.
+    let store_url = url::Url::from_directory_path(owner.home().join("store")).unwrap().to_string();
+    let stranger = Env::with_store(store_url.trim_end_matches('/'));
+    let r = stranger.run(["worker", "--until-idle", "--lease", "3"]).expect(0);
+    assert!(r.stderr.contains(&id) && r.stderr.contains("left to a worker that has the private key"), "{}", r.stderr);
+    assert_eq!(describe(&owner, &id)["status"], "Submitted", "the job was not failed");
+    worker_until_idle(&owner);
+    assert_eq!(describe(&owner, &id)["status"], "Succeeded");
+}
+
+#[test]
+fn list_filters_return_the_right_sets() {
+    let env = setup();
+    let v2 = {
+        let r = env.json(["profile", "create", "OtherApp", "--validity", "30days"]).expect(0);
+        r.json()["current_version"].as_str().unwrap().to_owned()
+    };
+    assert!(!v2.is_empty());
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let src = env.path("fn.zip");
+    package(&src, 13, 10);
+    let bad = env.path("bad.zip");
+    std::fs::write(&bad, b"nope").unwrap();
+    let long = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let failed = start(&env, &bad, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let short = env
+        .json([
+            "sign-job",
+            "start",
+            "--profile",
+            "OtherApp",
+            "--source",
+            src.to_str().unwrap(),
+            "--destination",
+            out.to_str().unwrap(),
+        ])
+        .expect(0)
+        .json()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    worker_until_idle(&env);
+    let pending = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    env.run(["sign-job", "revoke", &long, "--reason", "test"]).expect(0);
+
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["sign-job", "list"];
+        all.extend_from_slice(args);
+        let v = env.json(all).expect(0).json();
+        v["jobs"].as_array().unwrap().iter().map(|j| j["job_id"].as_str().unwrap().to_owned()).collect()
+    };
+    let set = |v: Vec<String>| v.into_iter().collect::<BTreeSet<_>>();
+    let of = |v: &[&String]| v.iter().map(|s| (*s).clone()).collect::<BTreeSet<_>>();
+    let everything = ids(&[]);
+    assert_eq!(everything.len(), 4);
+    assert_eq!(everything[0], pending, "newest first");
+    assert_eq!(set(ids(&["--status", "Succeeded"])), of(&[&long, &short]));
+    assert_eq!(set(ids(&["--status", "Failed"])), of(&[&failed]));
+    assert_eq!(set(ids(&["--status", "Submitted"])), of(&[&pending]));
+    assert!(ids(&["--status", "InProgress"]).is_empty());
+    assert_eq!(set(ids(&["--profile", "OtherApp"])), of(&[&short]));
+    assert_eq!(set(ids(&["--profile", PROFILE])), of(&[&long, &failed, &pending]));
+    assert_eq!(set(ids(&["--revoked"])), of(&[&long]));
+    // OtherApp signs for 30 days, JobApp for 135 months.
+    let in_a_year = Timestamp::from_unix(signer::clock::now().unix() + 365 * 86_400).to_string();
+    assert_eq!(set(ids(&["--expires-before", &in_a_year])), of(&[&short]));
+    assert_eq!(set(ids(&["--expires-after", &in_a_year])), of(&[&long]));
+    assert_eq!(set(ids(&["--expires-after", &in_a_year, "--profile", "OtherApp"])), BTreeSet::new());
+    env.json(["sign-job", "list", "--status", "Bogus"]).expect(2);
+}
+
+#[test]
+fn list_handles_thousands_of_jobs() {
+    const JOBS: u64 = 2_000;
+    let env = Env::new();
+    let store_dir = env.home().join("store");
+    std::fs::create_dir_all(&store_dir).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // Seed records straight into the file store (without fsync, for speed).
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(&store_dir).unwrap();
+    let store = Store::from_object_store(Arc::new(fs), "seed".into());
+    let base = 1_900_000_000;
+    let expected_succeeded = rt.block_on(async {
+        use futures::StreamExt;
+        futures::stream::iter(0..JOBS)
+            .map(|i| {
+                let store = store.clone();
+                async move { seed_job(&store, i, base).await }
+            })
+            .buffer_unordered(64)
+            .filter(|s| std::future::ready(*s == Some(FinalStatus::Succeeded)))
+            .count()
+            .await
+    });
+    let t0 = Instant::now();
+    let all = env.json(["sign-job", "list"]).expect(0).json();
+    let took = t0.elapsed();
+    eprintln!("sign-job list of {JOBS} jobs took {took:?}");
+    assert!(took < Duration::from_secs(30), "listing {JOBS} jobs took {took:?}");
+    let jobs = all["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len() as u64, JOBS);
+    let times: Vec<&str> = jobs.iter().map(|j| j["submitted_at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let ok = env.json(["sign-job", "list", "--status", "Succeeded", "--profile", "ListA"]).expect(0).json();
+    let want = (0..JOBS).filter(|i| i % 3 == 0 && i % 2 == 0).count();
+    assert_eq!(ok["count"].as_u64().unwrap() as usize, want);
+    assert!(expected_succeeded > 0);
+}
+
+/// Writes job `i`: every third Succeeded, every third Failed, the rest Submitted.
+async fn seed_job(store: &Store, i: u64, base: i64) -> Option<FinalStatus> {
+    let id = signer::model::JobId::random();
+    let at = Timestamp::from_unix(base + i as i64);
+    let job = JobRecord {
+        job_id: id.clone(),
+        profile: if i % 2 == 0 { "ListA" } else { "ListB" }.parse().unwrap(),
+        profile_version: "AbCdEf1234".parse().unwrap(),
+        platform: Platform::default(),
+        signature_validity: Validity::MAX,
+        source: SourcePin {
+            url: format!("s3://in/{i}.zip"),
+            e_tag: format!("\"{i}\""),
+            size: 10,
+            last_modified: at,
+            version: None,
+        },
+        destination: "s3://out/".into(),
+        signed_object: format!("s3://out/{id}.zip"),
+        submitted_at: at,
+    };
+    store.create_json(&keys::job(&id).unwrap(), &job).await.unwrap();
+    let status = match i % 3 {
+        0 => FinalStatus::Succeeded,
+        1 => FinalStatus::Failed,
+        _ => return None,
+    };
+    let result = JobResult {
+        job_id: id.clone(),
+        status,
+        status_reason: (status == FinalStatus::Failed).then(|| "not a zip".to_owned()),
+        signed_object: Some(job.signed_object.clone()),
+        signed_at: Some(at),
+        signature_expires_at: Some(at.plus_secs(86_400)),
+        sha256: None,
+        size: None,
+        attempts: 1,
+        worker: Some("w".into()),
+        ended_at: at.plus_secs(1),
+    };
+    store.create_json(&keys::job_result(&id).unwrap(), &result).await.unwrap();
+    Some(status)
+}
+
+#[test]
+fn the_library_runs_jobs_in_process() {
+    // The same flow through the library: start, a worker until idle, describe.
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 14, 10);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
+        let home = signer::home::Home::open(&env.home()).unwrap();
+        let req = StartRequest {
+            profile: PROFILE.parse().unwrap(),
+            source: src.to_str().unwrap().to_owned(),
+            destination: out.to_str().unwrap().to_owned(),
+            client_token: None,
+        };
+        let started = jobs::start(&store, &req, signer::clock::now()).await.unwrap();
+        assert!(started.created);
+        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        let opts = signer::worker::WorkerOptions { until_idle: true, lease_secs: 3, ..Default::default() };
+        let worker = signer::worker::Worker::new(store.clone(), home, opts, |_| {});
+        let summary = worker.run(stop).await.unwrap();
+        assert_eq!(summary.succeeded, 1);
+        assert_eq!(summary.stopped, "idle");
+        let v = jobs::describe(&store, &started.job.job_id, signer::clock::now()).await.unwrap();
+        assert_eq!(v.status, JobStatus::Succeeded);
+        let listed = jobs::list(&store, &ListFilter::default()).await.unwrap();
+        assert_eq!(listed.len(), 1);
+    });
+}
+
+/// Three workers race over 50 jobs on S3; one is killed with SIGKILL while it holds a job
+/// and a fourth starts. Every job ends Succeeded exactly once, every signed object
+/// verifies, and the destination holds exactly the 50 signed objects.
+#[test]
+fn workers_race_on_s3_and_survive_a_sigkill() {
+    const JOBS: u32 = 50;
+    let Some(bucket) = s3_bucket() else { return };
+    let env = Env::with_store(&format!("s3://{bucket}/state"));
+    env.profile(PROFILE, &[]);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let state = Store::open(&format!("s3://{bucket}/state")).unwrap();
+    let t0 = Instant::now();
+    // 50 packages in the bucket, 50 jobs.
+    let ids: Vec<String> = rt.block_on(async {
+        use futures::StreamExt;
+        let raw = Store::open(&format!("s3://{bucket}")).unwrap();
+        futures::stream::iter(0..JOBS)
+            .map(|i| {
+                let (raw, state, bucket) = (raw.clone(), state.clone(), bucket.clone());
+                async move {
+                    let dir = tempfile::tempdir().unwrap();
+                    let p = dir.path().join("p.zip");
+                    package(&p, 100 + i, 300_000);
+                    let key = signer::store::Key::new(&["in", &format!("{i:03}.zip")]).unwrap();
+                    raw.create_bytes(&key, std::fs::read(&p).unwrap().into()).await.unwrap();
+                    let req = StartRequest {
+                        profile: PROFILE.parse().unwrap(),
+                        source: format!("s3://{bucket}/in/{i:03}.zip"),
+                        destination: format!("s3://{bucket}/out/"),
+                        client_token: None,
+                    };
+                    jobs::start(&state, &req, signer::clock::now()).await.unwrap().job.job_id.to_string()
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await
+    });
+    eprintln!("S3 race: {JOBS} jobs submitted in {:?}", t0.elapsed());
+
+    let spawn = |n: usize| -> (Child, std::sync::mpsc::Receiver<String>) {
+        let mut child = env
+            .cmd()
+            .args(["-v", "worker", "--until-idle", "--lease", "3", "--concurrency", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("worker {n}: {line}");
+                let _ = tx.send(line);
+            }
+        });
+        (child, rx)
+    };
+    let (mut victim, victim_log) = spawn(0);
+    let mut others = vec![spawn(1), spawn(2)];
+    // Kill the victim right after it claims a job, once it has finished a couple.
+    let mut ended = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let held = loop {
+        let line = victim_log.recv_timeout(Duration::from_secs(60)).expect("the victim worker went quiet");
+        let job = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        if line.contains("claimed attempt") && ended >= 2 {
+            break job;
+        } else if line.starts_with("job ") && !line.contains("claimed attempt") {
+            ended += 1;
+        }
+        assert!(Instant::now() < deadline, "the victim never got going");
+    };
+    victim.kill().unwrap(); // SIGKILL, right after the claim: the job is in flight
+    victim.wait().unwrap();
+    eprintln!("S3 race: killed worker 0 holding job {held} after {:?}", t0.elapsed());
+    others.push(spawn(3));
+    for (child, _) in &mut others {
+        assert!(wait_child(child, Duration::from_secs(100)).success());
+    }
+    eprintln!("S3 race: all workers done after {:?}", t0.elapsed());
+
+    rt.block_on(async {
+        let listed = jobs::list(&state, &ListFilter::default()).await.unwrap();
+        assert_eq!(listed.len(), JOBS as usize);
+        for j in &listed {
+            assert_eq!(j.status, JobStatus::Succeeded, "{j:?}");
+        }
+        // Exactly one end per job.
+        let events = jobs::events(&state, jobs::EventLog::Events, &ListFilter::default()).await.unwrap();
+        let ended: BTreeSet<String> = events.iter().map(|e| e.job_id.to_string()).collect();
+        assert_eq!(events.len(), JOBS as usize);
+        assert_eq!(ended, ids.iter().cloned().collect());
+        assert!(jobs::events(&state, jobs::EventLog::DeadLetter, &ListFilter::default()).await.unwrap().is_empty());
+        // The job the victim held was taken over after its lease.
+        let v = jobs::describe(&state, &held.parse().unwrap(), signer::clock::now()).await.unwrap();
+        assert!(v.attempts >= 2, "job {held} held by the killed worker: {v:?}");
+        // The destination: exactly the 50 signed objects, no temporaries.
+        let raw = Store::open(&format!("s3://{bucket}")).unwrap();
+        let out: BTreeSet<String> = raw
+            .list_keys(&signer::store::Key::new(&["out"]).unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        let want: BTreeSet<String> = ids.iter().map(|id| format!("out/{id}.zip")).collect();
+        assert_eq!(out, want);
+        assert!(jobs::queued(&state).await.unwrap().is_empty());
+    });
+    // Every signed object verifies (a few at a time).
+    for chunk in ids.chunks(10) {
+        let runs: Vec<_> = chunk
+            .iter()
+            .map(|id| {
+                env.cmd()
+                    .args(["--output", "json", "verify", &format!("s3://{bucket}/out/{id}.zip")])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (id, child) in chunk.iter().zip(runs) {
+            let o = child.wait_with_output().unwrap();
+            assert!(o.status.success(), "{id}: {}", String::from_utf8_lossy(&o.stdout));
+            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(v["packages"][0]["signature"]["job_id"], id.as_str());
+        }
+    }
+    eprintln!("S3 race: checked in {:?}", t0.elapsed());
+}
+
+#[test]
+fn an_object_published_by_a_dead_attempt_is_adopted_never_replaced() {
+    use sha2::Digest as _;
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 15, 1000);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let published = out.join(format!("{id}.zip"));
+    // Attempt 1 was claimed by a worker that published the signed object and died before
+    // recording it; its lease has long lapsed.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
+        let home = signer::home::Home::open(&env.home()).unwrap();
+        let job_id: signer::model::JobId = id.parse().unwrap();
+        let now = signer::clock::now();
+        let claim = jobs::Claim {
+            attempt: 1,
+            worker: "ghost".into(),
+            host: "gone".into(),
+            pid: 1,
+            claimed_at: now.plus_secs(-60),
+            lease_secs: 3,
+        };
+        store.create_json(&keys::job_claim(&job_id, 1).unwrap(), &claim).await.unwrap();
+        let ident = signer::profiles::signing_identity(&store, &home, &PROFILE.parse().unwrap()).await.unwrap();
+        let params = signer::sign::SignParams {
+            chain: ident.version.chain_der().unwrap(),
+            key: ident.key,
+            version: ident.version.version.clone(),
+            job_id: Some(job_id),
+            signed_at: now.plus_secs(-50),
+            expires_at: now.plus_secs(86_400),
+        };
+        let mut input = std::fs::File::open(&src).unwrap();
+        let output = std::fs::File::create(&published).unwrap();
+        signer::sign::sign_package(&mut input, output, &params, &signer::zipcheck::ZipLimits::default(), &mut |_| {})
+            .unwrap();
+    });
+    let before = std::fs::read(&published).unwrap();
+    worker_until_idle(&env);
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Succeeded", "{v}");
+    assert_eq!(v["attempts"], 2);
+    assert_eq!(v["failed_attempts"], 1, "the lapsed lease counts as a failed attempt");
+    assert_eq!(std::fs::read(&published).unwrap(), before, "the published object was not replaced");
+    assert_eq!(v["sha256"], hex::encode(sha2::Sha256::digest(&before)));
+    assert_eq!(files_in(&out), vec![format!("{id}.zip")]);
+
+    // An object this job did not sign, at its destination: the job fails, the object stays.
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let foreign = out.join(format!("{id}.zip"));
+    std::fs::write(&foreign, b"someone else's bytes").unwrap();
+    worker_until_idle(&env);
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Failed");
+    assert!(v["status_reason"].as_str().unwrap().contains("did not sign"), "{v}");
+    assert_eq!(std::fs::read(&foreign).unwrap(), b"someone else's bytes");
+}
+
+#[test]
+fn sigterm_stops_a_worker_cleanly() {
+    use std::io::Read;
+    let env = setup();
+    let mut child = env
+        .cmd()
+        .args(["--output", "json", "worker", "--lease", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let workers = env.home().join("store/workers");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !workers.is_dir() || files_in(&workers).is_empty() {
+        assert!(Instant::now() < deadline, "the worker never announced itself");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = wait_child(&mut child, Duration::from_secs(20));
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(status.success(), "{stdout}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["stopped"], "signal");
+    assert!(files_in(&workers).is_empty(), "a stopped worker retires its presence record");
+}
