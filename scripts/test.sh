@@ -119,7 +119,7 @@ cargo test --doc
 # --- fuzzing: a bounded run of each target where a nightly toolchain and cargo-fuzz exist;
 # the committed seeds run in `cargo test` above either way (tests/it/fuzz_seeds.rs).
 if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
-  for target in zip_inspect signature_block cert_chain; do
+  for target in zip_inspect signature_block cert_chain deploy_json; do
     log "cargo fuzz run $target (60 s)"
     (cd fuzz && mkdir -p "corpus/$target" && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- -max_total_time=60 -rss_limit_mb=1024)
   done

@@ -43,3 +43,12 @@ pub fn cert_chain(data: &[u8]) {
         let _ = crate::crypto::validate_chain(leaf, mid, anchor, crate::model::Timestamp::from_unix(1_800_000_000));
     }
 }
+
+/// The deploy-check input parser: never panics; what parses has every bound in range.
+pub fn deploy_json(data: &[u8]) {
+    if let Ok(d) = crate::deploy::parse(data) {
+        assert!(data.len() <= crate::deploy::MAX_INPUT_BYTES);
+        assert!(d.layers.len() <= crate::deploy::MAX_LAYER_ENTRIES);
+        assert!(d.code.len() <= crate::deploy::MAX_CODE_LEN && !d.code.is_empty());
+    }
+}

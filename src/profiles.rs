@@ -359,7 +359,7 @@ async fn publish_version(
         version: record.version.version.clone(),
     };
     store
-        .create_next(&order_key(&record.version.profile)?, |_| entry.clone())
+        .create_next(&keys::profile_order(&record.version.profile)?, |_| entry.clone())
         .await?;
     Ok(record)
 }
@@ -370,9 +370,6 @@ struct OrderEntry {
     version: VersionId,
 }
 
-fn order_key(name: &ProfileName) -> Result<crate::store::Key, StoreError> {
-    crate::store::Key::new(&["profiles", name.as_str(), "order"])
-}
 
 /// Adds a new version to a profile; it becomes the current one.
 pub async fn rotate(
@@ -412,7 +409,7 @@ async fn ensure_active(store: &Store, name: &ProfileName) -> Result<(), Error> {
 
 /// Every version of a profile, oldest first.
 pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRecord>, Error> {
-    let order = order_key(name)?;
+    let order = keys::profile_order(name)?;
     let mut out = Vec::new();
     for n in store.list_numbered(&order).await? {
         let Some(entry) = store

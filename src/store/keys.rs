@@ -7,13 +7,18 @@
 //! ca/root.json                                  the root CA's public part
 //! profiles/<NAME>/profile.json                  a signing profile
 //! profiles/<NAME>/versions/<VERSION>.json       one profile version (public key, certificate)
+//! profiles/<NAME>/order/<N>.json                the versions in creation order (last = current)
 //! profiles/<NAME>/canceled.json                 present once the profile is canceled
-//! revocations/profiles/<NAME>/<VERSION>/…       revocation records of one profile version
+//! revocations/profiles/<NAME>/<VERSION>/<N>.json revocation records of one profile version
 //! revocations/jobs/<JOB>.json                   a signing job's revocation
-//! cscs/<ID>.json                                a code-signing config
+//! cscs/<ID>/revisions/<N>.json                  a code-signing config's revisions (last wins)
+//! layers/<NAME>/versions/<N>.json               a layer version's record (never deleted)
+//! layers/<NAME>/deleted/<N>.json                a deleted layer version's tombstone
+//! blobs/sha256/<HEX>.zip                        a layer's zip, by content
+//! jobs/<ID>/…, queue/jobs/…, tokens/jobs/…      signing jobs (see the jobs section below)
+//! events/jobs/…, dead-letter/jobs/…, workers/…  job ends, failed jobs, running workers
 //! ```
 //!
-//! Jobs (`jobs/…`) and layers (`layers/<NAME>/…`) are added here by their modules.
 //! Numbered objects (see [`super::Store::create_next`]) live under a prefix key as
 //! `<prefix>/<n, 20 digits>.json`.
 
@@ -46,6 +51,12 @@ pub fn profile_versions(name: &ProfileName) -> Result<Key, StoreError> {
     Key::new(&["profiles", name.as_str(), "versions"])
 }
 
+/// `profiles/<NAME>/order`: numbered objects naming the profile's versions in creation
+/// order; the highest is the current version.
+pub fn profile_order(name: &ProfileName) -> Result<Key, StoreError> {
+    Key::new(&["profiles", name.as_str(), "order"])
+}
+
 /// `profiles/<NAME>/canceled.json`: created (exclusively) when the profile is canceled.
 pub fn profile_canceled(name: &ProfileName) -> Result<Key, StoreError> {
     Key::new(&["profiles", name.as_str(), "canceled.json"])
@@ -65,11 +76,6 @@ pub fn job_revocation(job: &JobId) -> Result<Key, StoreError> {
 /// `revocations`: the prefix holding every revocation record (for `revocations export`).
 pub fn revocations() -> Result<Key, StoreError> {
     Key::new(&["revocations"])
-}
-
-/// `cscs/<ID>.json`: a code-signing config.
-pub fn csc(id: &CscId) -> Result<Key, StoreError> {
-    Key::new(&["cscs", &json_name(id.as_str())])
 }
 
 /// `cscs`: the prefix under which code-signing configs are listed.

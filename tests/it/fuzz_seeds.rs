@@ -36,3 +36,12 @@ fn cert_chain_seeds() {
         signer::fuzzing::cert_chain(&data);
     }
 }
+
+#[test]
+fn deploy_json_seeds() {
+    for (path, data) in seeds("deploy_json") {
+        signer::fuzzing::deploy_json(&data);
+        let parsed = signer::deploy::parse(&data);
+        assert_eq!(parsed.is_ok(), !path.ends_with("deep.json"), "{}: {parsed:?}", path.display());
+    }
+}
