@@ -2,8 +2,7 @@
 //! exit codes (SPEC §7).
 
 use crate::{
-    crypto::CryptoError, format::FormatError, home::HomeError, model::NameError, store::StoreError,
-    zipcheck::ZipError,
+    crypto::CryptoError, format::FormatError, home::HomeError, model::NameError, store::StoreError, zipcheck::ZipError,
 };
 
 /// Exit codes (SPEC §7).
@@ -80,10 +79,7 @@ impl Error {
 
     /// An I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io {
-            context: context.into(),
-            source,
-        }
+        Self::Io { context: context.into(), source }
     }
 }
 

@@ -165,31 +165,19 @@ impl KeyId {
     fn relative_path(&self) -> Result<PathBuf, HomeError> {
         match self {
             Self::RootCa { fingerprint } => {
-                let bad = |reason| HomeError::BadKeyId {
-                    id: fingerprint.chars().take(80).collect(),
-                    reason,
-                };
+                let bad = |reason| HomeError::BadKeyId { id: fingerprint.chars().take(80).collect(), reason };
                 if !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(bad("a CA fingerprint is hex digits"));
                 }
                 let short = fingerprint
                     .get(..CA_FINGERPRINT_HEX_DIGITS)
                     .ok_or_else(|| bad("a CA fingerprint has at least 32 hex digits"))?;
-                Ok(
-                    ["keys", "ca", &format!("{}.pk8", short.to_ascii_lowercase())]
-                        .iter()
-                        .collect(),
-                )
+                Ok(["keys", "ca", &format!("{}.pk8", short.to_ascii_lowercase())].iter().collect())
             }
             // Both parts passed their rules (no `/`, `.` or `..`), so they are plain names.
-            Self::Version(v) => Ok([
-                "keys",
-                "profiles",
-                v.profile.as_str(),
-                &format!("{}.pk8", v.version.as_str()),
-            ]
-            .iter()
-            .collect()),
+            Self::Version(v) => {
+                Ok(["keys", "profiles", v.profile.as_str(), &format!("{}.pk8", v.version.as_str())].iter().collect())
+            }
         }
     }
 }
@@ -198,11 +186,7 @@ impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::RootCa { fingerprint } => {
-                write!(
-                    f,
-                    "the root CA (fingerprint {})",
-                    fingerprint.get(..16).unwrap_or(fingerprint)
-                )
+                write!(f, "the root CA (fingerprint {})", fingerprint.get(..16).unwrap_or(fingerprint))
             }
             Self::Version(v) => write!(f, "profile version {v}"),
         }
@@ -245,8 +229,7 @@ impl Home {
     pub fn default_store_url(&self) -> String {
         let store = self.dir.join("store");
         // The home is absolute, so this cannot fail; a plain form stands in regardless.
-        url::Url::from_file_path(&store)
-            .map_or_else(|()| format!("file://{}", store.display()), String::from)
+        url::Url::from_file_path(&store).map_or_else(|()| format!("file://{}", store.display()), String::from)
     }
 
     /// Where the key file of `id` is (or would be).
@@ -259,38 +242,23 @@ impl Home {
     pub fn write_key(&self, id: &KeyId, pkcs8_der: &[u8]) -> Result<PathBuf, HomeError> {
         let path = self.key_path(id)?;
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(HomeError::NotAKeyFile {
-                path,
-                what: "not a file path",
-            });
+            return Err(HomeError::NotAKeyFile { path, what: "not a file path" });
         };
         // Folders from keys/ down to the key's, each private.
         let keys = self.dir.join("keys");
         let mut folder = keys.clone();
         private_dir(&folder)?;
-        for part in parent
-            .strip_prefix(&keys)
-            .unwrap_or(Path::new(""))
-            .components()
-        {
+        for part in parent.strip_prefix(&keys).unwrap_or(Path::new("")).components() {
             folder.push(part);
             private_dir(&folder)?;
         }
         // Stage privately, then publish with a hard link: exclusive, and never partial.
-        let staged = parent.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            uuid::Uuid::new_v4().simple()
-        ));
+        let staged = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
         let written = write_staged(&staged, pkcs8_der);
         let published = written.and_then(|()| {
             fs::hard_link(&staged, &path).map_err(|source| match source.kind() {
                 io::ErrorKind::AlreadyExists => HomeError::AlreadyExists { path: path.clone() },
-                _ => HomeError::Io {
-                    action: "publish key file",
-                    path: path.clone(),
-                    source,
-                },
+                _ => HomeError::Io { action: "publish key file", path: path.clone(), source },
             })
         });
         // The staged name goes either way; the key, if published, stays under its own name.
@@ -307,19 +275,12 @@ impl Home {
         let path = self.key_path(id)?;
         let io_err = |action| {
             let path = path.clone();
-            move |source| HomeError::Io {
-                action,
-                path,
-                source,
-            }
+            move |source| HomeError::Io { action, path, source }
         };
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(HomeError::KeyNotFound {
-                    id: id.to_string(),
-                    path,
-                });
+                return Err(HomeError::KeyNotFound { id: id.to_string(), path });
             }
             Err(e) => return Err(io_err("inspect key file")(e)),
         };
@@ -328,10 +289,7 @@ impl Home {
         // The file opened must be the one inspected (not swapped for a link in between).
         let opened = file.metadata().map_err(io_err("inspect key file"))?;
         if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
-            return Err(HomeError::NotAKeyFile {
-                path,
-                what: "replaced while it was opened",
-            });
+            return Err(HomeError::NotAKeyFile { path, what: "replaced while it was opened" });
         }
         check_key_file(&path, &opened)?;
         if opened.len() > MAX_KEY_FILE_BYTES {
@@ -340,9 +298,7 @@ impl Home {
         // Sized up front, so the buffer never reallocates and leaves no copy behind.
         let capacity = usize::try_from(opened.len()).unwrap_or(0).saturating_add(1);
         let mut der = Zeroizing::new(Vec::with_capacity(capacity));
-        file.take(MAX_KEY_FILE_BYTES + 1)
-            .read_to_end(&mut der)
-            .map_err(io_err("read key file"))?;
+        file.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut der).map_err(io_err("read key file"))?;
         if der.len() as u64 > MAX_KEY_FILE_BYTES {
             return Err(HomeError::TooLarge { path });
         }
@@ -351,8 +307,7 @@ impl Home {
 
     /// Whether a key file for `id` exists here (whether it is usable, `read_key` tells).
     pub fn has_key(&self, id: &KeyId) -> bool {
-        self.key_path(id)
-            .is_ok_and(|p| fs::symlink_metadata(p).is_ok())
+        self.key_path(id).is_ok_and(|p| fs::symlink_metadata(p).is_ok())
     }
 }
 
@@ -361,15 +316,11 @@ impl Home {
 fn private_dir(dir: &Path) -> Result<(), HomeError> {
     match DirBuilder::new().mode(DIR_MODE).create(dir) {
         // The umask may have taken bits away; put them back.
-        Ok(()) => {
-            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(|source| {
-                HomeError::Io {
-                    action: "set the mode of",
-                    path: dir.to_owned(),
-                    source,
-                }
-            })
-        }
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE)).map_err(|source| HomeError::Io {
+            action: "set the mode of",
+            path: dir.to_owned(),
+            source,
+        }),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             // Following a link here is deliberate: a home may be a mounted secret.
             let meta = fs::metadata(dir).map_err(|source| HomeError::Io {
@@ -378,66 +329,38 @@ fn private_dir(dir: &Path) -> Result<(), HomeError> {
                 source,
             })?;
             if !meta.is_dir() {
-                return Err(HomeError::NotADirectory {
-                    path: dir.to_owned(),
-                });
+                return Err(HomeError::NotADirectory { path: dir.to_owned() });
             }
             let mode = meta.mode() & 0o7777;
             if mode & 0o022 != 0 {
-                return Err(HomeError::InsecureDir {
-                    path: dir.to_owned(),
-                    mode,
-                });
+                return Err(HomeError::InsecureDir { path: dir.to_owned(), mode });
             }
             Ok(())
         }
-        Err(source) => Err(HomeError::Io {
-            action: "create directory",
-            path: dir.to_owned(),
-            source,
-        }),
+        Err(source) => Err(HomeError::Io { action: "create directory", path: dir.to_owned(), source }),
     }
 }
 
 /// A key file must be a regular file (not a link) that only its owner can read.
 fn check_key_file(path: &Path, meta: &fs::Metadata) -> Result<(), HomeError> {
     if meta.file_type().is_symlink() {
-        return Err(HomeError::NotAKeyFile {
-            path: path.to_owned(),
-            what: "a symbolic link",
-        });
+        return Err(HomeError::NotAKeyFile { path: path.to_owned(), what: "a symbolic link" });
     }
     if !meta.is_file() {
-        return Err(HomeError::NotAKeyFile {
-            path: path.to_owned(),
-            what: "not a regular file",
-        });
+        return Err(HomeError::NotAKeyFile { path: path.to_owned(), what: "not a regular file" });
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
-        return Err(HomeError::InsecureKey {
-            path: path.to_owned(),
-            mode,
-        });
+        return Err(HomeError::InsecureKey { path: path.to_owned(), mode });
     }
     Ok(())
 }
 
 /// Creates `path` exclusively with mode 0600 and writes `bytes`, synced; removes it on error.
 fn write_staged(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
-    let io_err = |action| {
-        move |source| HomeError::Io {
-            action,
-            path: path.to_owned(),
-            source,
-        }
-    };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(KEY_MODE)
-        .open(path)
-        .map_err(io_err("create key file"))?;
+    let io_err = |action| move |source| HomeError::Io { action, path: path.to_owned(), source };
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(KEY_MODE).open(path).map_err(io_err("create key file"))?;
     let result = file
         .write_all(bytes)
         .and_then(|()| file.set_permissions(fs::Permissions::from_mode(KEY_MODE)))
@@ -451,13 +374,11 @@ fn write_staged(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
 
 /// Syncs a directory, so that a new entry in it survives a power cut.
 fn sync_dir(dir: &Path) -> Result<(), HomeError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| HomeError::Io {
-            action: "sync directory",
-            path: dir.to_owned(),
-            source,
-        })
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| HomeError::Io {
+        action: "sync directory",
+        path: dir.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -494,16 +415,9 @@ mod tests {
         let dir = tmp.path().join("my home %20#1");
         let home = Home::open(&dir).unwrap();
         let url = home.default_store_url();
-        assert!(
-            url.starts_with("file:///") && url.ends_with("/store"),
-            "{url}"
-        );
+        assert!(url.starts_with("file:///") && url.ends_with("/store"), "{url}");
         crate::store::Store::open(&url).unwrap();
-        assert!(
-            dir.join("store").is_dir(),
-            "{url} is {}/store",
-            dir.display()
-        );
+        assert!(dir.join("store").is_dir(), "{url} is {}/store", dir.display());
     }
 
     #[test]
@@ -513,25 +427,15 @@ mod tests {
         fs::create_dir(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
         let err = Home::open(&dir).unwrap_err();
-        assert!(
-            matches!(err, HomeError::InsecureDir { mode: 0o777, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, HomeError::InsecureDir { mode: 0o777, .. }), "{err}");
         assert_eq!(err.exit_code(), exit::INVALID);
-        assert!(
-            err.to_string()
-                .contains(&format!("chmod 700 {}", dir.display())),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&format!("chmod 700 {}", dir.display())), "{err}");
         // A home that others may read but not write is the user's choice.
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         Home::open(&dir).unwrap();
         let file = tmp.path().join("file");
         fs::write(&file, b"").unwrap();
-        assert!(matches!(
-            Home::open(&file),
-            Err(HomeError::NotADirectory { .. })
-        ));
+        assert!(matches!(Home::open(&file), Err(HomeError::NotADirectory { .. })));
     }
 
     #[test]
@@ -548,10 +452,7 @@ mod tests {
         assert!(home.has_key(&id));
         assert_eq!(home.read_key(&id).unwrap().as_slice(), b"\x30\x2edummy-der");
         // Nothing but the key is left in its folder.
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("AbCdEf1234.pk8")]);
     }
 
@@ -604,22 +505,10 @@ mod tests {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         symlink(&real, &path).unwrap();
         let err = home.read_key(&id).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                HomeError::NotAKeyFile {
-                    what: "a symbolic link",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, HomeError::NotAKeyFile { what: "a symbolic link", .. }), "{err}");
         assert_eq!(err.exit_code(), exit::INVALID);
         // Writing through the link is refused too.
-        assert!(matches!(
-            home.write_key(&id, b"x"),
-            Err(HomeError::AlreadyExists { .. })
-        ));
+        assert!(matches!(home.write_key(&id, b"x"), Err(HomeError::AlreadyExists { .. })));
         assert_eq!(fs::read(&real).unwrap(), b"k");
     }
 
@@ -630,11 +519,7 @@ mod tests {
         let err = home.read_key(&version("Prof_1/AbCdEf1234")).unwrap_err();
         assert!(matches!(err, HomeError::KeyNotFound { .. }), "{err}");
         assert_eq!(err.exit_code(), exit::NOT_FOUND);
-        assert!(
-            err.to_string()
-                .contains("profile version Prof_1/AbCdEf1234"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("profile version Prof_1/AbCdEf1234"), "{err}");
     }
 
     #[test]
@@ -644,20 +529,10 @@ mod tests {
         let fp = "AB".repeat(32);
         let id = KeyId::RootCa { fingerprint: fp };
         let path = home.write_key(&id, b"ca-key").unwrap();
-        assert_eq!(
-            path,
-            tmp.path().join(format!("keys/ca/{}.pk8", "ab".repeat(16)))
-        );
+        assert_eq!(path, tmp.path().join(format!("keys/ca/{}.pk8", "ab".repeat(16))));
         assert_eq!(mode(&tmp.path().join("keys/ca")), 0o700);
-        for bad in [
-            "../../etc/passwd",
-            "abcd",
-            &format!("{}/x", "a".repeat(40)),
-            "",
-        ] {
-            let id = KeyId::RootCa {
-                fingerprint: bad.to_owned(),
-            };
+        for bad in ["../../etc/passwd", "abcd", &format!("{}/x", "a".repeat(40)), ""] {
+            let id = KeyId::RootCa { fingerprint: bad.to_owned() };
             let err = home.write_key(&id, b"x").unwrap_err();
             assert!(matches!(err, HomeError::BadKeyId { .. }), "{bad}: {err}");
             assert!(!home.has_key(&id));
@@ -669,21 +544,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let home = Home::open(tmp.path()).unwrap();
         let id = version("Prof_1/AbCdEf1234");
-        let path = home
-            .write_key(
-                &id,
-                &vec![0u8; usize::try_from(MAX_KEY_FILE_BYTES).unwrap() + 1],
-            )
-            .unwrap();
-        assert!(matches!(
-            home.read_key(&id),
-            Err(HomeError::TooLarge { .. })
-        ));
+        let path = home.write_key(&id, &vec![0u8; usize::try_from(MAX_KEY_FILE_BYTES).unwrap() + 1]).unwrap();
+        assert!(matches!(home.read_key(&id), Err(HomeError::TooLarge { .. })));
         fs::remove_file(&path).unwrap();
         fs::create_dir(&path).unwrap();
-        assert!(matches!(
-            home.read_key(&id),
-            Err(HomeError::NotAKeyFile { .. })
-        ));
+        assert!(matches!(home.read_key(&id), Err(HomeError::NotAKeyFile { .. })));
     }
 }

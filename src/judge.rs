@@ -11,10 +11,7 @@ use crate::verdict::{PackageVerdict, Role, SignatureSummary};
 use crate::verify::{self, Integrity, PackageRead};
 
 /// Reads a package once in a blocking task (hashing it all), reporting progress.
-pub async fn read(
-    loc: &Location,
-    progress: impl FnMut(u64) + Send + 'static,
-) -> Result<PackageRead, Error> {
+pub async fn read(loc: &Location, progress: impl FnMut(u64) + Send + 'static) -> Result<PackageRead, Error> {
     let mut input = loc.open().await?;
     let mut progress = progress;
     tokio::task::spawn_blocking(move || verify::read_package(&mut input, &mut progress))
@@ -33,43 +30,21 @@ pub async fn judge(
     at: Timestamp,
 ) -> Result<PackageVerdict, Error> {
     let (checks, signature, unzipped_size) = match &read.integrity {
-        Integrity::Unsigned => (
-            policy::evaluate(&Evidence::Unsigned, trust, revocations, at),
-            None,
-            None,
-        ),
-        Integrity::Broken { reason, .. } => (
-            policy::evaluate(&Evidence::Broken(reason), trust, revocations, at),
-            None,
-            None,
-        ),
+        Integrity::Unsigned => (policy::evaluate(&Evidence::Unsigned, trust, revocations, at), None, None),
+        Integrity::Broken { reason, .. } => {
+            (policy::evaluate(&Evidence::Broken(reason), trust, revocations, at), None, None)
+        }
         Integrity::Intact(block) => {
             let trusted = profiles::trusted_version(store, &block.statement.version_ref()).await?;
             match verify::authenticate(block, trusted.as_ref()) {
                 Ok(v) => {
                     let summary = SignatureSummary::from(v.statement());
                     let unzipped = v.statement().content.unzipped_size;
-                    (
-                        policy::evaluate(&Evidence::Verified(v), trust, revocations, at),
-                        Some(summary),
-                        Some(unzipped),
-                    )
+                    (policy::evaluate(&Evidence::Verified(v), trust, revocations, at), Some(summary), Some(unzipped))
                 }
-                Err(why) => (
-                    policy::evaluate(&Evidence::Unauthentic(&why), trust, revocations, at),
-                    None,
-                    None,
-                ),
+                Err(why) => (policy::evaluate(&Evidence::Unauthentic(&why), trust, revocations, at), None, None),
             }
         }
     };
-    Ok(PackageVerdict {
-        role,
-        name,
-        sha256: read.sha256.clone(),
-        size: read.size,
-        unzipped_size,
-        signature,
-        checks,
-    })
+    Ok(PackageVerdict { role, name, sha256: read.sha256.clone(), size: read.size, unzipped_size, signature, checks })
 }

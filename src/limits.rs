@@ -24,7 +24,5 @@ pub fn combined_size_message(actual: u64) -> String {
 
 /// Lambda's message for one package that is too large once unzipped.
 pub fn unzipped_size_message(actual: u64) -> String {
-    format!(
-        "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes. The actual size is {actual} bytes."
-    )
+    format!("Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes. The actual size is {actual} bytes.")
 }

@@ -53,11 +53,7 @@ impl Location {
     pub fn parse(s: &str) -> Result<Self, Error> {
         if s.contains("://") {
             let (store, path) = parse_object_url(s)?;
-            Ok(Self::Object {
-                store,
-                path,
-                url: s.to_owned(),
-            })
+            Ok(Self::Object { store, path, url: s.to_owned() })
         } else {
             Ok(Self::Path(PathBuf::from(s)))
         }
@@ -66,12 +62,10 @@ impl Location {
     /// The size in bytes of an existing file or object.
     pub async fn size(&self) -> Result<u64, Error> {
         match self {
-            Self::Path(p) => std::fs::metadata(p)
-                .map(|m| m.len())
-                .map_err(|e| Error::io(format!("reading {}", p.display()), e)),
-            Self::Object { store, path, .. } => Ok(ObjectReader::open(store.clone(), path.clone())
-                .await?
-                .size()),
+            Self::Path(p) => {
+                std::fs::metadata(p).map(|m| m.len()).map_err(|e| Error::io(format!("reading {}", p.display()), e))
+            }
+            Self::Object { store, path, .. } => Ok(ObjectReader::open(store.clone(), path.clone()).await?.size()),
         }
     }
 
@@ -79,19 +73,13 @@ impl Location {
     pub async fn open(&self) -> Result<Box<dyn Source>, Error> {
         match self {
             Self::Path(p) => {
-                let f =
-                    File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+                let f = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
                 if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                    return Err(Error::Invalid(format!(
-                        "{} is a directory, not a zip",
-                        p.display()
-                    )));
+                    return Err(Error::Invalid(format!("{} is a directory, not a zip", p.display())));
                 }
                 Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)))
             }
-            Self::Object { store, path, .. } => Ok(Box::new(
-                ObjectReader::open(store.clone(), path.clone()).await?,
-            )),
+            Self::Object { store, path, .. } => Ok(Box::new(ObjectReader::open(store.clone(), path.clone()).await?)),
         }
     }
 
@@ -99,9 +87,9 @@ impl Location {
     pub async fn create(&self) -> Result<Output, Error> {
         match self {
             Self::Path(p) => Ok(Output::File(StagedFile::create(p)?)),
-            Self::Object { store, path, .. } => Ok(Output::Object(
-                ObjectWriter::create(store.clone(), path.clone()).await?,
-            )),
+            Self::Object { store, path, .. } => {
+                Ok(Output::Object(ObjectWriter::create(store.clone(), path.clone()).await?))
+            }
         }
     }
 }
@@ -169,41 +157,22 @@ pub struct StagedFile {
 impl StagedFile {
     /// Creates the temporary file beside `dest`.
     pub fn create(dest: &Path) -> Result<Self, Error> {
-        let dir = dest
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::Invalid(format!("{} is not a file path", dest.display())))?;
-        let temp = dir.join(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = dest.file_name().ok_or_else(|| Error::Invalid(format!("{} is not a file path", dest.display())))?;
+        let temp = dir.join(format!(".{}.{}.partial", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&temp)
             .map_err(|e| Error::io(format!("creating {}", temp.display()), e))?;
-        Ok(Self {
-            file: BufWriter::with_capacity(1 << 20, file),
-            temp,
-            dest: dest.to_owned(),
-            done: false,
-        })
+        Ok(Self { file: BufWriter::with_capacity(1 << 20, file), temp, dest: dest.to_owned(), done: false })
     }
 
     /// Flushes, syncs and renames into place.
     pub fn finish(mut self) -> Result<(), Error> {
         let ctx = |what: &str| format!("{what} {}", self.dest.display());
-        self.file
-            .flush()
-            .map_err(|e| Error::io(ctx("writing"), e))?;
-        self.file
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::io(ctx("syncing"), e))?;
+        self.file.flush().map_err(|e| Error::io(ctx("writing"), e))?;
+        self.file.get_ref().sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
         std::fs::rename(&self.temp, &self.dest).map_err(|e| Error::io(ctx("publishing"), e))?;
         self.done = true;
         Ok(())

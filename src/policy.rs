@@ -102,10 +102,7 @@ pub enum Trust<'a> {
 impl Trust<'_> {
     fn soft_action(&self) -> Action {
         match self {
-            Self::Config {
-                policy: Policy::Warn,
-                ..
-            } => Action::Warned,
+            Self::Config { policy: Policy::Warn, .. } => Action::Warned,
             _ => Action::Enforced,
         }
     }
@@ -125,19 +122,9 @@ pub enum Evidence<'a> {
 }
 
 /// Judges one package. Returns every check in order.
-pub fn evaluate(
-    evidence: &Evidence<'_>,
-    trust: &Trust<'_>,
-    revocations: &Revocations,
-    at: Timestamp,
-) -> Vec<Check> {
+pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revocations, at: Timestamp) -> Vec<Check> {
     let soft = trust.soft_action();
-    let check = |check, status, action, reason: &str| Check {
-        check,
-        status,
-        action,
-        reason: reason.to_owned(),
-    };
+    let check = |check, status, action, reason: &str| Check { check, status, action, reason: reason.to_owned() };
     let hard = Action::Enforced;
     let skipped_after = |what: &str| format!("not checked: {what}");
     match evidence {
@@ -146,12 +133,7 @@ pub fn evaluate(
             vec![
                 check(CheckName::Integrity, Status::Skipped, hard, reason),
                 check(CheckName::Authenticity, Status::Skipped, hard, reason),
-                check(
-                    CheckName::Mismatch,
-                    Status::Fail,
-                    soft,
-                    "the package is not signed",
-                ),
+                check(CheckName::Mismatch, Status::Fail, soft, "the package is not signed"),
                 check(CheckName::Expiry, Status::Skipped, soft, reason),
                 check(CheckName::Revocation, Status::Skipped, soft, reason),
             ]
@@ -167,15 +149,9 @@ pub fn evaluate(
             ]
         }
         Evidence::Unauthentic(why) => {
-            let s =
-                skipped_after("authenticity failed, so the signature's metadata is not trusted");
+            let s = skipped_after("authenticity failed, so the signature's metadata is not trusted");
             vec![
-                check(
-                    CheckName::Integrity,
-                    Status::Pass,
-                    hard,
-                    "the bytes are what was signed",
-                ),
+                check(CheckName::Integrity, Status::Pass, hard, "the bytes are what was signed"),
                 check(CheckName::Authenticity, Status::Fail, hard, why),
                 check(CheckName::Mismatch, Status::Skipped, soft, &s),
                 check(CheckName::Expiry, Status::Skipped, soft, &s),
@@ -192,12 +168,9 @@ pub fn evaluate(
                     soft,
                     "no code-signing config: any profile version of this store is accepted",
                 ),
-                Trust::Config { allowed, .. } if allowed.contains(&version) => check(
-                    CheckName::Mismatch,
-                    Status::Pass,
-                    soft,
-                    &format!("{version} is an allowed publisher"),
-                ),
+                Trust::Config { allowed, .. } if allowed.contains(&version) => {
+                    check(CheckName::Mismatch, Status::Pass, soft, &format!("{version} is an allowed publisher"))
+                }
                 Trust::Config { .. } => check(
                     CheckName::Mismatch,
                     Status::Fail,
@@ -207,21 +180,10 @@ pub fn evaluate(
             };
             let expiry = match expiry_problem(st, at, CLOCK_SKEW_SECS) {
                 Some(why) => check(CheckName::Expiry, Status::Fail, soft, &why),
-                None => check(
-                    CheckName::Expiry,
-                    Status::Pass,
-                    soft,
-                    &format!("valid until {}", st.expires_at),
-                ),
+                None => check(CheckName::Expiry, Status::Pass, soft, &format!("valid until {}", st.expires_at)),
             };
-            let version_revoked = revocations
-                .versions
-                .get(&version)
-                .filter(|&&eff| eff <= st.signed_at);
-            let job_revoked = st
-                .job_id
-                .as_ref()
-                .and_then(|j| revocations.jobs.get(j).map(|r| (j, r)));
+            let version_revoked = revocations.versions.get(&version).filter(|&&eff| eff <= st.signed_at);
+            let job_revoked = st.job_id.as_ref().and_then(|j| revocations.jobs.get(j).map(|r| (j, r)));
             let revocation = match (version_revoked, job_revoked) {
                 (Some(eff), _) => check(
                     CheckName::Revocation,
@@ -241,12 +203,7 @@ pub fn evaluate(
                 (None, None) => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
             };
             vec![
-                check(
-                    CheckName::Integrity,
-                    Status::Pass,
-                    hard,
-                    "the bytes are what was signed",
-                ),
+                check(CheckName::Integrity, Status::Pass, hard, "the bytes are what was signed"),
                 check(
                     CheckName::Authenticity,
                     Status::Pass,

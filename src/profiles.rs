@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{self, SecretKey};
 use crate::error::Error;
 use crate::home::{Home, KeyId};
-use crate::model::{
-    JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionId, VersionRef,
-};
+use crate::model::{JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionId, VersionRef};
 use crate::policy::Revocations;
 use crate::store::{Store, StoreError, keys};
 use crate::verify::TrustedVersion;
@@ -36,17 +34,12 @@ impl RootCa {
     }
 
     fn key_id(&self) -> KeyId {
-        KeyId::RootCa {
-            fingerprint: self.fingerprint.clone(),
-        }
+        KeyId::RootCa { fingerprint: self.fingerprint.clone() }
     }
 }
 
 fn first_cert(pem: &str) -> Result<Vec<u8>, Error> {
-    crypto::parse_pem_certs(pem)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Invalid("no certificate in PEM".into()))
+    crypto::parse_pem_certs(pem)?.into_iter().next().ok_or_else(|| Error::Invalid("no certificate in PEM".into()))
 }
 
 /// A signing profile as first created. Immutable; status comes from other records.
@@ -156,15 +149,9 @@ pub struct VersionSummary {
 
 /// The store's root CA, or a not-found error that says to run `signer init`.
 pub async fn root_ca(store: &Store) -> Result<RootCa, Error> {
-    store
-        .get_json::<RootCa>(&keys::root_ca()?)
-        .await?
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "the store {} has no root CA yet; run `signer init` first",
-                store.url()
-            ))
-        })
+    store.get_json::<RootCa>(&keys::root_ca()?).await?.ok_or_else(|| {
+        Error::NotFound(format!("the store {} has no root CA yet; run `signer init` first", store.url()))
+    })
 }
 
 /// Creates the root CA once per store. Returns it and whether it was created now.
@@ -184,8 +171,7 @@ pub async fn init(store: &Store, home: &Home, now: Timestamp) -> Result<(RootCa,
         Ok(()) => Ok((ca, true)),
         Err(StoreError::AlreadyExists { .. }) => {
             // Another `init` won the race: use its CA; ours was never published.
-            std::fs::remove_file(&key_path)
-                .map_err(|e| Error::io(format!("removing {}", key_path.display()), e))?;
+            std::fs::remove_file(&key_path).map_err(|e| Error::io(format!("removing {}", key_path.display()), e))?;
             Ok((root_ca(store).await?, false))
         }
         Err(e) => Err(e.into()),
@@ -225,13 +211,8 @@ pub async fn create_profile(
         NewVersion::Issued => Some(ca_with_key(store, home).await?),
         NewVersion::OwnChain { .. } => None,
     };
-    let record = ProfileRecord {
-        name: name.clone(),
-        platform,
-        signature_validity: validity,
-        own_chain,
-        created_at: now,
-    };
+    let record =
+        ProfileRecord { name: name.clone(), platform, signature_validity: validity, own_chain, created_at: now };
     store.create_json(&keys::profile(name)?, &record).await.map_err(|e| match e {
         StoreError::AlreadyExists { .. } => Error::Conflict(format!(
             "a signing profile named {name} already exists or existed (canceled names are never reused); choose another name"
@@ -239,12 +220,8 @@ pub async fn create_profile(
         e => e.into(),
     })?;
     match (first, ca) {
-        (NewVersion::Issued, Some((ca, ca_key))) => {
-            add_issued_version(store, home, &record, &ca, &ca_key, now).await?
-        }
-        (NewVersion::OwnChain { chain, key }, _) => {
-            add_own_version(store, home, name, chain, *key, now).await?
-        }
+        (NewVersion::Issued, Some((ca, ca_key))) => add_issued_version(store, home, &record, &ca, &ca_key, now).await?,
+        (NewVersion::OwnChain { chain, key }, _) => add_own_version(store, home, name, chain, *key, now).await?,
         (NewVersion::Issued, None) => return Err(Error::Invalid("internal: no CA".into())),
     };
     show_profile(store, name).await
@@ -253,17 +230,12 @@ pub async fn create_profile(
 /// Checks a chain and key brought by the user: they match, the leaf is for code signing
 /// and the chain is valid now to its own root (the last certificate).
 pub fn check_own_chain(chain: &[Vec<u8>], key: &SecretKey, now: Timestamp) -> Result<(), Error> {
-    let (leaf, rest) = chain
-        .split_first()
-        .ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let (leaf, rest) = chain.split_first().ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
     crypto::key_matches_cert(key, leaf)?;
-    let anchor = chain
-        .last()
-        .ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let anchor = chain.last().ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
     if !crypto::cert_info(anchor)?.is_ca {
         return Err(Error::Invalid(
-            "the last certificate of --cert-chain must be the root CA that verifiers will trust"
-                .into(),
+            "the last certificate of --cert-chain must be the root CA that verifiers will trust".into(),
         ));
     }
     let intermediates = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
@@ -291,10 +263,7 @@ async fn add_issued_version(
     ca_key: &SecretKey,
     now: Timestamp,
 ) -> Result<VersionRecord, Error> {
-    let version = VersionRef {
-        profile: profile.name.clone(),
-        version: VersionId::random(),
-    };
+    let version = VersionRef { profile: profile.name.clone(), version: VersionId::random() };
     let key = SecretKey::generate(profile.platform)?;
     let ca_der = ca.der()?;
     let cert = crypto::issue_code_signing_cert(
@@ -317,13 +286,8 @@ async fn add_own_version(
     now: Timestamp,
 ) -> Result<VersionRecord, Error> {
     check_own_chain(&chain, &key, now)?;
-    let (leaf, issuers) = chain
-        .split_first()
-        .ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
-    let version = VersionRef {
-        profile: name.clone(),
-        version: VersionId::random(),
-    };
+    let (leaf, issuers) = chain.split_first().ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let version = VersionRef { profile: name.clone(), version: VersionId::random() };
     publish_version(store, home, version, leaf, issuers, &key, now).await
 }
 
@@ -338,29 +302,17 @@ async fn publish_version(
 ) -> Result<VersionRecord, Error> {
     let record = VersionRecord {
         certificate_pem: crypto::to_pem("CERTIFICATE", cert),
-        chain_pem: issuers
-            .iter()
-            .map(|c| crypto::to_pem("CERTIFICATE", c))
-            .collect(),
+        chain_pem: issuers.iter().map(|c| crypto::to_pem("CERTIFICATE", c)).collect(),
         fingerprint: crypto::cert_info(cert)?.sha256_fingerprint,
         created_at: now,
         version,
     };
     // Key first: a version is only published once a worker here can sign with it.
     home.write_key(&KeyId::Version(record.version.clone()), key.pkcs8_der())?;
-    store
-        .create_json(
-            &keys::profile_version(&record.version.profile, &record.version.version)?,
-            &record,
-        )
-        .await?;
+    store.create_json(&keys::profile_version(&record.version.profile, &record.version.version)?, &record).await?;
     // Then its place in the profile's order: the highest number is the current version.
-    let entry = OrderEntry {
-        version: record.version.version.clone(),
-    };
-    store
-        .create_next(&keys::profile_order(&record.version.profile)?, |_| entry.clone())
-        .await?;
+    let entry = OrderEntry { version: record.version.version.clone() };
+    store.create_next(&keys::profile_order(&record.version.profile)?, |_| entry.clone()).await?;
     Ok(record)
 }
 
@@ -370,14 +322,8 @@ struct OrderEntry {
     version: VersionId,
 }
 
-
 /// Adds a new version to a profile; it becomes the current one.
-pub async fn rotate(
-    store: &Store,
-    home: &Home,
-    name: &ProfileName,
-    now: Timestamp,
-) -> Result<Profile, Error> {
+pub async fn rotate(store: &Store, home: &Home, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
     let profile = profile_record(store, name).await?;
     ensure_active(store, name).await?;
     if profile.own_chain {
@@ -391,11 +337,10 @@ pub async fn rotate(
 }
 
 async fn profile_record(store: &Store, name: &ProfileName) -> Result<ProfileRecord, Error> {
-    store.get_json(&keys::profile(name)?).await?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "no signing profile named {name}; see `signer profile list`"
-        ))
-    })
+    store
+        .get_json(&keys::profile(name)?)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no signing profile named {name}; see `signer profile list`")))
 }
 
 async fn ensure_active(store: &Store, name: &ProfileName) -> Result<(), Error> {
@@ -412,16 +357,10 @@ pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRe
     let order = keys::profile_order(name)?;
     let mut out = Vec::new();
     for n in store.list_numbered(&order).await? {
-        let Some(entry) = store
-            .get_json::<OrderEntry>(&keys::numbered(&order, n)?)
-            .await?
-        else {
+        let Some(entry) = store.get_json::<OrderEntry>(&keys::numbered(&order, n)?).await? else {
             continue;
         };
-        if let Some(v) = store
-            .get_json::<VersionRecord>(&keys::profile_version(name, &entry.version)?)
-            .await?
-        {
+        if let Some(v) = store.get_json::<VersionRecord>(&keys::profile_version(name, &entry.version)?).await? {
             out.push(v);
         }
     }
@@ -431,9 +370,7 @@ pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRe
 /// A profile with status and versions.
 pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, Error> {
     let record = profile_record(store, name).await?;
-    let canceled = store
-        .get_json::<CancelRecord>(&keys::profile_canceled(name)?)
-        .await?;
+    let canceled = store.get_json::<CancelRecord>(&keys::profile_canceled(name)?).await?;
     let revocations = revocations(store).await?;
     let versions: Vec<VersionSummary> = versions(store, name)
         .await?
@@ -487,17 +424,11 @@ pub async fn list_profiles(store: &Store, include_canceled: bool) -> Result<Vec<
 /// Cancels a profile: no new signatures; old ones stay valid; the name stays taken.
 pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
     profile_record(store, name).await?;
-    match store
-        .create_json(
-            &keys::profile_canceled(name)?,
-            &CancelRecord { canceled_at: now },
-        )
-        .await
-    {
+    match store.create_json(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
         Ok(()) => show_profile(store, name).await,
-        Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict(format!(
-            "signing profile {name} is already canceled"
-        ))),
+        Err(StoreError::AlreadyExists { .. }) => {
+            Err(Error::Conflict(format!("signing profile {name} is already canceled")))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -514,18 +445,12 @@ pub struct SigningIdentity {
 
 /// The identity a new signature of `name` uses. Refuses canceled profiles (exit 5),
 /// revoked current versions (exit 5) and unknown profiles (exit 4).
-pub async fn signing_identity(
-    store: &Store,
-    home: &Home,
-    name: &ProfileName,
-) -> Result<SigningIdentity, Error> {
+pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) -> Result<SigningIdentity, Error> {
     let profile = show_profile(store, name).await?;
     match profile.status {
         ProfileStatus::Active => {}
         ProfileStatus::Canceled => {
-            return Err(Error::Conflict(format!(
-                "signing profile {name} is canceled; it signs nothing new"
-            )));
+            return Err(Error::Conflict(format!("signing profile {name} is canceled; it signs nothing new")));
         }
         ProfileStatus::Revoked => {
             return Err(Error::Conflict(format!(
@@ -533,23 +458,14 @@ pub async fn signing_identity(
             )));
         }
     }
-    let current = profile
-        .current_version
-        .ok_or_else(|| Error::NotFound(format!("signing profile {name} has no version")))?;
+    let current =
+        profile.current_version.ok_or_else(|| Error::NotFound(format!("signing profile {name} has no version")))?;
     let version = store
         .get_json::<VersionRecord>(&keys::profile_version(name, &current)?)
         .await?
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "profile version {name}/{current} is missing from the store"
-            ))
-        })?;
+        .ok_or_else(|| Error::NotFound(format!("profile version {name}/{current} is missing from the store")))?;
     let key = signing_key(home, &version.version)?;
-    Ok(SigningIdentity {
-        version,
-        key,
-        validity: profile.signature_validity,
-    })
+    Ok(SigningIdentity { version, key, validity: profile.signature_validity })
 }
 
 /// The private key of a profile version from the home.
@@ -565,13 +481,9 @@ pub fn signing_key(home: &Home, version: &VersionRef) -> Result<SecretKey, Error
 }
 
 /// What the store trusts for a profile version, for authenticity checks.
-pub async fn trusted_version(
-    store: &Store,
-    version: &VersionRef,
-) -> Result<Option<TrustedVersion>, Error> {
-    let Some(record) = store
-        .get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?)
-        .await?
+pub async fn trusted_version(store: &Store, version: &VersionRef) -> Result<Option<TrustedVersion>, Error> {
+    let Some(record) =
+        store.get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?
     else {
         return Ok(None);
     };
@@ -580,11 +492,7 @@ pub async fn trusted_version(
         (Some(c), Some(a)) => (c.clone(), a.clone()),
         _ => return Ok(None),
     };
-    Ok(Some(TrustedVersion {
-        version: record.version,
-        certificate,
-        anchor,
-    }))
+    Ok(Some(TrustedVersion { version: record.version, certificate, anchor }))
 }
 
 /// Revokes a profile version from `effective` (which must not be in the future and may
@@ -596,11 +504,7 @@ pub async fn revoke_version(
     reason: &str,
     now: Timestamp,
 ) -> Result<VersionRevocation, Error> {
-    if store
-        .get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?)
-        .await?
-        .is_none()
-    {
+    if store.get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?.is_none() {
         return Err(Error::NotFound(format!(
             "no profile version {version}; see `signer profile show {}`",
             version.profile
@@ -631,25 +535,13 @@ pub async fn revoke_version(
 }
 
 /// Revokes one job's signature. Irreversible; a second revocation is a conflict.
-pub async fn revoke_job(
-    store: &Store,
-    job: &JobId,
-    reason: &str,
-    now: Timestamp,
-) -> Result<JobRevocation, Error> {
-    let record = JobRevocation {
-        job_id: job.clone(),
-        reason: reason.to_owned(),
-        revoked_at: now,
-    };
-    match store
-        .create_json(&keys::job_revocation(job)?, &record)
-        .await
-    {
+pub async fn revoke_job(store: &Store, job: &JobId, reason: &str, now: Timestamp) -> Result<JobRevocation, Error> {
+    let record = JobRevocation { job_id: job.clone(), reason: reason.to_owned(), revoked_at: now };
+    match store.create_json(&keys::job_revocation(job)?, &record).await {
         Ok(()) => Ok(record),
-        Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict(format!(
-            "the signature of job {job} is already revoked"
-        ))),
+        Err(StoreError::AlreadyExists { .. }) => {
+            Err(Error::Conflict(format!("the signature of job {job} is already revoked")))
+        }
         Err(e) => Err(e.into()),
     }
 }

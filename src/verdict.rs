@@ -107,58 +107,29 @@ impl Verdict {
     /// Builds a verdict: deny if any package check denies or any limit fails.
     pub fn new(policy: Policy, packages: Vec<PackageVerdict>, limits: Vec<LimitFinding>) -> Self {
         let denied = packages.iter().flat_map(|p| &p.checks).any(Check::denies)
-            || limits
-                .iter()
-                .any(|l| l.status == crate::policy::Status::Fail);
+            || limits.iter().any(|l| l.status == crate::policy::Status::Fail);
         let warnings = packages
             .iter()
             .flat_map(|p| {
-                p.checks.iter().filter(|c| c.warns()).map(move |c| {
-                    format!(
-                        "{}: {} check failed: {}",
-                        p.name,
-                        check_name(c.check),
-                        c.reason
-                    )
-                })
+                p.checks
+                    .iter()
+                    .filter(|c| c.warns())
+                    .map(move |c| format!("{}: {} check failed: {}", p.name, check_name(c.check), c.reason))
             })
             .collect();
-        Self {
-            decision: if denied {
-                Decision::Deny
-            } else {
-                Decision::Allow
-            },
-            policy,
-            packages,
-            limits,
-            warnings,
-        }
+        Self { decision: if denied { Decision::Deny } else { Decision::Allow }, policy, packages, limits, warnings }
     }
 
     /// Text for people: one line per failed or warned check, then the decision.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for p in &self.packages {
-            for c in p
-                .checks
-                .iter()
-                .filter(|c| c.status == crate::policy::Status::Fail)
-            {
+            for c in p.checks.iter().filter(|c| c.status == crate::policy::Status::Fail) {
                 let tag = if c.denies() { "DENY" } else { "WARN" };
-                out.push_str(&format!(
-                    "{tag} {} {}: {}\n",
-                    p.name,
-                    check_name(c.check),
-                    c.reason
-                ));
+                out.push_str(&format!("{tag} {} {}: {}\n", p.name, check_name(c.check), c.reason));
             }
         }
-        for l in self
-            .limits
-            .iter()
-            .filter(|l| l.status == crate::policy::Status::Fail)
-        {
+        for l in self.limits.iter().filter(|l| l.status == crate::policy::Status::Fail) {
             out.push_str(&format!("DENY limit {}: {}\n", l.check, l.reason));
         }
         let policy = match self.policy {
@@ -166,10 +137,7 @@ impl Verdict {
             Policy::Warn => "warn",
         };
         match self.decision {
-            Decision::Allow => out.push_str(&format!(
-                "allow (policy {policy}, {} package(s))",
-                self.packages.len()
-            )),
+            Decision::Allow => out.push_str(&format!("allow (policy {policy}, {} package(s))", self.packages.len())),
             Decision::Deny => out.push_str(&format!("deny (policy {policy})")),
         }
         out

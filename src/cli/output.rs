@@ -24,11 +24,7 @@ pub struct Out {
 impl Out {
     /// An output.
     pub fn new(format: Format, quiet: bool, verbose: u8) -> Self {
-        Self {
-            format,
-            quiet,
-            verbose,
-        }
+        Self { format, quiet, verbose }
     }
 
     /// The format.
@@ -75,9 +71,9 @@ impl Out {
             return ProgressBar::hidden();
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_message(what.to_owned());

@@ -93,20 +93,13 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let now = clock::now();
     match cmd {
-        ProfileCmd::Create {
-            name,
-            platform,
-            validity,
-            cert_chain,
-            key,
-        } => {
+        ProfileCmd::Create { name, platform, validity, cert_chain, key } => {
             let home = ctx.home()?;
             let first = match (cert_chain, key) {
                 (Some(chain), Some(key)) => own_chain(&chain, &key)?,
                 _ => NewVersion::Issued,
             };
-            let p = profiles::create_profile(&store, &home, &name, platform, validity, first, now)
-                .await?;
+            let p = profiles::create_profile(&store, &home, &name, platform, validity, first, now).await?;
             let text = format!("created signing profile {}\n{}", p.name, profile_text(&p));
             ctx.out.emit(&p, text)?;
         }
@@ -114,38 +107,28 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
             let p = profiles::rotate(&store, &ctx.home()?, &name, now).await?;
             let text = format!(
                 "new version {} of {}",
-                p.current_version
-                    .as_ref()
-                    .map(VersionId::as_str)
-                    .unwrap_or("?"),
+                p.current_version.as_ref().map(VersionId::as_str).unwrap_or("?"),
                 p.name
             );
             ctx.out.emit(&p, text)?;
         }
         ProfileCmd::List { include_canceled } => {
             let list = profiles::list_profiles(&store, include_canceled).await?;
-            let mut text = format!(
-                "{:<24} {:<9} {:<18} {:<11} VERSIONS",
-                "NAME", "STATUS", "PLATFORM", "CURRENT"
-            );
+            let mut text = format!("{:<24} {:<9} {:<18} {:<11} VERSIONS", "NAME", "STATUS", "PLATFORM", "CURRENT");
             for p in &list {
                 text.push_str(&format!(
                     "\n{:<24} {:<9} {:<18} {:<11} {}",
                     p.name.as_str(),
                     format!("{:?}", p.status),
                     p.platform.as_str(),
-                    p.current_version
-                        .as_ref()
-                        .map(VersionId::as_str)
-                        .unwrap_or("-"),
+                    p.current_version.as_ref().map(VersionId::as_str).unwrap_or("-"),
                     p.versions.len()
                 ));
             }
             if list.is_empty() {
                 text = "no signing profiles; create one with `signer profile create NAME`".into();
             }
-            ctx.out
-                .emit(&serde_json::json!({ "profiles": list }), text)?;
+            ctx.out.emit(&serde_json::json!({ "profiles": list }), text)?;
         }
         ProfileCmd::Show { name } => {
             let p = profiles::show_profile(&store, &name).await?;
@@ -153,24 +136,10 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
         }
         ProfileCmd::Cancel { name } => {
             let p = profiles::cancel(&store, &name, now).await?;
-            ctx.out.emit(
-                &p,
-                format!(
-                    "canceled {}: it signs nothing new; existing signatures stay valid",
-                    p.name
-                ),
-            )?;
+            ctx.out.emit(&p, format!("canceled {}: it signs nothing new; existing signatures stay valid", p.name))?;
         }
-        ProfileCmd::Revoke {
-            name,
-            version,
-            effective_time,
-            reason,
-        } => {
-            let v = VersionRef {
-                profile: name,
-                version,
-            };
+        ProfileCmd::Revoke { name, version, effective_time, reason } => {
+            let v = VersionRef { profile: name, version };
             let r = profiles::revoke_version(&store, &v, effective_time, &reason, now).await?;
             let text = format!(
                 "revoked {} effective {}: signatures made at or after it fail the revocation check",
@@ -183,10 +152,9 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
 }
 
 fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<NewVersion> {
-    let pem =
-        std::fs::read_to_string(chain).with_context(|| format!("reading {}", chain.display()))?;
-    let chain = crypto::parse_pem_certs(&pem)
-        .with_context(|| format!("reading the certificate chain {}", chain.display()))?;
+    let pem = std::fs::read_to_string(chain).with_context(|| format!("reading {}", chain.display()))?;
+    let chain =
+        crypto::parse_pem_certs(&pem).with_context(|| format!("reading the certificate chain {}", chain.display()))?;
     let bytes = std::fs::read(key).with_context(|| format!("reading the key {}", key.display()))?;
     let key = match std::str::from_utf8(&bytes) {
         Ok(text) if text.contains("-----BEGIN") => SecretKey::from_pkcs8_pem(text),
@@ -207,15 +175,8 @@ fn profile_text(p: &Profile) -> String {
     }
     t.push_str("\nversions:");
     for v in &p.versions {
-        let current = if Some(&v.version) == p.current_version.as_ref() {
-            " (current)"
-        } else {
-            ""
-        };
-        let revoked = v
-            .revoked_effective
-            .map(|e| format!(" revoked effective {e}"))
-            .unwrap_or_default();
+        let current = if Some(&v.version) == p.current_version.as_ref() { " (current)" } else { "" };
+        let revoked = v.revoked_effective.map(|e| format!(" revoked effective {e}")).unwrap_or_default();
         t.push_str(&format!(
             "\n  {}/{}  created {}  cert sha256 {}{current}{revoked}",
             p.name, v.version, v.created_at, v.certificate_sha256

@@ -39,22 +39,15 @@ struct Step {
 pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     let dir = match args.dir {
         Some(d) => d,
-        None => std::env::temp_dir().join(format!(
-            "signer-quickstart-{}",
-            uuid::Uuid::new_v4().simple()
-        )),
+        None => std::env::temp_dir().join(format!("signer-quickstart-{}", uuid::Uuid::new_v4().simple())),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("resolving {}", dir.display()))?;
+    let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
     let function = dir.join("hello-function.zip");
-    std::fs::write(&function, FUNCTION_ZIP)
-        .with_context(|| format!("writing {}", function.display()))?;
+    std::fs::write(&function, FUNCTION_ZIP).with_context(|| format!("writing {}", function.display()))?;
     let layer = dir.join("greetings-layer.zip");
     std::fs::write(&layer, LAYER_ZIP).with_context(|| format!("writing {}", layer.display()))?;
-    let profile: ProfileDef =
-        serde_json::from_str(PROFILE).context("profiles/release-profile.json")?;
+    let profile: ProfileDef = serde_json::from_str(PROFILE).context("profiles/release-profile.json")?;
     let signed = dir.join("hello-function.signed.zip");
     let job_output = dir.join("signed-by-jobs");
     let deployment = dir.join("deployment.json");
@@ -63,11 +56,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     let s = |x: &str| x.to_owned();
 
     let steps = [
-        Step {
-            what: "create the store's root CA",
-            args: vec![s("init")],
-            expect: exit::OK,
-        },
+        Step { what: "create the store's root CA", args: vec![s("init")], expect: exit::OK },
         Step {
             what: "create a signing profile from profiles/release-profile.json",
             args: vec![
@@ -83,31 +72,12 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
         },
         Step {
             what: "sign the function package",
-            args: vec![
-                s("sign"),
-                s("--profile"),
-                profile.name.clone(),
-                p(&function),
-                s("-o"),
-                p(&signed),
-            ],
+            args: vec![s("sign"), s("--profile"), profile.name.clone(), p(&function), s("-o"), p(&signed)],
             expect: exit::OK,
         },
-        Step {
-            what: "verify the signed package",
-            args: vec![s("verify"), p(&signed)],
-            expect: exit::OK,
-        },
-        Step {
-            what: "show its signature",
-            args: vec![s("signature"), s("show"), p(&signed)],
-            expect: exit::OK,
-        },
-        Step {
-            what: "the unsigned original is refused",
-            args: vec![s("verify"), p(&function)],
-            expect: exit::DENIED,
-        },
+        Step { what: "verify the signed package", args: vec![s("verify"), p(&signed)], expect: exit::OK },
+        Step { what: "show its signature", args: vec![s("signature"), s("show"), p(&signed)], expect: exit::OK },
+        Step { what: "the unsigned original is refused", args: vec![s("verify"), p(&function)], expect: exit::DENIED },
         Step {
             what: "submit a signing job for the package: it returns at once with the job id, the source pinned",
             args: vec![
@@ -203,27 +173,13 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
 
     let exe = std::env::current_exe().context("finding the signer binary")?;
     let home = dir.join("home");
-    ctx.out.log(format!(
-        "quickstart in {} (a throwaway home with its embedded store)",
-        dir.display()
-    ));
-    ctx.out.log(format!(
-        "every command below runs with SIGNER_HOME={}\n",
-        home.display()
-    ));
+    ctx.out.log(format!("quickstart in {} (a throwaway home with its embedded store)", dir.display()));
+    ctx.out.log(format!("every command below runs with SIGNER_HOME={}\n", home.display()));
     let mut done = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let args: Vec<String> = step.args.iter().map(|a| fill(a, &vars)).collect();
-        let shown = format!(
-            "signer {}",
-            args
-                .iter()
-                .map(|a| shell_quote(a))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        ctx.out
-            .log(format!("{}. {}\n   $ {shown}", i + 1, step.what));
+        let shown = format!("signer {}", args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" "));
+        ctx.out.log(format!("{}. {}\n   $ {shown}", i + 1, step.what));
         for (path, template) in files.iter().filter(|(path, _)| args.contains(path)) {
             let text = fill(template, &vars);
             std::fs::write(path, &text).with_context(|| format!("writing {path}"))?;
@@ -235,11 +191,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
             .env_remove("SIGNER_STORE")
             .output()
             .with_context(|| format!("running {shown}"))?;
-        let code = out
-            .status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(255);
+        let code = out.status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(255);
         let stdout = String::from_utf8_lossy(&out.stdout);
         if ctx.out.format() == Format::Text {
             for line in stdout.lines() {
@@ -249,33 +201,19 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
         ctx.out.log(format!("   → exit {code}\n"));
         if code != step.expect {
             ctx.out.log(String::from_utf8_lossy(&out.stderr));
-            bail!(
-                "quickstart step {} ({}) exited {code}, expected {}",
-                i + 1,
-                step.what,
-                step.expect
-            );
+            bail!("quickstart step {} ({}) exited {code}, expected {}", i + 1, step.what, step.expect);
         }
         capture(&args, &stdout, &mut vars);
         done.push(serde_json::json!({"step": step.what, "command": shown, "exit_code": code}));
     }
     let doc = serde_json::json!({"dir": dir.display().to_string(), "home": home.display().to_string(), "steps": done});
-    ctx.out.emit(
-        &doc,
-        format!(
-            "quickstart passed: {} steps; explore with SIGNER_HOME={}",
-            done.len(),
-            home.display()
-        ),
-    )?;
+    ctx.out
+        .emit(&doc, format!("quickstart passed: {} steps; explore with SIGNER_HOME={}", done.len(), home.display()))?;
     Ok(exit::OK)
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b))
-    {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b)) {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

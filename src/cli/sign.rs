@@ -18,12 +18,7 @@ pub(super) struct SignArgs {
     source: String,
     /// Where to write the signed package (path or object URL). It appears only when
     /// signing succeeded; a failed run leaves nothing behind.
-    #[arg(
-        short,
-        long = "output-file",
-        visible_alias = "out",
-        value_name = "DEST"
-    )]
+    #[arg(short, long = "output-file", visible_alias = "out", value_name = "DEST")]
     o: String,
 }
 
@@ -44,10 +39,7 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
     };
     let bar = ctx.out.progress(src.size().await?, "signing");
     let b = bar.clone();
-    let signed = sign_location(&src, &dest, params, ZipLimits::default(), move |n| {
-        b.set_position(n)
-    })
-    .await;
+    let signed = sign_location(&src, &dest, params, ZipLimits::default(), move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let signed = signed?;
     let st = &signed.statement;

@@ -86,16 +86,10 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
         Integrity::Unsigned => {
             return Err(crate::Error::NotFound(format!("{loc} carries no signature")).into());
         }
-        Integrity::Broken {
-            block: None,
-            reason,
-        } => {
+        Integrity::Broken { block: None, reason } => {
             return Err(crate::Error::Invalid(format!("{loc}: {reason}")).into());
         }
-        Integrity::Broken {
-            block: Some(b),
-            reason,
-        } => (b.as_ref(), format!("fail: {reason}")),
+        Integrity::Broken { block: Some(b), reason } => (b.as_ref(), format!("fail: {reason}")),
         Integrity::Intact(b) => (b.as_ref(), "pass".to_owned()),
     };
     match dir {
@@ -110,11 +104,7 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
     let subjects: Vec<String> = st
         .chain_der()?
         .iter()
-        .map(|c| {
-            crypto::cert_info(c)
-                .map(|i| i.subject_cn.unwrap_or_default())
-                .unwrap_or_else(|e| format!("<{e}>"))
-        })
+        .map(|c| crypto::cert_info(c).map(|i| i.subject_cn.unwrap_or_default()).unwrap_or_else(|e| format!("<{e}>")))
         .collect();
     let doc = serde_json::json!({"integrity": integrity, "statement": st, "certificate_subjects": subjects});
     let text = format!(
@@ -122,10 +112,7 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
         st.profile,
         st.profile_version,
         st.platform,
-        st.job_id
-            .as_ref()
-            .map(|j| j.to_string())
-            .unwrap_or_else(|| "-".into()),
+        st.job_id.as_ref().map(|j| j.to_string()).unwrap_or_else(|| "-".into()),
         st.signed_at,
         st.expires_at,
         st.content.length,
@@ -141,28 +128,13 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
 fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     let st = &block.statement;
     let chain = st.chain_der()?;
-    let (leaf, issuers) = chain
-        .split_first()
-        .context("the statement carries no certificate")?;
+    let (leaf, issuers) = chain.split_first().context("the statement carries no certificate")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let files: [(&str, Vec<u8>); 5] = [
         ("payload.bin", block.payload.clone()),
-        (
-            "signature.der",
-            crypto::signature_to_der(st.platform, &block.signature)?,
-        ),
-        (
-            "certificate.pem",
-            crypto::to_pem("CERTIFICATE", leaf).into_bytes(),
-        ),
-        (
-            "chain.pem",
-            issuers
-                .iter()
-                .map(|c| crypto::to_pem("CERTIFICATE", c))
-                .collect::<String>()
-                .into_bytes(),
-        ),
+        ("signature.der", crypto::signature_to_der(st.platform, &block.signature)?),
+        ("certificate.pem", crypto::to_pem("CERTIFICATE", leaf).into_bytes()),
+        ("chain.pem", issuers.iter().map(|c| crypto::to_pem("CERTIFICATE", c)).collect::<String>().into_bytes()),
         ("statement.json", serde_json::to_vec_pretty(st)?),
     ];
     for (name, bytes) in &files {

@@ -64,19 +64,12 @@ pub fn create_root_ca(now: Timestamp) -> Result<(Vec<u8>, SecretKey), CryptoErro
     params.not_before = now.plus_secs(-ROOT_CA_BACKDATE_SECS).to_offset();
     params.not_after = now.plus_secs(ROOT_CA_VALIDITY_SECS).to_offset();
     params.serial_number = Some(random_serial()?);
-    params.distinguished_name = name(&[
-        (rcgen::DnType::OrganizationName, ORGANIZATION),
-        (rcgen::DnType::CommonName, ROOT_CA_COMMON_NAME),
-    ]);
+    params.distinguished_name =
+        name(&[(rcgen::DnType::OrganizationName, ORGANIZATION), (rcgen::DnType::CommonName, ROOT_CA_COMMON_NAME)]);
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(ROOT_CA_PATH_LEN));
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
     let signer = RcgenSigner::new(&key)?;
-    let cert = params
-        .self_signed(&signer)
-        .map_err(|e| rcgen_error("could not create the root CA certificate", &e))?;
+    let cert = params.self_signed(&signer).map_err(|e| rcgen_error("could not create the root CA certificate", &e))?;
     Ok((cert.der().to_vec(), key))
 }
 
@@ -97,15 +90,11 @@ pub fn issue_code_signing_cert(
     not_after: Timestamp,
 ) -> Result<Vec<u8>, CryptoError> {
     if not_after <= not_before {
-        return Err(CryptoError::cert(format!(
-            "the validity period is empty: {not_before} is not before {not_after}"
-        )));
+        return Err(CryptoError::cert(format!("the validity period is empty: {not_before} is not before {not_after}")));
     }
     let ca = cert_info(ca_cert_der)?;
     if !ca.is_ca {
-        return Err(CryptoError::cert(
-            "the issuing certificate is not a CA (basicConstraints cA is not true)",
-        ));
+        return Err(CryptoError::cert("the issuing certificate is not a CA (basicConstraints cA is not true)"));
     }
     key_matches_cert(ca_key, ca_cert_der)?;
     check_names_rcgen_can_copy(ca_cert_der)?;
@@ -126,11 +115,8 @@ pub fn issue_code_signing_cert(
     params.use_authority_key_identifier_extension = true;
 
     let subject = RcgenPublicKey::from_spki(&subject_key.public_key_spki_der())?;
-    let issuer = rcgen::Issuer::from_ca_cert_der(
-        &CertificateDer::from(ca_cert_der),
-        RcgenSigner::new(ca_key)?,
-    )
-    .map_err(|e| rcgen_error("could not read the CA certificate", &e))?;
+    let issuer = rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(ca_cert_der), RcgenSigner::new(ca_key)?)
+        .map_err(|e| rcgen_error("could not read the CA certificate", &e))?;
     let cert = params
         .signed_by(&subject, &issuer)
         .map_err(|e| rcgen_error("could not issue the code-signing certificate", &e))?;
@@ -144,12 +130,7 @@ pub fn issue_code_signing_cert(
 /// anything that is not one X.509 certificate, and bytes after it.
 pub fn cert_info(der: &[u8]) -> Result<CertInfo, CryptoError> {
     let cert = parse(der)?;
-    let subject_cn = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|cn| cn.as_str().ok())
-        .map(str::to_owned);
+    let subject_cn = cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned);
     let validity = cert.validity();
     Ok(CertInfo {
         subject_cn,
@@ -163,35 +144,20 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, CryptoError> {
 
 /// Checks that `key` is the private half of the certificate's public key
 /// ([`CryptoError::KeyCertMismatch`] when not), as rustls' `InconsistentKeys` does.
-pub fn key_matches_cert(
-    key: &(impl SigningKey + ?Sized),
-    cert_der: &[u8],
-) -> Result<(), CryptoError> {
+pub fn key_matches_cert(key: &(impl SigningKey + ?Sized), cert_der: &[u8]) -> Result<(), CryptoError> {
     let info = cert_info(cert_der)?;
-    if info.spki_der == key.public_key_spki_der() {
-        Ok(())
-    } else {
-        Err(CryptoError::KeyCertMismatch)
-    }
+    if info.spki_der == key.public_key_spki_der() { Ok(()) } else { Err(CryptoError::KeyCertMismatch) }
 }
 
 /// Parses one certificate with nothing after it.
-pub(crate) fn parse(
-    der: &[u8],
-) -> Result<x509_parser::certificate::X509Certificate<'_>, CryptoError> {
+pub(crate) fn parse(der: &[u8]) -> Result<x509_parser::certificate::X509Certificate<'_>, CryptoError> {
     if der.len() > MAX_CERT_BYTES {
-        return Err(CryptoError::cert(format!(
-            "{} bytes, more than the {MAX_CERT_BYTES} allowed",
-            der.len()
-        )));
+        return Err(CryptoError::cert(format!("{} bytes, more than the {MAX_CERT_BYTES} allowed", der.len())));
     }
     let (rest, cert) = x509_parser::parse_x509_certificate(der)
         .map_err(|e| CryptoError::cert(format!("not a DER X.509 certificate ({e})")))?;
     if !rest.is_empty() {
-        return Err(CryptoError::cert(format!(
-            "{} trailing bytes after the certificate",
-            rest.len()
-        )));
+        return Err(CryptoError::cert(format!("{} trailing bytes after the certificate", rest.len())));
     }
     Ok(cert)
 }
@@ -202,9 +168,7 @@ pub(crate) fn parse(
 fn check_names_rcgen_can_copy(ca_cert_der: &[u8]) -> Result<(), CryptoError> {
     let ca = parse(ca_cert_der)?;
     if ca.subject().iter().any(|rdn| rdn.iter().next().is_none()) {
-        return Err(CryptoError::cert(
-            "the CA's subject name has an empty RDN; signer cannot issue under it",
-        ));
+        return Err(CryptoError::cert("the CA's subject name has an empty RDN; signer cannot issue under it"));
     }
     Ok(())
 }
@@ -218,11 +182,8 @@ fn check_issued_by(leaf_der: &[u8], ca_cert_der: &[u8], at: Timestamp) -> Result
             "the CA's subject name cannot be reproduced exactly (multi-valued or repeated attributes); signer cannot issue under this CA",
         ));
     }
-    super::chain::validate_path(leaf_der, &[], ca_cert_der, at).map_err(|e| {
-        CryptoError::cert(format!(
-            "the issued certificate does not validate under its CA ({e})"
-        ))
-    })
+    super::chain::validate_path(leaf_der, &[], ca_cert_der, at)
+        .map_err(|e| CryptoError::cert(format!("the issued certificate does not validate under its CA ({e})")))
 }
 
 /// A distinguished name, most significant attribute first (X.500 order: O, OU, CN), so
@@ -239,9 +200,7 @@ pub(super) fn name(entries: &[(rcgen::DnType, &str)]) -> rcgen::DistinguishedNam
 
 pub(super) fn random_serial() -> Result<rcgen::SerialNumber, CryptoError> {
     let mut bytes = [0u8; SERIAL_BYTES];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| CryptoError::Rng)?;
+    SystemRandom::new().fill(&mut bytes).map_err(|_| CryptoError::Rng)?;
     if let Some(first) = bytes.first_mut() {
         // Positive and without a leading zero octet, so the DER INTEGER is 16 bytes.
         *first = (*first & 0x7F) | 0x40;
@@ -270,10 +229,7 @@ pub(super) struct RcgenPublicKey {
 impl RcgenPublicKey {
     pub(super) fn from_spki(spki_der: &[u8]) -> Result<Self, CryptoError> {
         let (platform, bits) = spki_parts(spki_der)?;
-        Ok(Self {
-            alg: rcgen_algorithm(platform),
-            bits: bits.to_vec(),
-        })
+        Ok(Self { alg: rcgen_algorithm(platform), bits: bits.to_vec() })
     }
 }
 
@@ -313,12 +269,8 @@ impl<K: SigningKey + ?Sized> rcgen::PublicKeyData for RcgenSigner<'_, K> {
 
 impl<K: SigningKey + ?Sized> rcgen::SigningKey for RcgenSigner<'_, K> {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        let raw = self
-            .key
-            .sign(msg)
-            .map_err(|_| rcgen::Error::RingUnspecified)?;
-        super::keys::signature_to_der(self.key.platform(), &raw)
-            .map_err(|_| rcgen::Error::RingUnspecified)
+        let raw = self.key.sign(msg).map_err(|_| rcgen::Error::RingUnspecified)?;
+        super::keys::signature_to_der(self.key.platform(), &raw).map_err(|_| rcgen::Error::RingUnspecified)
     }
 }
 
@@ -337,15 +289,7 @@ pub(crate) mod tests {
         let now = Timestamp::from_unix(NOW);
         let (root, root_key) = create_root_ca(now).unwrap();
         let key = SecretKey::generate(platform).unwrap();
-        let leaf = issue_code_signing_cert(
-            &root,
-            &root_key,
-            &key,
-            &version(),
-            now,
-            now.plus_secs(86_400),
-        )
-        .unwrap();
+        let leaf = issue_code_signing_cert(&root, &root_key, &key, &version(), now, now.plus_secs(86_400)).unwrap();
         (root, root_key, key, leaf)
     }
 
@@ -361,35 +305,18 @@ pub(crate) mod tests {
         assert_eq!(info.not_before, now.plus_secs(-3_600));
         assert!(info.not_after.unix() - now.unix() >= 30 * 365 * 86_400);
         assert_eq!(info.sha256_fingerprint.len(), 64);
-        assert!(
-            info.sha256_fingerprint
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        );
+        assert!(info.sha256_fingerprint.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
 
         let cert = parse(&der).unwrap();
         assert_eq!(cert.subject().as_raw(), cert.issuer().as_raw());
-        assert_eq!(
-            cert.subject()
-                .iter_organization()
-                .next()
-                .unwrap()
-                .as_str()
-                .unwrap(),
-            "signer"
-        );
+        assert_eq!(cert.subject().iter_organization().next().unwrap().as_str().unwrap(), "signer");
         let bc = cert.basic_constraints().unwrap().unwrap();
         assert!(bc.critical && bc.value.ca);
         assert_eq!(bc.value.path_len_constraint, Some(0));
         let ku = cert.key_usage().unwrap().unwrap().value;
         assert!(ku.key_cert_sign() && ku.crl_sign() && !ku.digital_signature());
         assert_eq!(cert.raw_serial().len(), SERIAL_BYTES);
-        assert_ne!(
-            cert_info(&create_root_ca(now).unwrap().0)
-                .unwrap()
-                .sha256_fingerprint,
-            info.sha256_fingerprint
-        );
+        assert_ne!(cert_info(&create_root_ca(now).unwrap().0).unwrap().sha256_fingerprint, info.sha256_fingerprint);
     }
 
     #[test]
@@ -404,63 +331,31 @@ pub(crate) mod tests {
             assert_eq!(info.not_after, Timestamp::from_unix(NOW + 86_400));
 
             let cert = parse(&leaf).unwrap();
-            assert_eq!(
-                cert.issuer().as_raw(),
-                parse(&root).unwrap().subject().as_raw()
-            );
-            assert_eq!(
-                cert.subject()
-                    .iter_organizational_unit()
-                    .next()
-                    .unwrap()
-                    .as_str()
-                    .unwrap(),
-                "signing profile"
-            );
+            assert_eq!(cert.issuer().as_raw(), parse(&root).unwrap().subject().as_raw());
+            assert_eq!(cert.subject().iter_organizational_unit().next().unwrap().as_str().unwrap(), "signing profile");
             let eku = cert.extended_key_usage().unwrap().unwrap().value;
-            assert!(
-                eku.code_signing
-                    && !eku.any
-                    && !eku.server_auth
-                    && !eku.client_auth
-                    && eku.other.is_empty()
-            );
+            assert!(eku.code_signing && !eku.any && !eku.server_auth && !eku.client_auth && eku.other.is_empty());
             let ku = cert.key_usage().unwrap().unwrap().value;
             assert!(ku.digital_signature() && !ku.key_cert_sign());
             let bc = cert.basic_constraints().unwrap().unwrap();
             assert!(!bc.value.ca);
-            let ski = cert
-                .iter_extensions()
-                .find_map(|e| match e.parsed_extension() {
-                    x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => {
-                        Some(k.0.to_vec())
-                    }
-                    _ => None,
-                });
-            let aki = cert
-                .iter_extensions()
-                .find_map(|e| match e.parsed_extension() {
-                    x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(k) => {
-                        k.key_identifier.as_ref().map(|k| k.0.to_vec())
-                    }
-                    _ => None,
-                });
-            let root_ski =
-                parse(&root)
-                    .unwrap()
-                    .iter_extensions()
-                    .find_map(|e| match e.parsed_extension() {
-                        x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => {
-                            Some(k.0.to_vec())
-                        }
-                        _ => None,
-                    });
+            let ski = cert.iter_extensions().find_map(|e| match e.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                _ => None,
+            });
+            let aki = cert.iter_extensions().find_map(|e| match e.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(k) => {
+                    k.key_identifier.as_ref().map(|k| k.0.to_vec())
+                }
+                _ => None,
+            });
+            let root_ski = parse(&root).unwrap().iter_extensions().find_map(|e| match e.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                _ => None,
+            });
             assert!(ski.is_some());
             assert_eq!(aki, root_ski);
-            assert_eq!(
-                cert.signature_algorithm.algorithm,
-                x509_parser::oid_registry::OID_SIG_ECDSA_WITH_SHA384
-            );
+            assert_eq!(cert.signature_algorithm.algorithm, x509_parser::oid_registry::OID_SIG_ECDSA_WITH_SHA384);
         }
     }
 
@@ -470,17 +365,11 @@ pub(crate) mod tests {
         let (root, root_key, key, leaf) = root_and_leaf(Platform::EcdsaP256Sha256);
         let (_, other_root_key) = create_root_ca(now).unwrap();
         let later = now.plus_secs(60);
-        let e = issue_code_signing_cert(&root, &other_root_key, &key, &version(), now, later)
-            .err()
-            .unwrap();
+        let e = issue_code_signing_cert(&root, &other_root_key, &key, &version(), now, later).err().unwrap();
         assert!(matches!(e, CryptoError::KeyCertMismatch), "{e}");
-        let e = issue_code_signing_cert(&leaf, &key, &key, &version(), now, later)
-            .err()
-            .unwrap();
+        let e = issue_code_signing_cert(&leaf, &key, &key, &version(), now, later).err().unwrap();
         assert!(e.to_string().contains("not a CA"), "{e}");
-        let e = issue_code_signing_cert(&root, &root_key, &key, &version(), now, now)
-            .err()
-            .unwrap();
+        let e = issue_code_signing_cert(&root, &root_key, &key, &version(), now, now).err().unwrap();
         assert!(e.to_string().contains("validity period is empty"), "{e}");
     }
 
@@ -492,10 +381,7 @@ pub(crate) mod tests {
         assert!(matches!(e, CryptoError::KeyCertMismatch));
         assert_eq!(e.exit_code(), crate::error::exit::INVALID);
         let other = SecretKey::generate(Platform::Ed25519).unwrap();
-        assert!(matches!(
-            key_matches_cert(&other, &leaf),
-            Err(CryptoError::KeyCertMismatch)
-        ));
+        assert!(matches!(key_matches_cert(&other, &leaf), Err(CryptoError::KeyCertMismatch)));
     }
 
     #[test]
@@ -503,21 +389,9 @@ pub(crate) mod tests {
         let (root, ..) = root_and_leaf(Platform::Ed25519);
         let mut trailing = root.clone();
         trailing.push(0);
-        assert!(
-            cert_info(&trailing)
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("trailing")
-        );
+        assert!(cert_info(&trailing).err().unwrap().to_string().contains("trailing"));
         assert!(cert_info(b"garbage").is_err());
         assert!(cert_info(&root[..root.len() - 1]).is_err());
-        assert!(
-            cert_info(&vec![0x30; MAX_CERT_BYTES + 1])
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("more than")
-        );
+        assert!(cert_info(&vec![0x30; MAX_CERT_BYTES + 1]).err().unwrap().to_string().contains("more than"));
     }
 }

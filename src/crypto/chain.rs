@@ -49,12 +49,9 @@ pub fn validate_chain(
     trust_anchor_der: &[u8],
     at: Timestamp,
 ) -> Result<(), CryptoError> {
-    let anchor = cert_info(trust_anchor_der)
-        .map_err(|e| CryptoError::chain(format!("the trusted root: {e}")))?;
+    let anchor = cert_info(trust_anchor_der).map_err(|e| CryptoError::chain(format!("the trusted root: {e}")))?;
     if !anchor.is_ca {
-        return Err(CryptoError::chain(
-            "the trusted root is not a CA certificate",
-        ));
+        return Err(CryptoError::chain("the trusted root is not a CA certificate"));
     }
     if at < anchor.not_before || at > anchor.not_after {
         return Err(CryptoError::chain(format!(
@@ -94,10 +91,8 @@ pub(crate) fn validate_path(
     let anchor = webpki::anchor_from_trusted_cert(&anchor)
         .map_err(|e| CryptoError::chain(format!("the trusted root: {}", reason(&e))))?;
     let anchors = [anchor];
-    let intermediates: Vec<CertificateDer<'_>> = intermediates
-        .iter()
-        .map(|c| CertificateDer::from(c.as_slice()))
-        .collect();
+    let intermediates: Vec<CertificateDer<'_>> =
+        intermediates.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
     let path = leaf
         .verify_for_usage(
             SUPPORTED_ALGORITHMS,
@@ -116,40 +111,30 @@ pub(crate) fn validate_path(
 /// §4.2.1.9 has the anchor's pathLenConstraint bound the intermediates below it (the
 /// store's root has 0: it issues code-signing certificates directly).
 fn check_anchor_path_len(trust_anchor_der: &[u8], intermediates: usize) -> Result<(), CryptoError> {
-    let anchor = parse(trust_anchor_der)
-        .map_err(|e| CryptoError::chain(format!("the trusted root: {e}")))?;
+    let anchor = parse(trust_anchor_der).map_err(|e| CryptoError::chain(format!("the trusted root: {e}")))?;
     let path_len = anchor
         .basic_constraints()
-        .map_err(|e| {
-            CryptoError::chain(format!(
-                "the trusted root's basicConstraints is malformed ({e})"
-            ))
-        })?
+        .map_err(|e| CryptoError::chain(format!("the trusted root's basicConstraints is malformed ({e})")))?
         .and_then(|bc| bc.value.path_len_constraint);
     match path_len {
-        Some(max) if usize::try_from(max).is_ok_and(|max| intermediates > max) => {
-            Err(CryptoError::chain(format!(
-                "the chain is longer than the trusted root CA allows (pathLenConstraint {max}, {intermediates} intermediate certificates)"
-            )))
-        }
+        Some(max) if usize::try_from(max).is_ok_and(|max| intermediates > max) => Err(CryptoError::chain(format!(
+            "the chain is longer than the trusted root CA allows (pathLenConstraint {max}, {intermediates} intermediate certificates)"
+        ))),
         _ => Ok(()),
     }
 }
 
 /// The leaf half of the codeSigning rule (see the module docs), and no CA as a leaf.
 fn check_leaf_is_for_code_signing(leaf_der: &[u8]) -> Result<(), CryptoError> {
-    let leaf =
-        parse(leaf_der).map_err(|e| CryptoError::chain(format!("the signing certificate: {e}")))?;
+    let leaf = parse(leaf_der).map_err(|e| CryptoError::chain(format!("the signing certificate: {e}")))?;
     if leaf.is_ca() {
         return Err(CryptoError::chain(
             "the signing certificate is a CA certificate; code is signed with an end-entity certificate",
         ));
     }
-    let eku = leaf.extended_key_usage().map_err(|e| {
-        CryptoError::chain(format!(
-            "the signing certificate's extendedKeyUsage is malformed ({e})"
-        ))
-    })?;
+    let eku = leaf
+        .extended_key_usage()
+        .map_err(|e| CryptoError::chain(format!("the signing certificate's extendedKeyUsage is malformed ({e})")))?;
     if !eku.is_some_and(|eku| eku.value.code_signing) {
         return Err(CryptoError::chain(
             "the signing certificate is not for code signing: its extendedKeyUsage lacks codeSigning (1.3.6.1.5.5.7.3.3)",
@@ -162,9 +147,7 @@ fn check_leaf_is_for_code_signing(leaf_der: &[u8]) -> Result<(), CryptoError> {
 fn reason(e: &webpki::Error) -> String {
     use webpki::Error as E;
 
-    let time = |t: rustls_pki_types::UnixTime| {
-        Timestamp::from_unix(i64::try_from(t.as_secs()).unwrap_or(i64::MAX))
-    };
+    let time = |t: rustls_pki_types::UnixTime| Timestamp::from_unix(i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
     match e {
         E::CertExpired { time: at, not_after } => {
             format!("a certificate on the chain expired at {}, before {}", time(*not_after), time(*at))
@@ -232,11 +215,9 @@ mod tests {
         params.distinguished_name = name(&[(rcgen::DnType::CommonName, "test")]);
         params.use_authority_key_identifier_extension = true;
         f(&mut params);
-        let issuer = rcgen::Issuer::from_ca_cert_der(
-            &CertificateDer::from(issuer_der),
-            RcgenSigner::new(issuer_key).unwrap(),
-        )
-        .unwrap();
+        let issuer =
+            rcgen::Issuer::from_ca_cert_der(&CertificateDer::from(issuer_der), RcgenSigner::new(issuer_key).unwrap())
+                .unwrap();
         let public = RcgenPublicKey::from_spki(&subject.public_key_spki_der()).unwrap();
         params.signed_by(&public, &issuer).unwrap().der().to_vec()
     }
@@ -248,9 +229,7 @@ mod tests {
             for t in [0, 1, 3_600, 86_400] {
                 validate_chain(&leaf, &[], &root, at(t)).unwrap();
             }
-            assert!(
-                chain_err(validate_chain(&leaf, &[], &root, at(-1))).contains("not valid until")
-            );
+            assert!(chain_err(validate_chain(&leaf, &[], &root, at(-1))).contains("not valid until"));
             assert!(chain_err(validate_chain(&leaf, &[], &root, at(86_401))).contains("expired"));
         }
     }
@@ -272,15 +251,9 @@ mod tests {
             p.is_ca = rcgen::IsCa::ExplicitNoCa;
             p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         });
-        assert!(
-            chain_err(validate_chain(&server, &[], &root, at(10))).contains("lacks codeSigning")
-        );
-        let no_eku = issue_with(&root, &root_key, &key, |p| {
-            p.is_ca = rcgen::IsCa::ExplicitNoCa
-        });
-        assert!(
-            chain_err(validate_chain(&no_eku, &[], &root, at(10))).contains("lacks codeSigning")
-        );
+        assert!(chain_err(validate_chain(&server, &[], &root, at(10))).contains("lacks codeSigning"));
+        let no_eku = issue_with(&root, &root_key, &key, |p| p.is_ca = rcgen::IsCa::ExplicitNoCa);
+        assert!(chain_err(validate_chain(&no_eku, &[], &root, at(10))).contains("lacks codeSigning"));
         // The same shape with codeSigning passes: the failures are the EKU's.
         let ok = issue_with(&root, &root_key, &key, |p| {
             p.is_ca = rcgen::IsCa::ExplicitNoCa;
@@ -292,17 +265,12 @@ mod tests {
     #[test]
     fn a_ca_certificate_cannot_be_the_leaf() {
         let (root, root_key, key, _) = root_and_leaf(Platform::EcdsaP256Sha256);
-        assert!(
-            chain_err(validate_chain(&root, &[], &root, at(10))).contains("is a CA certificate")
-        );
+        assert!(chain_err(validate_chain(&root, &[], &root, at(10))).contains("is a CA certificate"));
         let ca_with_eku = issue_with(&root, &root_key, &key, |p| {
             p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
             p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::CodeSigning];
         });
-        assert!(
-            chain_err(validate_chain(&ca_with_eku, &[], &root, at(10)))
-                .contains("is a CA certificate")
-        );
+        assert!(chain_err(validate_chain(&ca_with_eku, &[], &root, at(10))).contains("is a CA certificate"));
     }
 
     #[test]
@@ -314,11 +282,7 @@ mod tests {
         params.not_after = at(10 * 86_400).to_offset();
         params.distinguished_name = name(&[(rcgen::DnType::CommonName, "other root")]);
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(1));
-        let root = params
-            .self_signed(&RcgenSigner::new(&root_key).unwrap())
-            .unwrap()
-            .der()
-            .to_vec();
+        let root = params.self_signed(&RcgenSigner::new(&root_key).unwrap()).unwrap().der().to_vec();
 
         let inter_key = SecretKey::generate(Platform::EcdsaP256Sha256).unwrap();
         let inter = issue_with(&root, &root_key, &inter_key, |p| {
@@ -326,8 +290,7 @@ mod tests {
             p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
         });
         let key = SecretKey::generate(Platform::Ed25519).unwrap();
-        let leaf = issue_code_signing_cert(&inter, &inter_key, &key, &version(), at(0), at(86_400))
-            .unwrap();
+        let leaf = issue_code_signing_cert(&inter, &inter_key, &key, &version(), at(0), at(86_400)).unwrap();
         validate_chain(&leaf, std::slice::from_ref(&inter), &root, at(10)).unwrap();
         assert!(chain_err(validate_chain(&leaf, &[], &root, at(10))).contains("unknown issuer"));
 
@@ -337,10 +300,7 @@ mod tests {
             p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
             p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         });
-        assert!(
-            chain_err(validate_chain(&leaf, &[server_inter], &root, at(10)))
-                .contains("codeSigning")
-        );
+        assert!(chain_err(validate_chain(&leaf, &[server_inter], &root, at(10))).contains("codeSigning"));
 
         // The store's root (pathLenConstraint 0) issues leaves only.
         let (store_root, store_key) = create_root_ca(at(0)).unwrap();
@@ -357,18 +317,10 @@ mod tests {
         let (root, root_key, key, leaf) = root_and_leaf(Platform::EcdsaP384Sha384);
         assert!(chain_err(validate_chain(&leaf, &[], &leaf, at(10))).contains("not a CA"));
         let forty_years = 40 * 366 * 86_400;
-        let long =
-            issue_code_signing_cert(&root, &root_key, &key, &version(), at(0), at(forty_years))
-                .unwrap();
+        let long = issue_code_signing_cert(&root, &root_key, &key, &version(), at(0), at(forty_years)).unwrap();
         validate_chain(&long, &[], &root, at(10)).unwrap();
-        assert!(
-            chain_err(validate_chain(&long, &[], &root, at(35 * 366 * 86_400)))
-                .contains("root CA is not valid")
-        );
-        assert!(
-            chain_err(validate_chain(&long, &[], &root, at(-7_200)))
-                .contains("root CA is not valid")
-        );
+        assert!(chain_err(validate_chain(&long, &[], &root, at(35 * 366 * 86_400))).contains("root CA is not valid"));
+        assert!(chain_err(validate_chain(&long, &[], &root, at(-7_200))).contains("root CA is not valid"));
         assert!(chain_err(validate_chain(&leaf, &[], b"garbage", at(10))).contains("trusted root"));
     }
 
@@ -405,8 +357,7 @@ mod tests {
         let (root, root_key) = create_root_ca(at(0)).unwrap();
         let remote: Box<dyn SigningKey> = Box::new(Remote(root_key));
         let key = SecretKey::generate(Platform::EcdsaP256Sha256).unwrap();
-        let leaf = issue_code_signing_cert(&root, remote.as_ref(), &key, &version(), at(0), at(60))
-            .unwrap();
+        let leaf = issue_code_signing_cert(&root, remote.as_ref(), &key, &version(), at(0), at(60)).unwrap();
         validate_chain(&leaf, &[], &root, at(1)).unwrap();
     }
 }

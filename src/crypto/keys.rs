@@ -15,17 +15,14 @@ use crate::model::Platform;
 
 /// The order `n` of the P-256 group (SEC 2 v2, §2.4.2), big-endian.
 const P256_ORDER: [u8; 32] = [
-    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, //
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, //
     0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
 ];
 
 /// The order `n` of the P-384 group (SEC 2 v2, §2.5.1), big-endian.
 const P384_ORDER: [u8; 48] = [
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, //
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC7, 0x63, 0x4D, 0x81, 0xF4, 0x37, 0x2D,
-    0xDF, //
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, //
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xC7, 0x63, 0x4D, 0x81, 0xF4, 0x37, 0x2D, 0xDF, //
     0x58, 0x1A, 0x0D, 0xB2, 0x48, 0xB0, 0xA7, 0x7A, 0xEC, 0xEC, 0x19, 0x6A, 0xCC, 0xC5, 0x29, 0x73,
 ];
 
@@ -38,30 +35,25 @@ const ED25519_SIG_LEN: usize = 64;
 /// DER SubjectPublicKeyInfo up to the key bits, for an uncompressed P-256 point
 /// (RFC 5480 §2: id-ecPublicKey with namedCurve secp256r1; BIT STRING of 66 bytes).
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08,
-    0x2A, //
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, //
     0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// DER SubjectPublicKeyInfo up to the key bits, for an uncompressed P-384 point
 /// (RFC 5480 §2: id-ecPublicKey with namedCurve secp384r1; BIT STRING of 98 bytes).
 const P384_SPKI_PREFIX: [u8; 23] = [
-    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x05,
-    0x2B, //
+    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x05, 0x2B, //
     0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
 ];
 
 /// DER SubjectPublicKeyInfo up to the key bits, for Ed25519 (RFC 8410 §4: id-Ed25519, no
 /// parameters; BIT STRING of 33 bytes).
-const ED25519_SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00];
 
 /// PKCS#8 v1 of an Ed25519 key up to its 32-byte seed (RFC 8410 §7):
 /// `SEQUENCE { INTEGER 0, SEQUENCE { id-Ed25519 }, OCTET STRING { OCTET STRING seed } }`.
-const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
-    0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] =
+    [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// An Ed25519 private key: 32 random bytes (RFC 8032 §5.1.5).
 const ED25519_SEED_LEN: usize = 32;
@@ -114,14 +106,10 @@ impl SecretKey {
             // OpenSSL 3.0 cannot read; the v1 form (RFC 8410 §7) is the prefix and the
             // 32-byte random seed that is the whole private key (RFC 8032 §5.1.5).
             Platform::Ed25519 => {
-                let mut der = Zeroizing::new(Vec::with_capacity(
-                    ED25519_PKCS8_V1_PREFIX.len() + ED25519_SEED_LEN,
-                ));
+                let mut der = Zeroizing::new(Vec::with_capacity(ED25519_PKCS8_V1_PREFIX.len() + ED25519_SEED_LEN));
                 der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
                 der.resize(ED25519_PKCS8_V1_PREFIX.len() + ED25519_SEED_LEN, 0);
-                let seed = der
-                    .get_mut(ED25519_PKCS8_V1_PREFIX.len()..)
-                    .ok_or(CryptoError::Rng)?;
+                let seed = der.get_mut(ED25519_PKCS8_V1_PREFIX.len()..).ok_or(CryptoError::Rng)?;
                 rng.fill(seed).map_err(|_| CryptoError::Rng)?;
                 der
             }
@@ -157,9 +145,7 @@ impl SecretKey {
             Some((platform, e)) => CryptoError::key(format!(
                 "the {platform} PKCS#8 key is inconsistent or of an unsupported form ({e}); export it again as unencrypted PKCS#8 with `openssl pkcs8 -topk8 -nocrypt`"
             )),
-            None if all_wrong_algorithm => CryptoError::UnsupportedAlgorithm {
-                what: ONLY_SUPPORTED_KEYS.to_owned(),
-            },
+            None if all_wrong_algorithm => CryptoError::UnsupportedAlgorithm { what: ONLY_SUPPORTED_KEYS.to_owned() },
             None => CryptoError::key(
                 "not an unencrypted PKCS#8 private key (malformed DER); export it with `openssl pkcs8 -topk8 -nocrypt`",
             ),
@@ -211,9 +197,7 @@ impl SecretKey {
         match &self.pair {
             Pair::Ed25519(p) => Ok(p.sign(msg).as_ref().to_vec()),
             Pair::Ecdsa(p) => {
-                let sig = p
-                    .sign(&SystemRandom::new(), msg)
-                    .map_err(|_| CryptoError::Rng)?;
+                let sig = p.sign(&SystemRandom::new(), msg).map_err(|_| CryptoError::Rng)?;
                 let mut raw = sig.as_ref().to_vec();
                 let order = ecdsa_order(self.platform).ok_or(CryptoError::Rng)?;
                 let (_, s) = raw.split_at_mut(order.len());
@@ -229,24 +213,16 @@ impl SecretKey {
         rng: &dyn SecureRandom,
     ) -> Result<Self, ring::error::KeyRejected> {
         let pair = match platform {
-            Platform::EcdsaP256Sha256 => Pair::Ecdsa(EcdsaKeyPair::from_pkcs8(
-                &ring_sig::ECDSA_P256_SHA256_FIXED_SIGNING,
-                &der,
-                rng,
-            )?),
-            Platform::EcdsaP384Sha384 => Pair::Ecdsa(EcdsaKeyPair::from_pkcs8(
-                &ring_sig::ECDSA_P384_SHA384_FIXED_SIGNING,
-                &der,
-                rng,
-            )?),
+            Platform::EcdsaP256Sha256 => {
+                Pair::Ecdsa(EcdsaKeyPair::from_pkcs8(&ring_sig::ECDSA_P256_SHA256_FIXED_SIGNING, &der, rng)?)
+            }
+            Platform::EcdsaP384Sha384 => {
+                Pair::Ecdsa(EcdsaKeyPair::from_pkcs8(&ring_sig::ECDSA_P384_SHA384_FIXED_SIGNING, &der, rng)?)
+            }
             // v1 files (OpenSSL's default) carry no public key; it is derived.
             Platform::Ed25519 => Pair::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)?),
         };
-        Ok(Self {
-            platform,
-            pkcs8: der,
-            pair,
-        })
+        Ok(Self { platform, pkcs8: der, pair })
     }
 }
 
@@ -277,18 +253,10 @@ pub fn signature_len(platform: Platform) -> usize {
 ///
 /// Refused: a signature of the wrong length, a high-S ECDSA signature (the malleable
 /// twin of a valid one), and a key of another type than `platform`.
-pub fn verify_signature(
-    platform: Platform,
-    spki_der: &[u8],
-    msg: &[u8],
-    sig: &[u8],
-) -> Result<(), CryptoError> {
+pub fn verify_signature(platform: Platform, spki_der: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
     let (key_platform, public) = spki_parts(spki_der)?;
     if key_platform != platform {
-        return Err(CryptoError::PlatformMismatch {
-            expected: platform,
-            found: key_platform.as_str(),
-        });
+        return Err(CryptoError::PlatformMismatch { expected: platform, found: key_platform.as_str() });
     }
     if sig.len() != signature_len(platform) {
         return Err(CryptoError::BadSignature);
@@ -304,9 +272,7 @@ pub fn verify_signature(
         Platform::EcdsaP384Sha384 => &ring_sig::ECDSA_P384_SHA384_FIXED,
         Platform::Ed25519 => &ring_sig::ED25519,
     };
-    ring_sig::UnparsedPublicKey::new(alg, public)
-        .verify(msg, sig)
-        .map_err(|_| CryptoError::BadSignature)
+    ring_sig::UnparsedPublicKey::new(alg, public).verify(msg, sig).map_err(|_| CryptoError::BadSignature)
 }
 
 /// A raw signature in the form other tools read: for ECDSA the ASN.1 DER
@@ -343,8 +309,7 @@ pub(crate) fn spki_parts(spki_der: &[u8]) -> Result<(Platform, &[u8]), CryptoErr
     ];
     for (platform, prefix, key_len) in forms {
         if let Some(key) = spki_der.strip_prefix(prefix) {
-            if key.len() == key_len && (platform == Platform::Ed25519 || key.first() == Some(&0x04))
-            {
+            if key.len() == key_len && (platform == Platform::Ed25519 || key.first() == Some(&0x04)) {
                 return Ok((platform, key));
             }
             return Err(CryptoError::key(format!(
@@ -353,10 +318,7 @@ pub(crate) fn spki_parts(spki_der: &[u8]) -> Result<(Platform, &[u8]), CryptoErr
         }
     }
     Err(CryptoError::UnsupportedAlgorithm {
-        what: format!(
-            "the public key is {}; {ONLY_SUPPORTED_KEYS}",
-            describe_spki(spki_der)
-        ),
+        what: format!("the public key is {}; {ONLY_SUPPORTED_KEYS}", describe_spki(spki_der)),
     })
 }
 
@@ -373,11 +335,7 @@ fn describe_spki(spki_der: &[u8]) -> String {
         return "RSA".to_owned();
     }
     if *alg == oids::OID_KEY_TYPE_EC_PUBLIC_KEY {
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok());
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
         return match curve {
             Some(c) => format!("an EC key on curve {c}"),
             None => "an EC key with explicit or missing curve parameters".to_owned(),
@@ -441,10 +399,7 @@ const DER_INTEGER: u8 = 0x02;
 
 /// Appends a non-negative big-endian integer as a minimal DER INTEGER.
 fn der_unsigned_integer(be: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
-    let first_nonzero = be
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(be.len().saturating_sub(1));
+    let first_nonzero = be.iter().position(|&b| b != 0).unwrap_or(be.len().saturating_sub(1));
     let digits = be.get(first_nonzero..).unwrap_or_default();
     let digits: &[u8] = if digits.is_empty() { &[0] } else { digits };
     let pad = digits.first().is_some_and(|&b| b & 0x80 != 0);
@@ -459,10 +414,7 @@ fn der_unsigned_integer(be: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError>
 
 /// A DER short-form length (< 128), which every P-256/P-384 signature fits.
 fn der_short_len(len: usize) -> Result<u8, CryptoError> {
-    u8::try_from(len)
-        .ok()
-        .filter(|&l| l < 0x80)
-        .ok_or(CryptoError::BadSignature)
+    u8::try_from(len).ok().filter(|&l| l < 0x80).ok_or(CryptoError::BadSignature)
 }
 
 #[cfg(test)]
@@ -502,19 +454,13 @@ mod tests {
             for i in 0..msg.len() {
                 let mut m = msg.clone();
                 m[i] ^= 0x01;
-                assert!(matches!(
-                    verify_signature(platform, &spki, &m, &sig),
-                    Err(CryptoError::BadSignature)
-                ));
+                assert!(matches!(verify_signature(platform, &spki, &m, &sig), Err(CryptoError::BadSignature)));
             }
             for i in 0..sig.len() {
                 let mut s = sig.clone();
                 s[i] ^= 0x01;
                 assert!(
-                    matches!(
-                        verify_signature(platform, &spki, &msg, &s),
-                        Err(CryptoError::BadSignature)
-                    ),
+                    matches!(verify_signature(platform, &spki, &msg, &s), Err(CryptoError::BadSignature)),
                     "{platform} byte {i}"
                 );
             }
@@ -544,10 +490,7 @@ mod tests {
                 .verify(b"msg", &twin)
                 .unwrap();
                 // …and signer refuses it.
-                assert!(matches!(
-                    verify_signature(platform, &spki, b"msg", &twin),
-                    Err(CryptoError::BadSignature)
-                ));
+                assert!(matches!(verify_signature(platform, &spki, b"msg", &twin), Err(CryptoError::BadSignature)));
             }
         }
     }
@@ -586,15 +529,8 @@ mod tests {
             let key = SecretKey::generate(platform).unwrap();
             let spki = key.public_key_spki_der();
             let sig = key.sign(b"m").unwrap();
-            for bad in [
-                &sig[..sig.len() - 1],
-                &[sig.as_slice(), &[0]].concat(),
-                &[][..],
-            ] {
-                assert!(matches!(
-                    verify_signature(platform, &spki, b"m", bad),
-                    Err(CryptoError::BadSignature)
-                ));
+            for bad in [&sig[..sig.len() - 1], &[sig.as_slice(), &[0]].concat(), &[][..]] {
+                assert!(matches!(verify_signature(platform, &spki, b"m", bad), Err(CryptoError::BadSignature)));
                 assert!(signature_to_der(platform, bad).is_err());
             }
         }
@@ -606,9 +542,7 @@ mod tests {
             let key = SecretKey::generate(platform).unwrap();
             let sig = key.sign(b"m").unwrap();
             for other in Platform::ALL.into_iter().filter(|&p| p != platform) {
-                let e = verify_signature(other, &key.public_key_spki_der(), b"m", &sig)
-                    .err()
-                    .unwrap();
+                let e = verify_signature(other, &key.public_key_spki_der(), b"m", &sig).err().unwrap();
                 assert!(matches!(e, CryptoError::PlatformMismatch { .. }), "{e}");
                 assert_eq!(e.exit_code(), crate::error::exit::DENIED);
             }
@@ -661,10 +595,7 @@ mod tests {
         let loaded = SecretKey::from_pkcs8(v2.as_ref()).unwrap();
         assert_eq!(loaded.platform(), Platform::Ed25519);
         let pair = Ed25519KeyPair::from_pkcs8(v2.as_ref()).unwrap();
-        assert_eq!(
-            spki_parts(&loaded.public_key_spki_der()).unwrap().1,
-            pair.public_key().as_ref()
-        );
+        assert_eq!(spki_parts(&loaded.public_key_spki_der()).unwrap().1, pair.public_key().as_ref());
     }
 
     #[test]
@@ -686,16 +617,12 @@ mod tests {
         // The PKCS#8 header of an RSA key (rsaEncryption), with a dummy body: ring reads
         // the algorithm before the key.
         let rsa = [
-            0x30, 0x14, 0x02, 0x01, 0x00, 0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7,
-            0x0D, 0x01, 0x01, 0x01, 0x05, 0x00, 0x04, 0x00,
+            0x30, 0x14, 0x02, 0x01, 0x00, 0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
+            0x05, 0x00, 0x04, 0x00,
         ];
         let e = SecretKey::from_pkcs8(&rsa).err().unwrap();
         assert!(matches!(e, CryptoError::UnsupportedAlgorithm { .. }), "{e}");
-        assert!(
-            e.to_string()
-                .contains("only PKCS#8 ECDSA P-256/P-384 or Ed25519 keys"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("only PKCS#8 ECDSA P-256/P-384 or Ed25519 keys"), "{e}");
     }
 
     #[test]
@@ -709,10 +636,7 @@ mod tests {
         let mut broken = der.to_vec();
         broken.truncate(der.len() - 3);
         let e = SecretKey::from_pkcs8(&broken).err().unwrap().to_string();
-        assert!(
-            !e.contains(&hex::encode(&der[16..])) && !e.contains(&b64[20..]),
-            "{e}"
-        );
+        assert!(!e.contains(&hex::encode(&der[16..])) && !e.contains(&b64[20..]), "{e}");
     }
 
     #[test]
@@ -733,14 +657,9 @@ mod tests {
             let sig = key.sign(b"m").unwrap();
             let der = signature_to_der(platform, &sig).unwrap();
             let spki = key.public_key_spki_der();
-            ring_sig::UnparsedPublicKey::new(alg, spki_parts(&spki).unwrap().1)
-                .verify(b"m", &der)
-                .unwrap();
+            ring_sig::UnparsedPublicKey::new(alg, spki_parts(&spki).unwrap().1).verify(b"m", &der).unwrap();
         }
-        let ed = SecretKey::generate(Platform::Ed25519)
-            .unwrap()
-            .sign(b"m")
-            .unwrap();
+        let ed = SecretKey::generate(Platform::Ed25519).unwrap().sign(b"m").unwrap();
         assert_eq!(signature_to_der(Platform::Ed25519, &ed).unwrap(), ed);
     }
 }

@@ -104,9 +104,7 @@ pub enum CryptoError {
         reason: String,
     },
     /// A private key and a certificate do not belong together.
-    #[error(
-        "the private key does not match the certificate's public key: pass the key the certificate was issued for"
-    )]
+    #[error("the private key does not match the certificate's public key: pass the key the certificate was issued for")]
     KeyCertMismatch,
     /// A public key is of another type than the platform that claims it.
     #[error(
@@ -119,9 +117,7 @@ pub enum CryptoError {
         found: &'static str,
     },
     /// The system's secure random source (or the signing operation it feeds) failed.
-    #[error(
-        "the system random number generator failed; retry, and check the machine's entropy source"
-    )]
+    #[error("the system random number generator failed; retry, and check the machine's entropy source")]
     Rng,
     /// A key or certificate uses an algorithm signer does not support.
     #[error("unsupported algorithm: {what}")]
@@ -140,35 +136,25 @@ impl CryptoError {
             | Self::BadPem { .. }
             | Self::KeyCertMismatch
             | Self::UnsupportedAlgorithm { .. } => exit::INVALID,
-            Self::BadSignature | Self::ChainInvalid { .. } | Self::PlatformMismatch { .. } => {
-                exit::DENIED
-            }
+            Self::BadSignature | Self::ChainInvalid { .. } | Self::PlatformMismatch { .. } => exit::DENIED,
             Self::Rng => exit::IO,
         }
     }
 
     pub(crate) fn cert(reason: impl Into<String>) -> Self {
-        Self::BadCertificate {
-            reason: reason.into(),
-        }
+        Self::BadCertificate { reason: reason.into() }
     }
 
     pub(crate) fn key(reason: impl Into<String>) -> Self {
-        Self::BadKey {
-            reason: reason.into(),
-        }
+        Self::BadKey { reason: reason.into() }
     }
 
     pub(crate) fn pem(reason: impl Into<String>) -> Self {
-        Self::BadPem {
-            reason: reason.into(),
-        }
+        Self::BadPem { reason: reason.into() }
     }
 
     pub(crate) fn chain(reason: impl Into<String>) -> Self {
-        Self::ChainInvalid {
-            reason: reason.into(),
-        }
+        Self::ChainInvalid { reason: reason.into() }
     }
 }
 

@@ -67,9 +67,7 @@ pub fn to_pem(label: &str, der: &[u8]) -> String {
 pub fn parse_pem_certs(pem: &str) -> Result<Vec<Vec<u8>>, CryptoError> {
     let blocks = blocks(pem, MAX_CHAIN_CERTS)?;
     if blocks.is_empty() {
-        return Err(CryptoError::pem(
-            "no certificate found: expected one or more -----BEGIN CERTIFICATE----- blocks",
-        ));
+        return Err(CryptoError::pem("no certificate found: expected one or more -----BEGIN CERTIFICATE----- blocks"));
     }
     let mut certs = Vec::with_capacity(blocks.len());
     for (i, block) in blocks.iter().enumerate() {
@@ -80,10 +78,8 @@ pub fn parse_pem_certs(pem: &str) -> Result<Vec<Vec<u8>>, CryptoError> {
                 block.label
             )));
         }
-        let der = decode(block.body, MAX_CERT_BYTES)
-            .map_err(|e| CryptoError::pem(format!("certificate {n}: {e}")))?;
-        super::cert::cert_info(&der)
-            .map_err(|e| CryptoError::pem(format!("certificate {n}: {e}")))?;
+        let der = decode(block.body, MAX_CERT_BYTES).map_err(|e| CryptoError::pem(format!("certificate {n}: {e}")))?;
+        super::cert::cert_info(&der).map_err(|e| CryptoError::pem(format!("certificate {n}: {e}")))?;
         certs.push(der.to_vec());
     }
     Ok(certs)
@@ -96,15 +92,11 @@ pub(crate) fn decode_private_key(pem: &str) -> Result<Zeroizing<Vec<u8>>, Crypto
         other => other,
     })?;
     match blocks.as_slice() {
-        [] => Err(CryptoError::key(format!(
-            "no PEM block found: expected -----BEGIN PRIVATE KEY-----; {CONVERT_KEY}"
-        ))),
-        [one] if one.label == PRIVATE_KEY => decode(one.body, MAX_KEY_BYTES)
-            .map_err(|e| CryptoError::key(format!("the PRIVATE KEY block: {e}"))),
-        [one] => Err(CryptoError::key(format!(
-            "the file holds a {} block; {CONVERT_KEY}",
-            one.label
-        ))),
+        [] => Err(CryptoError::key(format!("no PEM block found: expected -----BEGIN PRIVATE KEY-----; {CONVERT_KEY}"))),
+        [one] if one.label == PRIVATE_KEY => {
+            decode(one.body, MAX_KEY_BYTES).map_err(|e| CryptoError::key(format!("the PRIVATE KEY block: {e}")))
+        }
+        [one] => Err(CryptoError::key(format!("the file holds a {} block; {CONVERT_KEY}", one.label))),
         many => {
             // `openssl ecparam -genkey` writes EC PARAMETERS before EC PRIVATE KEY: name
             // the key block, which is what needs converting.
@@ -142,29 +134,19 @@ fn blocks(text: &str, max: usize) -> Result<Vec<Block<'_>>, CryptoError> {
         let n = out.len() + 1;
         let Some(after_begin) = rest.strip_prefix("-----BEGIN ") else {
             return Err(CryptoError::pem(if out.is_empty() {
-                "text before the first -----BEGIN line; a PEM file holds only blocks and whitespace"
-                    .to_owned()
+                "text before the first -----BEGIN line; a PEM file holds only blocks and whitespace".to_owned()
             } else {
-                format!(
-                    "text after block {}; a PEM file holds only blocks and whitespace",
-                    out.len()
-                )
+                format!("text after block {}; a PEM file holds only blocks and whitespace", out.len())
             }));
         };
-        let (label, after_label) = after_begin.split_once("-----").ok_or_else(|| {
-            CryptoError::pem(format!(
-                "block {n}: the -----BEGIN line does not end in -----"
-            ))
-        })?;
+        let (label, after_label) = after_begin
+            .split_once("-----")
+            .ok_or_else(|| CryptoError::pem(format!("block {n}: the -----BEGIN line does not end in -----")))?;
         let label_ok = !label.is_empty()
             && label.len() <= MAX_LABEL_CHARS
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-');
+            && label.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-');
         if !label_ok {
-            return Err(CryptoError::pem(format!(
-                "block {n}: the -----BEGIN line has no valid label"
-            )));
+            return Err(CryptoError::pem(format!("block {n}: the -----BEGIN line has no valid label")));
         }
         let end = format!("-----END {label}-----");
         let (body, after_end) = after_label
@@ -172,17 +154,12 @@ fn blocks(text: &str, max: usize) -> Result<Vec<Block<'_>>, CryptoError> {
             .ok_or_else(|| CryptoError::pem(format!("block {n} ({label}) has no {end} line")))?;
         let (first_line, _) = body.split_once('\n').unwrap_or((body, ""));
         if !first_line.trim().is_empty() {
-            return Err(CryptoError::pem(format!(
-                "block {n} ({label}): text after the -----BEGIN line"
-            )));
+            return Err(CryptoError::pem(format!("block {n} ({label}): text after the -----BEGIN line")));
         }
-        if !body.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || b == b'+'
-                || b == b'/'
-                || b == b'='
-                || b.is_ascii_whitespace()
-        }) {
+        if !body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=' || b.is_ascii_whitespace())
+        {
             return Err(CryptoError::pem(format!(
                 "block {n} ({label}) holds something other than base64 (headers, another block, or a mismatched END line)"
             )));
@@ -239,10 +216,7 @@ mod tests {
         assert!(lines[1..lines.len() - 2].iter().all(|l| l.len() == 64));
         assert!(lines[lines.len() - 2].len() <= 64);
         assert!(pem.ends_with("-----\n"));
-        assert_eq!(
-            &*decode(&lines[1..lines.len() - 1].join("\n"), 1024).unwrap(),
-            &der
-        );
+        assert_eq!(&*decode(&lines[1..lines.len() - 1].join("\n"), 1024).unwrap(), &der);
         assert_eq!(to_pem("X", &[]), "-----BEGIN X-----\n-----END X-----\n");
     }
 
@@ -250,16 +224,9 @@ mod tests {
     fn certificates_round_trip_in_order() {
         let (a, pa) = root_pem();
         let (b, pb) = root_pem();
-        assert_eq!(
-            parse_pem_certs(&format!("{pa}{pb}")).unwrap(),
-            vec![a.clone(), b.clone()]
-        );
+        assert_eq!(parse_pem_certs(&format!("{pa}{pb}")).unwrap(), vec![a.clone(), b.clone()]);
         // CRLF line ends and blank lines between blocks are fine.
-        let crlf = format!(
-            "\r\n{}\r\n\r\n{}",
-            pa.replace('\n', "\r\n"),
-            pb.replace('\n', "\r\n")
-        );
+        let crlf = format!("\r\n{}\r\n\r\n{}", pa.replace('\n', "\r\n"), pb.replace('\n', "\r\n"));
         assert_eq!(parse_pem_certs(&crlf).unwrap(), vec![a, b]);
     }
 
@@ -276,40 +243,17 @@ mod tests {
             (format!("{pem}trailing"), "after block 1"),
             (format!("{pem}{}", &*key_pem), "PRIVATE KEY block"),
             (pem.repeat(MAX_CHAIN_CERTS + 1), "more than 8"),
-            (
-                pem.replace("-----END CERTIFICATE-----", "-----END PRIVATE KEY-----"),
-                "no -----END CERTIFICATE-----",
-            ),
-            (
-                pem.replace(&body, &format!("Proc-Type: 4,ENCRYPTED\n{body}")),
-                "other than base64",
-            ),
+            (pem.replace("-----END CERTIFICATE-----", "-----END PRIVATE KEY-----"), "no -----END CERTIFICATE-----"),
+            (pem.replace(&body, &format!("Proc-Type: 4,ENCRYPTED\n{body}")), "other than base64"),
             (pem.replace(&body, &body[1..]), "base64 is malformed"),
-            (
-                pem.replace(
-                    "-----BEGIN CERTIFICATE-----",
-                    "-----BEGIN CERTIFICATE----- x",
-                ),
-                "after the -----BEGIN",
-            ),
-            (
-                "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n".to_owned(),
-                "empty",
-            ),
+            (pem.replace("-----BEGIN CERTIFICATE-----", "-----BEGIN CERTIFICATE----- x"), "after the -----BEGIN"),
+            ("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n".to_owned(), "empty"),
             (to_pem("CERTIFICATE", b"not a certificate"), "certificate 1"),
-            (
-                to_pem("CERTIFICATE", &vec![0x30; MAX_CERT_BYTES + 1]),
-                "larger than",
-            ),
-            (
-                "-----BEGIN certificate-----\n-----END certificate-----\n".to_owned(),
-                "no valid label",
-            ),
+            (to_pem("CERTIFICATE", &vec![0x30; MAX_CERT_BYTES + 1]), "larger than"),
+            ("-----BEGIN certificate-----\n-----END certificate-----\n".to_owned(), "no valid label"),
         ];
         for (text, want) in cases {
-            let e = parse_pem_certs(&text)
-                .err()
-                .unwrap_or_else(|| panic!("accepted: {want}"));
+            let e = parse_pem_certs(&text).err().unwrap_or_else(|| panic!("accepted: {want}"));
             assert!(matches!(e, CryptoError::BadPem { .. }), "{e}");
             assert!(e.to_string().contains(want), "{e} (wanted {want:?})");
         }
@@ -319,34 +263,18 @@ mod tests {
     #[test]
     fn other_private_key_forms_are_refused_with_the_conversion_hint() {
         let b64 = "MHcCAQEEIBWl3y1vYd5zB8Jb7x1ZsK4e8G0e0VJqvKq7Kk7gLw0qoAoGCCqGSM49";
-        for label in [
-            "EC PRIVATE KEY",
-            "RSA PRIVATE KEY",
-            "ENCRYPTED PRIVATE KEY",
-            "OPENSSH PRIVATE KEY",
-        ] {
+        for label in ["EC PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "OPENSSH PRIVATE KEY"] {
             let pem = format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n");
             let e = SecretKey::from_pkcs8_pem(&pem).err().unwrap().to_string();
-            assert!(
-                e.contains(label) && e.contains("openssl pkcs8 -topk8 -nocrypt"),
-                "{e}"
-            );
+            assert!(e.contains(label) && e.contains("openssl pkcs8 -topk8 -nocrypt"), "{e}");
             assert!(!e.contains(b64), "{e}");
         }
         let two = format!(
             "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n-----BEGIN EC PRIVATE KEY-----\n{b64}\n-----END EC PRIVATE KEY-----\n"
         );
         let e = SecretKey::from_pkcs8_pem(&two).err().unwrap().to_string();
-        assert!(
-            e.contains("EC PARAMETERS, EC PRIVATE KEY")
-                && e.contains("openssl pkcs8 -topk8 -nocrypt"),
-            "{e}"
-        );
-        for garbage in [
-            "",
-            "garbage",
-            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-        ] {
+        assert!(e.contains("EC PARAMETERS, EC PRIVATE KEY") && e.contains("openssl pkcs8 -topk8 -nocrypt"), "{e}");
+        for garbage in ["", "garbage", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"] {
             let e = SecretKey::from_pkcs8_pem(garbage).err().unwrap();
             assert!(matches!(e, CryptoError::BadKey { .. }), "{e}");
         }

@@ -60,9 +60,7 @@ fn base64_len(n: usize) -> usize {
 pub fn encode(payload: &[u8], signature: &[u8]) -> Result<Vec<u8>, FormatError> {
     let len = encoded_len(payload.len(), signature.len());
     if len > MAX_BLOCK_LEN {
-        return Err(FormatError::Malformed(format!(
-            "block of {len} bytes exceeds {MAX_BLOCK_LEN}"
-        )));
+        return Err(FormatError::Malformed(format!("block of {len} bytes exceeds {MAX_BLOCK_LEN}")));
     }
     let mut b = Vec::with_capacity(len);
     b.extend_from_slice(payload);
@@ -84,22 +82,14 @@ pub fn present(tail: &[u8]) -> bool {
 /// The block length a trailer at the end of `tail` announces.
 pub fn announced_len(tail: &[u8]) -> Result<usize, FormatError> {
     let bad = |why: &str| FormatError::Malformed(why.to_owned());
-    let start = tail
-        .len()
-        .checked_sub(TRAILER_LEN)
-        .ok_or_else(|| bad("too short for a trailer"))?;
-    let trailer = tail
-        .get(start..)
-        .ok_or_else(|| bad("too short for a trailer"))?;
+    let start = tail.len().checked_sub(TRAILER_LEN).ok_or_else(|| bad("too short for a trailer"))?;
+    let trailer = tail.get(start..).ok_or_else(|| bad("too short for a trailer"))?;
     let digits = trailer
         .strip_prefix(TRAILER_PREFIX)
         .and_then(|t| t.strip_suffix(SIGNER_TRAILER_SUFFIX))
         .filter(|d| d.len() == LENGTH_DIGITS && d.iter().all(u8::is_ascii_digit))
         .ok_or_else(|| bad("trailer is not `end <10 digits> signer-signature/v1`"))?;
-    let len: usize = std::str::from_utf8(digits)
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .ok_or_else(|| bad("bad length"))?;
+    let len: usize = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok()).ok_or_else(|| bad("bad length"))?;
     if !(TRAILER_LEN..=MAX_BLOCK_LEN).contains(&len) {
         return Err(bad("block length out of range"));
     }
@@ -111,23 +101,11 @@ pub fn announced_len(tail: &[u8]) -> Result<usize, FormatError> {
 pub fn parse(tail: &[u8]) -> Result<Block, FormatError> {
     let bad = |why: &str| FormatError::Malformed(why.to_owned());
     let len = announced_len(tail)?;
-    let start = tail
-        .len()
-        .checked_sub(len)
-        .ok_or_else(|| bad("block length exceeds the data"))?;
-    let block = tail
-        .get(start..)
-        .ok_or_else(|| bad("block length exceeds the data"))?;
-    let body = block
-        .get(..len - TRAILER_LEN)
-        .ok_or_else(|| bad("block shorter than its trailer"))?;
-    let rest = body
-        .strip_prefix(HEADER)
-        .ok_or_else(|| bad("does not start with the signer-signature/v1 header"))?;
-    let nl = rest
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| bad("statement line is not terminated"))?;
+    let start = tail.len().checked_sub(len).ok_or_else(|| bad("block length exceeds the data"))?;
+    let block = tail.get(start..).ok_or_else(|| bad("block length exceeds the data"))?;
+    let body = block.get(..len - TRAILER_LEN).ok_or_else(|| bad("block shorter than its trailer"))?;
+    let rest = body.strip_prefix(HEADER).ok_or_else(|| bad("does not start with the signer-signature/v1 header"))?;
+    let nl = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("statement line is not terminated"))?;
     let (statement_bytes, rest) = rest.split_at(nl);
     let sig_line = rest
         .strip_prefix(b"\n")
@@ -137,24 +115,14 @@ pub fn parse(tail: &[u8]) -> Result<Block, FormatError> {
     if sig_line.contains(&b'\n') {
         return Err(bad("extra lines after the signature"));
     }
-    let signature = B64
-        .decode(sig_line)
-        .map_err(|_| bad("signature is not standard base64"))?;
+    let signature = B64.decode(sig_line).map_err(|_| bad("signature is not standard base64"))?;
     if B64.encode(&signature).as_bytes() != sig_line {
         return Err(bad("signature base64 is not canonical"));
     }
     let statement = Statement::parse(statement_bytes)?;
     let payload_len = HEADER.len() + statement_bytes.len() + 1;
-    let payload = block
-        .get(..payload_len)
-        .ok_or_else(|| bad("payload out of range"))?
-        .to_vec();
-    Ok(Block {
-        payload,
-        statement,
-        signature,
-        len,
-    })
+    let payload = block.get(..payload_len).ok_or_else(|| bad("payload out of range"))?.to_vec();
+    Ok(Block { payload, statement, signature, len })
 }
 
 #[cfg(test)]
@@ -198,10 +166,7 @@ mod tests {
         assert_eq!(parsed.signature, vec![7u8; 96]);
         assert_eq!(parsed.payload, p);
         assert_eq!(parsed.len, b.len());
-        assert!(
-            b.iter()
-                .all(|c| c.is_ascii() && (*c == b'\n' || !c.is_ascii_control()))
-        );
+        assert!(b.iter().all(|c| c.is_ascii() && (*c == b'\n' || !c.is_ascii_control())));
     }
 
     #[test]
@@ -233,9 +198,11 @@ mod tests {
     fn non_canonical_forms_are_refused() {
         let st = String::from_utf8(statement().encode().unwrap()).unwrap();
         let spaced = st.replacen(",", ", ", 1);
-        let reordered = st
-            .replacen("\"type\":\"signer-package-statement/v1\",", "", 1)
-            .replacen("}", ",\"type\":\"signer-package-statement/v1\"}", 1);
+        let reordered = st.replacen("\"type\":\"signer-package-statement/v1\",", "", 1).replacen(
+            "}",
+            ",\"type\":\"signer-package-statement/v1\"}",
+            1,
+        );
         for variant in [spaced, reordered] {
             let mut p = HEADER.to_vec();
             p.extend(variant.as_bytes());

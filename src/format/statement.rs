@@ -14,9 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
 use super::{FormatError, STATEMENT_TYPE};
-use crate::model::{
-    DigestAlgorithm, JobId, Platform, ProfileName, Timestamp, VersionId, VersionRef,
-};
+use crate::model::{DigestAlgorithm, JobId, Platform, ProfileName, Timestamp, VersionId, VersionRef};
 
 /// Most certificates a statement carries.
 pub const MAX_CHAIN: usize = 8;
@@ -65,10 +63,7 @@ pub struct ContentDigest {
 impl Statement {
     /// The profile version that signed.
     pub fn version_ref(&self) -> VersionRef {
-        VersionRef {
-            profile: self.profile.clone(),
-            version: self.profile_version.clone(),
-        }
+        VersionRef { profile: self.profile.clone(), version: self.profile_version.clone() }
     }
 
     /// The canonical encoding (no trailing newline).
@@ -79,12 +74,9 @@ impl Statement {
     /// Parses a statement and checks it is in canonical form and well-typed.
     pub fn parse(bytes: &[u8]) -> Result<Self, FormatError> {
         if !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
-            return Err(FormatError::Statement(
-                "not printable ASCII on one line".into(),
-            ));
+            return Err(FormatError::Statement("not printable ASCII on one line".into()));
         }
-        let st: Statement =
-            serde_json::from_slice(bytes).map_err(|e| FormatError::Statement(e.to_string()))?;
+        let st: Statement = serde_json::from_slice(bytes).map_err(|e| FormatError::Statement(e.to_string()))?;
         if st.encode()? != bytes {
             return Err(FormatError::Statement("not in canonical form".into()));
         }
@@ -95,25 +87,15 @@ impl Statement {
             )));
         }
         if st.content.digest_algorithm != st.platform.content_digest() {
-            return Err(FormatError::Statement(
-                "digest algorithm does not match the platform".into(),
-            ));
+            return Err(FormatError::Statement("digest algorithm does not match the platform".into()));
         }
         let digest_ok = st.content.digest.len() == 2 * st.content.digest_algorithm.output_len()
-            && st
-                .content
-                .digest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && st.content.digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !digest_ok {
-            return Err(FormatError::Statement(
-                "digest is not lowercase hex of the right length".into(),
-            ));
+            return Err(FormatError::Statement("digest is not lowercase hex of the right length".into()));
         }
         if st.certificate_chain.is_empty() || st.certificate_chain.len() > MAX_CHAIN {
-            return Err(FormatError::Statement(format!(
-                "certificate chain must hold 1 to {MAX_CHAIN} certificates"
-            )));
+            return Err(FormatError::Statement(format!("certificate chain must hold 1 to {MAX_CHAIN} certificates")));
         }
         st.chain_der()?;
         Ok(st)
@@ -124,13 +106,10 @@ impl Statement {
         self.certificate_chain
             .iter()
             .map(|c| {
-                let der = B64.decode(c).map_err(|_| {
-                    FormatError::Statement("certificate is not standard base64".into())
-                })?;
+                let der =
+                    B64.decode(c).map_err(|_| FormatError::Statement("certificate is not standard base64".into()))?;
                 if B64.encode(&der) != *c {
-                    return Err(FormatError::Statement(
-                        "certificate base64 is not canonical".into(),
-                    ));
+                    return Err(FormatError::Statement("certificate base64 is not canonical".into()));
                 }
                 Ok(der)
             })

@@ -6,9 +6,7 @@
 mod names;
 mod time;
 
-pub use names::{
-    CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef,
-};
+pub use names::{CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
 pub use time::{Timestamp, Validity};
 
 use serde::{Deserialize, Serialize};
@@ -60,14 +58,11 @@ impl std::str::FromStr for Platform {
     type Err = NameError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| NameError {
-                kind: "platform",
-                value: s.to_owned(),
-                rule: "one of ECDSA-P384-SHA384, ECDSA-P256-SHA256, Ed25519",
-            })
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| NameError {
+            kind: "platform",
+            value: s.to_owned(),
+            rule: "one of ECDSA-P384-SHA384, ECDSA-P256-SHA256, Ed25519",
+        })
     }
 }
 

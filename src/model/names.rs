@@ -18,11 +18,7 @@ pub struct NameError {
 }
 
 fn err(kind: &'static str, value: &str, rule: &'static str) -> NameError {
-    NameError {
-        kind,
-        value: value.chars().take(80).collect(),
-        rule,
-    }
+    NameError { kind, value: value.chars().take(80).collect(), rule }
 }
 
 fn all_bytes(s: &str, ok: impl Fn(u8) -> bool) -> bool {
@@ -123,8 +119,7 @@ impl VersionId {
     /// A fresh random version id from the system's secure random source.
     pub fn random() -> Self {
         use ring::rand::SecureRandom;
-        const ALPHABET: &[u8; 62] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let rng = ring::rand::SystemRandom::new();
         let mut out = String::with_capacity(10);
         while out.len() < 10 {
@@ -165,17 +160,9 @@ impl FromStr for VersionRef {
     type Err = NameError;
 
     fn from_str(s: &str) -> Result<Self, NameError> {
-        let (p, v) = s.split_once('/').ok_or_else(|| {
-            err(
-                "profile version",
-                s,
-                "NAME/VERSION, e.g. MyProfile/AbCdEf1234",
-            )
-        })?;
-        Ok(Self {
-            profile: p.parse()?,
-            version: v.parse()?,
-        })
+        let (p, v) =
+            s.split_once('/').ok_or_else(|| err("profile version", s, "NAME/VERSION, e.g. MyProfile/AbCdEf1234"))?;
+        Ok(Self { profile: p.parse()?, version: v.parse()? })
     }
 }
 
@@ -193,9 +180,7 @@ impl Serialize for VersionRef {
 
 impl<'de> Deserialize<'de> for VersionRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -213,20 +198,10 @@ impl FromStr for LayerVersionRef {
 
     fn from_str(s: &str) -> Result<Self, NameError> {
         const RULE: &str = "NAME:N with N a version number from 1, e.g. deps:3";
-        let (n, v) = s
-            .rsplit_once(':')
-            .ok_or_else(|| err("layer version", s, RULE))?;
-        let canonical =
-            !v.is_empty() && !v.starts_with('0') && v.bytes().all(|b| b.is_ascii_digit());
-        let version = v
-            .parse::<u64>()
-            .ok()
-            .filter(|_| canonical)
-            .ok_or_else(|| err("layer version", s, RULE))?;
-        Ok(Self {
-            name: n.parse()?,
-            version,
-        })
+        let (n, v) = s.rsplit_once(':').ok_or_else(|| err("layer version", s, RULE))?;
+        let canonical = !v.is_empty() && !v.starts_with('0') && v.bytes().all(|b| b.is_ascii_digit());
+        let version = v.parse::<u64>().ok().filter(|_| canonical).ok_or_else(|| err("layer version", s, RULE))?;
+        Ok(Self { name: n.parse()?, version })
     }
 }
 
@@ -244,9 +219,7 @@ impl Serialize for LayerVersionRef {
 
 impl<'de> Deserialize<'de> for LayerVersionRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -259,17 +232,7 @@ mod tests {
         for ok in ["ab", "My_Profile_1", &"a".repeat(64)] {
             assert!(ok.parse::<ProfileName>().is_ok(), "{ok}");
         }
-        for bad in [
-            "a",
-            "",
-            "a-b",
-            "a/b",
-            "..",
-            "a.b",
-            "%2e%2e",
-            &"a".repeat(65),
-            "é1",
-        ] {
+        for bad in ["a", "", "a-b", "a/b", "..", "a.b", "%2e%2e", &"a".repeat(65), "é1"] {
             assert!(bad.parse::<ProfileName>().is_err(), "{bad}");
         }
     }
@@ -298,25 +261,15 @@ mod tests {
 
     #[test]
     fn job_ids_are_canonical_uuids() {
-        assert!(
-            "3F2B8C4E-0D1A-4C2E-9B7A-5E6F7A8B9C0D"
-                .parse::<JobId>()
-                .is_err()
-        );
-        assert!(
-            "{3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d}"
-                .parse::<JobId>()
-                .is_err()
-        );
+        assert!("3F2B8C4E-0D1A-4C2E-9B7A-5E6F7A8B9C0D".parse::<JobId>().is_err());
+        assert!("{3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d}".parse::<JobId>().is_err());
     }
 
     #[test]
     fn layer_version_refs() {
         let r: LayerVersionRef = "deps-1:12".parse().unwrap();
         assert_eq!((r.name.as_str(), r.version), ("deps-1", 12));
-        for bad in [
-            "deps", "deps:0", "deps:01", "deps:-1", ":1", "a/b:1", "deps:1:2",
-        ] {
+        for bad in ["deps", "deps:0", "deps:01", "deps:-1", ":1", "a/b:1", "deps:1:2"] {
             assert!(bad.parse::<LayerVersionRef>().is_err(), "{bad}");
         }
     }

@@ -36,9 +36,7 @@ impl Timestamp {
 
     /// As webpki's time.
     pub fn to_pki(self) -> rustls_pki_types::UnixTime {
-        rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-            self.0.max(0).unsigned_abs(),
-        ))
+        rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.0.max(0).unsigned_abs()))
     }
 }
 
@@ -55,13 +53,11 @@ impl FromStr for Timestamp {
     type Err = NameError;
 
     fn from_str(s: &str) -> Result<Self, NameError> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .map(|t| Self(t.unix_timestamp()))
-            .map_err(|_| NameError {
-                kind: "time",
-                value: s.chars().take(80).collect(),
-                rule: "an RFC 3339 time such as 2026-01-31T12:00:00Z",
-            })
+        OffsetDateTime::parse(s, &Rfc3339).map(|t| Self(t.unix_timestamp())).map_err(|_| NameError {
+            kind: "time",
+            value: s.chars().take(80).collect(),
+            rule: "an RFC 3339 time such as 2026-01-31T12:00:00Z",
+        })
     }
 }
 
@@ -73,9 +69,7 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -159,9 +153,7 @@ impl Serialize for Validity {
 
 impl<'de> Deserialize<'de> for Validity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 

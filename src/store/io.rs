@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::path::Path;
-use object_store::{
-    DynObjectStore, GetOptions, GetRange, ObjectStoreExt, PutResult, WriteMultipart,
-};
+use object_store::{DynObjectStore, GetOptions, GetRange, ObjectStoreExt, PutResult, WriteMultipart};
 use tokio::runtime::Handle;
 
 use super::StoreError;
@@ -52,10 +50,7 @@ impl ObjectReader {
     /// Opens the object at `location` (one `head` request): [`StoreError::NotFound`] if it
     /// does not exist.
     pub async fn open(store: Arc<DynObjectStore>, location: Path) -> Result<Self, StoreError> {
-        let meta = store
-            .head(&location)
-            .await
-            .map_err(|e| map_err("head", &location, &store, e))?;
+        let meta = store.head(&location).await.map_err(|e| map_err("head", &location, &store, e))?;
         Ok(Self {
             handle: Handle::current(),
             store,
@@ -70,11 +65,7 @@ impl ObjectReader {
 
     /// Opens the object at `location` only if its ETag is still `e_tag` (the version pinned
     /// when a job was submitted): [`StoreError::Conflict`] if the object changed since.
-    pub async fn open_if_match(
-        store: Arc<DynObjectStore>,
-        location: Path,
-        e_tag: &str,
-    ) -> Result<Self, StoreError> {
+    pub async fn open_if_match(store: Arc<DynObjectStore>, location: Path, e_tag: &str) -> Result<Self, StoreError> {
         let reader = Self::open(store, location).await?;
         if reader.e_tag.as_deref() != Some(e_tag) {
             return Err(StoreError::Conflict {
@@ -115,10 +106,7 @@ impl ObjectReader {
             let result = self.store.get_opts(&self.location, options).await?;
             result.bytes().await
         };
-        let bytes = self
-            .handle
-            .block_on(fetch)
-            .map_err(|e| map_err("read", &self.location, &self.store, e))?;
+        let bytes = self.handle.block_on(fetch).map_err(|e| map_err("read", &self.location, &self.store, e))?;
         if u64::try_from(bytes.len()).ok() != Some(end - self.pos) {
             return Err(StoreError::Conflict {
                 key: self.location.to_string(),
@@ -140,8 +128,7 @@ impl Read for ObjectReader {
         if out.is_empty() || self.pos >= self.size {
             return Ok(0);
         }
-        let buffered =
-            self.pos >= self.buf_start && self.pos - self.buf_start < self.buf.len() as u64;
+        let buffered = self.pos >= self.buf_start && self.pos - self.buf_start < self.buf.len() as u64;
         if !buffered {
             self.fill().map_err(to_io)?;
         }
@@ -164,10 +151,7 @@ impl Seek for ObjectReader {
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
         let target = target.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("seek to a negative position in {}", self.location),
-            )
+            io::Error::new(io::ErrorKind::InvalidInput, format!("seek to a negative position in {}", self.location))
         })?;
         self.pos = target;
         Ok(target)
@@ -193,10 +177,8 @@ pub struct ObjectWriter {
 impl ObjectWriter {
     /// Starts an upload to `location`.
     pub async fn create(store: Arc<DynObjectStore>, location: Path) -> Result<Self, StoreError> {
-        let upload = store
-            .put_multipart(&location)
-            .await
-            .map_err(|e| map_err("start upload of", &location, &store, e))?;
+        let upload =
+            store.put_multipart(&location).await.map_err(|e| map_err("start upload of", &location, &store, e))?;
         Ok(Self {
             handle: Handle::current(),
             store_name: store.to_string(),
@@ -215,17 +197,13 @@ impl ObjectWriter {
     /// the upload is discarded.
     pub fn finish(mut self) -> Result<PutResult, StoreError> {
         let upload = self.upload.take().ok_or_else(|| self.finished_error())?;
-        self.handle
-            .block_on(upload.finish())
-            .map_err(|e| self.error("complete upload of", e))
+        self.handle.block_on(upload.finish()).map_err(|e| self.error("complete upload of", e))
     }
 
     /// Discards the upload and every part uploaded so far.
     pub fn abort(mut self) -> Result<(), StoreError> {
         let upload = self.upload.take().ok_or_else(|| self.finished_error())?;
-        self.handle
-            .block_on(upload.abort())
-            .map_err(|e| self.error("abort upload of", e))
+        self.handle.block_on(upload.abort()).map_err(|e| self.error("abort upload of", e))
     }
 
     fn error(&self, op: &'static str, e: object_store::Error) -> StoreError {
@@ -252,9 +230,7 @@ impl Write for ObjectWriter {
         self.written += buf.len() as u64;
         if self.written / WRITE_PART as u64 != before {
             // A part was started: apply back pressure so memory stays bounded.
-            let waited = self
-                .handle
-                .block_on(upload.wait_for_capacity(WRITE_PARTS_IN_FLIGHT));
+            let waited = self.handle.block_on(upload.wait_for_capacity(WRITE_PARTS_IN_FLIGHT));
             if let Err(e) = waited {
                 return Err(to_io(self.error("upload a part of", e)));
             }
@@ -279,12 +255,7 @@ impl Drop for ObjectWriter {
     }
 }
 
-fn map_err(
-    op: &'static str,
-    location: &Path,
-    store: &Arc<DynObjectStore>,
-    e: object_store::Error,
-) -> StoreError {
+fn map_err(op: &'static str, location: &Path, store: &Arc<DynObjectStore>, e: object_store::Error) -> StoreError {
     StoreError::from_backend(op, location.as_ref(), &store.to_string(), e)
 }
 

@@ -21,9 +21,7 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// characters of URLs and Windows paths, the file store's staging suffix (`#`), and the
 /// rest of the characters that `object_store` would percent-encode (AWS recommends
 /// avoiding them in keys).
-const FORBIDDEN: &[char] = &[
-    '/', '\\', '%', '#', '{', '}', '^', '`', '[', ']', '"', '<', '>', '~', '|', '*', '?',
-];
+const FORBIDDEN: &[char] = &['/', '\\', '%', '#', '{', '}', '^', '`', '[', ']', '"', '<', '>', '~', '|', '*', '?'];
 
 /// A validated object key: segments joined with `/`.
 ///
@@ -50,10 +48,7 @@ impl Key {
 
     /// This key with one more segment appended.
     pub fn child(&self, segment: &str) -> Result<Self, StoreError> {
-        check_segment(segment).map_err(|reason| StoreError::BadKey {
-            key: format!("{}/{segment}", self.0),
-            reason,
-        })?;
+        check_segment(segment).map_err(|reason| StoreError::BadKey { key: format!("{}/{segment}", self.0), reason })?;
         let joined = format!("{}/{segment}", self.0);
         check_len(&joined)?;
         Ok(Self(joined))
@@ -93,10 +88,7 @@ impl Key {
     }
 
     fn single(segment: &str) -> Result<Self, StoreError> {
-        check_segment(segment).map_err(|reason| StoreError::BadKey {
-            key: segment.to_owned(),
-            reason,
-        })?;
+        check_segment(segment).map_err(|reason| StoreError::BadKey { key: segment.to_owned(), reason })?;
         check_len(segment)?;
         Ok(Self(segment.to_owned()))
     }
@@ -116,13 +108,8 @@ fn check_segment(segment: &str) -> Result<(), String> {
     if segment == "." || segment == ".." {
         return Err(format!("a key segment must not be {segment:?}"));
     }
-    if let Some(c) = segment
-        .chars()
-        .find(|c| !c.is_ascii_graphic() || FORBIDDEN.contains(c))
-    {
-        return Err(format!(
-            "a key segment must be printable ASCII without spaces and must not contain {c:?}"
-        ));
+    if let Some(c) = segment.chars().find(|c| !c.is_ascii_graphic() || FORBIDDEN.contains(c)) {
+        return Err(format!("a key segment must be printable ASCII without spaces and must not contain {c:?}"));
     }
     Ok(())
 }
@@ -155,8 +142,8 @@ mod tests {
     #[test]
     fn hostile_segments_are_refused() {
         for bad in [
-            "", ".", "..", "a/b", "a\\b", "%2e%2e", "a\0b", "a\nb", "x#1", "a[b", "~", "a*", "b?",
-            "a b", "é", "a\u{7f}",
+            "", ".", "..", "a/b", "a\\b", "%2e%2e", "a\0b", "a\nb", "x#1", "a[b", "~", "a*", "b?", "a b", "é",
+            "a\u{7f}",
         ] {
             assert!(Key::new(&["ok", bad]).is_err(), "{bad:?}");
             assert!(Key::new(&[bad]).is_err(), "{bad:?}");
@@ -176,11 +163,7 @@ mod tests {
 
     #[test]
     fn every_valid_key_round_trips_through_object_store_paths() {
-        for segs in [
-            &["a", "b-c_d", "d.json"][..],
-            &["x=1;y", "..."],
-            &["a'b", "(c)", "+d@e", "$!&,:"],
-        ] {
+        for segs in [&["a", "b-c_d", "d.json"][..], &["x=1;y", "..."], &["a'b", "(c)", "+d@e", "$!&,:"]] {
             let k = Key::new(segs).unwrap();
             let p = k.path();
             assert_eq!(Path::parse(k.as_str()).unwrap(), p, "{k}");
@@ -192,9 +175,6 @@ mod tests {
     #[test]
     fn foreign_paths_are_corrupt() {
         let p = Path::from_iter(["a", "b%c"]);
-        assert!(matches!(
-            Key::from_path(&p),
-            Err(StoreError::Corrupt { .. })
-        ));
+        assert!(matches!(Key::from_path(&p), Err(StoreError::Corrupt { .. })));
     }
 }

@@ -38,12 +38,7 @@ pub fn profile(name: &ProfileName) -> Result<Key, StoreError> {
 
 /// `profiles/<NAME>/versions/<VERSION>.json`: one version of a signing profile.
 pub fn profile_version(name: &ProfileName, version: &VersionId) -> Result<Key, StoreError> {
-    Key::new(&[
-        "profiles",
-        name.as_str(),
-        "versions",
-        &json_name(version.as_str()),
-    ])
+    Key::new(&["profiles", name.as_str(), "versions", &json_name(version.as_str())])
 }
 
 /// `profiles/<NAME>/versions`: the prefix under which a profile's versions are listed.
@@ -318,18 +313,9 @@ mod tests {
         let job: JobId = "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap();
         let csc_id: CscId = "csc-0123456789abcdef0".parse().unwrap();
         assert_eq!(root_ca().unwrap().as_str(), "ca/root.json");
-        assert_eq!(
-            profile(&name).unwrap().as_str(),
-            "profiles/My_Profile/profile.json"
-        );
-        assert_eq!(
-            profile_version(&name, &version).unwrap().as_str(),
-            "profiles/My_Profile/versions/AbCdEf1234.json"
-        );
-        assert_eq!(
-            profile_canceled(&name).unwrap().as_str(),
-            "profiles/My_Profile/canceled.json"
-        );
+        assert_eq!(profile(&name).unwrap().as_str(), "profiles/My_Profile/profile.json");
+        assert_eq!(profile_version(&name, &version).unwrap().as_str(), "profiles/My_Profile/versions/AbCdEf1234.json");
+        assert_eq!(profile_canceled(&name).unwrap().as_str(), "profiles/My_Profile/canceled.json");
         assert_eq!(
             profile_revocations(&name, &version).unwrap().as_str(),
             "revocations/profiles/My_Profile/AbCdEf1234"
@@ -338,35 +324,18 @@ mod tests {
             job_revocation(&job).unwrap().as_str(),
             "revocations/jobs/3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d.json"
         );
-        assert_eq!(
-            csc(&csc_id).unwrap().as_str(),
-            "cscs/csc-0123456789abcdef0.json"
-        );
+        assert_eq!(csc(&csc_id).unwrap().as_str(), "cscs/csc-0123456789abcdef0.json");
     }
 
     #[test]
     fn numbered_names_sort_as_numbers() {
         let p = Key::new(&["layers", "deps", "versions"]).unwrap();
-        assert_eq!(
-            numbered(&p, 7).unwrap().as_str(),
-            "layers/deps/versions/00000000000000000007.json"
-        );
-        assert_eq!(
-            numbered(&p, u64::MAX).unwrap().last_segment(),
-            "18446744073709551615.json"
-        );
+        assert_eq!(numbered(&p, 7).unwrap().as_str(), "layers/deps/versions/00000000000000000007.json");
+        assert_eq!(numbered(&p, u64::MAX).unwrap().last_segment(), "18446744073709551615.json");
         for n in [1, 42, u64::MAX] {
-            assert_eq!(
-                parse_numbered(numbered(&p, n).unwrap().last_segment()),
-                Some(n)
-            );
+            assert_eq!(parse_numbered(numbered(&p, n).unwrap().last_segment()), Some(n));
         }
-        for bad in [
-            "7.json",
-            "0000000000000000000x.json",
-            "00000000000000000007",
-            "00000000000000000007.json.tmp",
-        ] {
+        for bad in ["7.json", "0000000000000000000x.json", "00000000000000000007", "00000000000000000007.json.tmp"] {
             assert_eq!(parse_numbered(bad), None, "{bad}");
         }
     }

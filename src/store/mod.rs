@@ -53,9 +53,7 @@ use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{
-    DynObjectStore, GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-};
+use object_store::{DynObjectStore, GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -78,10 +76,7 @@ pub enum StoreError {
         key: String,
     },
     /// The backend failed; the cause is this error's source.
-    #[error(
-        "could not {op} object {key} in store {store} ({})",
-        backend_hint(store)
-    )]
+    #[error("could not {op} object {key} in store {store} ({})", backend_hint(store))]
     Backend {
         /// What was being done (`get`, `put`, `list`…).
         op: &'static str,
@@ -155,23 +150,13 @@ impl StoreError {
     /// Maps a backend error on `key`: the semantic cases get their own variants.
     fn from_backend(op: &'static str, key: &str, store: &str, e: object_store::Error) -> Self {
         match e {
-            object_store::Error::NotFound { .. } => Self::NotFound {
-                key: key.to_owned(),
-            },
-            object_store::Error::AlreadyExists { .. } => Self::AlreadyExists {
-                key: key.to_owned(),
-            },
+            object_store::Error::NotFound { .. } => Self::NotFound { key: key.to_owned() },
+            object_store::Error::AlreadyExists { .. } => Self::AlreadyExists { key: key.to_owned() },
             object_store::Error::Precondition { .. } => Self::Conflict {
                 key: key.to_owned(),
-                reason: "the object changed since it was first read; run the command again"
-                    .to_owned(),
+                reason: "the object changed since it was first read; run the command again".to_owned(),
             },
-            source => Self::Backend {
-                op,
-                key: key.to_owned(),
-                store: store.to_owned(),
-                source: Box::new(source),
-            },
+            source => Self::Backend { op, key: key.to_owned(), store: store.to_owned(), source: Box::new(source) },
         }
     }
 }
@@ -206,18 +191,12 @@ impl Store {
     ///   `AWS_ENDPOINT_URL_S3`, which wins over the others, and `AWS_ALLOW_HTTP=true` for a
     ///   plain-HTTP endpoint). Conditional writes use `If-None-Match: *`.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let bad = |reason: String| StoreError::BadUrl {
-            url: url.to_owned(),
-            reason,
-        };
+        let bad = |reason: String| StoreError::BadUrl { url: url.to_owned(), reason };
         if let Some(rest) = url.strip_prefix("memory://") {
             if !rest.is_empty() {
                 return Err(bad("a memory store takes no path: use memory://".to_owned()));
             }
-            return Ok(Self::from_object_store(
-                Arc::new(InMemory::new()),
-                url.to_owned(),
-            ));
+            return Ok(Self::from_object_store(Arc::new(InMemory::new()), url.to_owned()));
         }
         let parsed = parse_url(url)?;
         let inner: Arc<DynObjectStore> = match parsed.scheme() {
@@ -244,17 +223,13 @@ impl Store {
                 let bucket = s3_bucket(url, &parsed)?;
                 let s3 = build_s3(url, bucket)?;
                 // The prefix as typed: `Url` would resolve `..` and keep `%` escapes.
-                let raw_path = url
-                    .strip_prefix("s3://")
-                    .and_then(|r| r.split_once('/'))
-                    .map_or("", |(_, p)| p);
+                let raw_path = url.strip_prefix("s3://").and_then(|r| r.split_once('/')).map_or("", |(_, p)| p);
                 let prefix = raw_path.trim_matches('/');
                 if prefix.is_empty() {
                     Arc::new(s3)
                 } else {
                     let segments: Vec<&str> = prefix.split('/').collect();
-                    let prefix =
-                        Key::new(&segments).map_err(|e| bad(format!("bad prefix: {e}")))?;
+                    let prefix = Key::new(&segments).map_err(|e| bad(format!("bad prefix: {e}")))?;
                     Arc::new(PrefixStore::new(s3, prefix.path()))
                 }
             }
@@ -317,18 +292,9 @@ impl Store {
     /// distinct consecutive numbers and none is lost; `value` may be called more than
     /// once. Numbers are never reused as long as numbered records are never deleted: mark
     /// a deleted version with another object instead.
-    pub async fn create_next<T: Serialize>(
-        &self,
-        prefix: &Key,
-        value: impl Fn(u64) -> T,
-    ) -> Result<u64, StoreError> {
+    pub async fn create_next<T: Serialize>(&self, prefix: &Key, value: impl Fn(u64) -> T) -> Result<u64, StoreError> {
         for attempt in 0..CREATE_NEXT_ATTEMPTS {
-            let last = self
-                .list_numbered(prefix)
-                .await?
-                .last()
-                .copied()
-                .unwrap_or(0);
+            let last = self.list_numbered(prefix).await?.last().copied().unwrap_or(0);
             let next = last.checked_add(1).ok_or_else(|| StoreError::Conflict {
                 key: prefix.to_string(),
                 reason: "every number is used".to_owned(),
@@ -366,16 +332,9 @@ impl Store {
     /// Every key under `prefix` (at any depth), sorted. Listing follows the backend's pages
     /// to the end.
     pub async fn list_keys(&self, prefix: &Key) -> Result<Vec<Key>, StoreError> {
-        let metas: Vec<_> = self
-            .inner
-            .list(Some(&prefix.path()))
-            .try_collect()
-            .await
-            .map_err(|e| self.error("list", prefix, e))?;
-        let mut keys = metas
-            .iter()
-            .map(|m| Key::from_path(&m.location))
-            .collect::<Result<Vec<_>, _>>()?;
+        let metas: Vec<_> =
+            self.inner.list(Some(&prefix.path())).try_collect().await.map_err(|e| self.error("list", prefix, e))?;
+        let mut keys = metas.iter().map(|m| Key::from_path(&m.location)).collect::<Result<Vec<_>, _>>()?;
         keys.sort();
         Ok(keys)
     }
@@ -389,11 +348,7 @@ impl Store {
     /// [`Store::create_json`]).
     pub async fn create_bytes(&self, key: &Key, bytes: Bytes) -> Result<(), StoreError> {
         self.inner
-            .put_opts(
-                &key.path(),
-                PutPayload::from_bytes(bytes),
-                PutOptions::from(PutMode::Create),
-            )
+            .put_opts(&key.path(), PutPayload::from_bytes(bytes), PutOptions::from(PutMode::Create))
             .await
             .map(drop)
             .map_err(|e| self.error("create", key, e))
@@ -429,11 +384,7 @@ impl Store {
     }
 
     async fn get_capped(&self, key: &Key, cap: u64) -> Result<Option<Bytes>, StoreError> {
-        let result = match self
-            .inner
-            .get_opts(&key.path(), GetOptions::default())
-            .await
-        {
+        let result = match self.inner.get_opts(&key.path(), GetOptions::default()).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error("get", key, e)),
@@ -441,17 +392,10 @@ impl Store {
         if result.meta.size > cap {
             return Err(StoreError::Corrupt {
                 key: key.to_string(),
-                reason: format!(
-                    "it is {} bytes, more than the {cap} such a record may have",
-                    result.meta.size
-                ),
+                reason: format!("it is {} bytes, more than the {cap} such a record may have", result.meta.size),
             });
         }
-        result
-            .bytes()
-            .await
-            .map(Some)
-            .map_err(|e| self.error("get", key, e))
+        result.bytes().await.map(Some).map_err(|e| self.error("get", key, e))
     }
 
     fn error(&self, op: &'static str, key: &Key, e: object_store::Error) -> StoreError {
@@ -463,30 +407,21 @@ impl Store {
 /// [`Store::open`]) or `file:///abs/path`. Used where a command takes "a path or an
 /// object URL" (`signer sign SOURCE -o DEST`).
 pub fn parse_object_url(url: &str) -> Result<(Arc<DynObjectStore>, Path), StoreError> {
-    let bad = |reason: String| StoreError::BadUrl {
-        url: url.to_owned(),
-        reason,
-    };
+    let bad = |reason: String| StoreError::BadUrl { url: url.to_owned(), reason };
     let parsed = parse_url(url)?;
     match parsed.scheme() {
         "s3" => {
             let bucket = s3_bucket(url, &parsed)?;
             if parsed.path().ends_with('/') || parsed.path().trim_matches('/').is_empty() {
-                return Err(bad(
-                    "names a bucket or a prefix, not an object: use s3://bucket/key".to_owned(),
-                ));
+                return Err(bad("names a bucket or a prefix, not an object: use s3://bucket/key".to_owned()));
             }
             // The key as typed (`Url` would resolve `..`), percent-decoded; `Path` refuses
             // empty, `.` and `..` segments.
-            let raw_key = url
-                .strip_prefix("s3://")
-                .and_then(|r| r.split_once('/'))
-                .map_or("", |(_, k)| k);
+            let raw_key = url.strip_prefix("s3://").and_then(|r| r.split_once('/')).map_or("", |(_, k)| k);
             if raw_key.split('/').any(str::is_empty) {
                 return Err(bad("the object key has an empty segment (//)".to_owned()));
             }
-            let path =
-                Path::from_url_path(raw_key).map_err(|e| bad(format!("bad object key: {e}")))?;
+            let path = Path::from_url_path(raw_key).map_err(|e| bad(format!("bad object key: {e}")))?;
             Ok((Arc::new(build_s3(url, bucket)?), path))
         }
         "file" => {
@@ -494,28 +429,20 @@ pub fn parse_object_url(url: &str) -> Result<(Arc<DynObjectStore>, Path), StoreE
             if url.ends_with('/') {
                 return Err(bad("names a directory, not a file".to_owned()));
             }
-            let path =
-                Path::from_absolute_path(&file).map_err(|e| bad(format!("bad file path: {e}")))?;
+            let path = Path::from_absolute_path(&file).map_err(|e| bad(format!("bad file path: {e}")))?;
             Ok((Arc::new(LocalFileSystem::new().with_fsync(true)), path))
         }
-        other => Err(bad(format!(
-            "unsupported scheme {other:?}; use s3://bucket/key or file:///abs/path"
-        ))),
+        other => Err(bad(format!("unsupported scheme {other:?}; use s3://bucket/key or file:///abs/path"))),
     }
 }
 
 const URL_FORMS: &str = "use file:///abs/dir, memory:// or s3://bucket[/prefix]";
 
 fn parse_url(url: &str) -> Result<url::Url, StoreError> {
-    let bad = |reason: String| StoreError::BadUrl {
-        url: url.to_owned(),
-        reason,
-    };
+    let bad = |reason: String| StoreError::BadUrl { url: url.to_owned(), reason };
     let parsed = url::Url::parse(url).map_err(|e| bad(format!("not a URL ({e}); {URL_FORMS}")))?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(bad(
-            "a store URL takes no query (?…) or fragment (#…)".to_owned()
-        ));
+        return Err(bad("a store URL takes no query (?…) or fragment (#…)".to_owned()));
     }
     Ok(parsed)
 }
@@ -523,25 +450,15 @@ fn parse_url(url: &str) -> Result<url::Url, StoreError> {
 /// The absolute local path of a `file:///abs/path` URL; `file://host/…` and relative forms
 /// are refused, since they are a path mistyped more often than meant.
 fn file_url_path(url: &str, parsed: &url::Url) -> Result<PathBuf, StoreError> {
-    let bad = |reason: &str| StoreError::BadUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let bad = |reason: &str| StoreError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
     if !url.starts_with("file:///") {
-        return Err(bad(
-            "a file URL must hold an absolute path: file:///abs/dir (three slashes)",
-        ));
+        return Err(bad("a file URL must hold an absolute path: file:///abs/dir (three slashes)"));
     }
-    parsed
-        .to_file_path()
-        .map_err(|()| bad("not a local absolute path; use file:///abs/dir"))
+    parsed.to_file_path().map_err(|()| bad("not a local absolute path; use file:///abs/dir"))
 }
 
 fn s3_bucket<'u>(url: &str, parsed: &'u url::Url) -> Result<&'u str, StoreError> {
-    let bad = |reason: &str| StoreError::BadUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let bad = |reason: &str| StoreError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
     if !parsed.username().is_empty() || parsed.password().is_some() || parsed.port().is_some() {
         return Err(bad(
             "put no credentials or port in an s3:// URL; use AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL",
@@ -549,9 +466,7 @@ fn s3_bucket<'u>(url: &str, parsed: &'u url::Url) -> Result<&'u str, StoreError>
     }
     let bucket = parsed.host_str().unwrap_or_default();
     let ok = (1..=255).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+        && bucket.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
     if !ok {
         return Err(bad("an s3 URL names a bucket: s3://bucket[/prefix]"));
     }
@@ -564,22 +479,16 @@ fn build_s3(url: &str, bucket: &str) -> Result<AmazonS3, StoreError> {
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
     // `from_env` reads the AWS_* variables, AWS_ENDPOINT_URL_S3 included (it wins over
     // AWS_ENDPOINT_URL); the bucket comes from the URL.
-    let mut builder = AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .with_conditional_put(S3ConditionalPut::ETagMatch);
+    let mut builder =
+        AmazonS3Builder::from_env().with_bucket_name(bucket).with_conditional_put(S3ConditionalPut::ETagMatch);
     // Copy-if-not-exists publishes a signing job's object exactly once (see `worker`):
     // S3 does it as a one-part copy upload completed with `If-None-Match: *`. A server
     // that needs another way is set with AWS_COPY_IF_NOT_EXISTS.
-    if builder
-        .get_config_value(&object_store::aws::AmazonS3ConfigKey::CopyIfNotExists)
-        .is_none()
-    {
+    if builder.get_config_value(&object_store::aws::AmazonS3ConfigKey::CopyIfNotExists).is_none() {
         builder = builder.with_copy_if_not_exists(object_store::aws::S3CopyIfNotExists::Multipart);
     }
-    check_s3_credentials(&builder).map_err(|reason| StoreError::Open {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    })?;
+    check_s3_credentials(&builder)
+        .map_err(|reason| StoreError::Open { url: url.to_owned(), reason: reason.to_owned() })?;
     builder.build().map_err(|e| StoreError::Open {
         url: url.to_owned(),
         reason: format!("bad S3 settings ({e}); check the AWS_* variables"),
@@ -597,14 +506,10 @@ fn check_s3_credentials(builder: &AmazonS3Builder) -> Result<(), &'static str> {
         || set(K::WebIdentityTokenFile)
         || set(K::ContainerCredentialsRelativeUri)
         || set(K::ContainerCredentialsFullUri)
-        || builder
-            .get_config_value(&K::SkipSignature)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        || builder.get_config_value(&K::SkipSignature).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if custom_endpoint && !credentials {
-        return Err(
-            "an S3 endpoint is set (AWS_ENDPOINT_URL) but no credentials: set AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY (or AWS_SKIP_SIGNATURE=true for anonymous access)",
-        );
+        return Err("an S3 endpoint is set (AWS_ENDPOINT_URL) but no credentials: set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY (or AWS_SKIP_SIGNATURE=true for anonymous access)");
     }
     Ok(())
 }
@@ -675,17 +580,11 @@ mod tests {
     fn a_custom_endpoint_needs_credentials() {
         let endpoint = AmazonS3Builder::new().with_endpoint("http://127.0.0.1:9");
         assert!(check_s3_credentials(&endpoint).is_err());
-        let keyed = endpoint
-            .clone()
-            .with_access_key_id("k")
-            .with_secret_access_key("s");
+        let keyed = endpoint.clone().with_access_key_id("k").with_secret_access_key("s");
         assert!(check_s3_credentials(&keyed).is_ok());
         let anonymous = endpoint.with_skip_signature(true);
         assert!(check_s3_credentials(&anonymous).is_ok());
-        assert!(
-            check_s3_credentials(&AmazonS3Builder::new()).is_ok(),
-            "AWS itself may use instance roles"
-        );
+        assert!(check_s3_credentials(&AmazonS3Builder::new()).is_ok(), "AWS itself may use instance roles");
     }
 
     #[test]
@@ -713,57 +612,31 @@ mod tests {
         let k = || "k".to_owned();
         assert_eq!(StoreError::NotFound { key: k() }.exit_code(), 4);
         assert_eq!(StoreError::AlreadyExists { key: k() }.exit_code(), 5);
-        assert_eq!(
-            StoreError::Conflict {
-                key: k(),
-                reason: k()
-            }
-            .exit_code(),
-            5
-        );
-        assert_eq!(
-            StoreError::Corrupt {
-                key: k(),
-                reason: k()
-            }
-            .exit_code(),
-            6
-        );
+        assert_eq!(StoreError::Conflict { key: k(), reason: k() }.exit_code(), 5);
+        assert_eq!(StoreError::Corrupt { key: k(), reason: k() }.exit_code(), 6);
         let e = StoreError::from_backend(
             "get",
             "a/b",
             "s3://bkt",
-            object_store::Error::NotFound {
-                path: "a/b".into(),
-                source: "gone".into(),
-            },
+            object_store::Error::NotFound { path: "a/b".into(), source: "gone".into() },
         );
         assert!(matches!(e, StoreError::NotFound { .. }));
         let e = StoreError::from_backend(
             "get",
             "a/b",
             "s3://bkt",
-            object_store::Error::Generic {
-                store: "S3",
-                source: "connection refused".into(),
-            },
+            object_store::Error::Generic { store: "S3", source: "connection refused".into() },
         );
         assert_eq!(e.exit_code(), 6);
         let msg = e.to_string();
-        assert!(
-            msg.contains("a/b") && msg.contains("AWS_ENDPOINT_URL"),
-            "{msg}"
-        );
+        assert!(msg.contains("a/b") && msg.contains("AWS_ENDPOINT_URL"), "{msg}");
     }
 
     #[test]
     fn backoff_is_bounded() {
         for attempt in 0..200 {
             let d = backoff(attempt);
-            assert!(
-                d >= Duration::from_millis(1) && d <= Duration::from_millis(160),
-                "{d:?}"
-            );
+            assert!(d >= Duration::from_millis(1) && d <= Duration::from_millis(160), "{d:?}");
         }
     }
 
@@ -771,25 +644,13 @@ mod tests {
     async fn json_records_are_checked() {
         let store = Store::open("memory://").unwrap();
         let key = Key::new(&["r.json"]).unwrap();
-        store
-            .create_bytes(&key, Bytes::from_static(b"{not json"))
-            .await
-            .unwrap();
+        store.create_bytes(&key, Bytes::from_static(b"{not json")).await.unwrap();
         let err = store.get_json::<serde_json::Value>(&key).await.unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         let big = Key::new(&["big.json"]).unwrap();
-        store
-            .put_json(&big, &"x".repeat(usize::try_from(MAX_JSON_BYTES).unwrap()))
-            .await
-            .unwrap();
+        store.put_json(&big, &"x".repeat(usize::try_from(MAX_JSON_BYTES).unwrap())).await.unwrap();
         let err = store.get_json::<String>(&big).await.unwrap_err();
         assert!(err.to_string().contains("more than"), "{err}");
-        assert_eq!(
-            store
-                .get_json::<String>(&Key::new(&["none"]).unwrap())
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(store.get_json::<String>(&Key::new(&["none"]).unwrap()).await.unwrap(), None);
     }
 }

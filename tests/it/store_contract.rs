@@ -8,12 +8,7 @@
 
 // Test code: a failed unwrap, index or panic is a failed test (clippy.toml allows these in
 // `#[test]` functions only, and the contracts are plain functions).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -33,32 +28,23 @@ struct Fixture {
 }
 
 fn memory() -> Fixture {
-    Fixture {
-        store: Store::open("memory://").unwrap(),
-        _dir: None,
-    }
+    Fixture { store: Store::open("memory://").unwrap(), _dir: None }
 }
 
 fn file() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}/store", dir.path().display());
-    Fixture {
-        store: Store::open(&url).unwrap(),
-        _dir: Some(dir),
-    }
+    Fixture { store: Store::open(&url).unwrap(), _dir: Some(dir) }
 }
 
 /// A store in a fresh bucket of the test S3 server, or `None` (and a notice) without one.
 async fn s3() -> Option<Fixture> {
     let Ok(endpoint) = std::env::var("SIGNER_TEST_S3_ENDPOINT") else {
-        eprintln!(
-            "skipping the S3 run: set SIGNER_TEST_S3_ENDPOINT (scripts/test.sh starts a server and sets it)"
-        );
+        eprintln!("skipping the S3 run: set SIGNER_TEST_S3_ENDPOINT (scripts/test.sh starts a server and sets it)");
         return None;
     };
-    let configured = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok());
+    let configured =
+        ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT"].iter().any(|v| std::env::var(v).is_ok());
     assert!(
         configured && std::env::var("AWS_ACCESS_KEY_ID").is_ok(),
         "SIGNER_TEST_S3_ENDPOINT is set, so also set AWS_ENDPOINT_URL={endpoint}, AWS_ACCESS_KEY_ID, \
@@ -79,11 +65,7 @@ async fn create_bucket(endpoint: &str, bucket: &str) {
         .send()
         .await
         .unwrap_or_else(|e| panic!("cannot reach the S3 test server at {endpoint}: {e}"));
-    assert!(
-        response.status().is_success(),
-        "creating bucket {bucket}: {}",
-        response.status()
-    );
+    assert!(response.status().is_success(), "creating bucket {bucket}: {}", response.status());
 }
 
 /// Runs each contract on every backend: `store_contract::<contract>::{memory, file, s3}`.
@@ -131,44 +113,22 @@ fn key(s: &str) -> Key {
 
 async fn create_is_exclusive(store: &Store) {
     let k = key("records/one.json");
-    store
-        .create_json(&k, &serde_json::json!({"v": 1}))
-        .await
-        .unwrap();
-    let err = store
-        .create_json(&k, &serde_json::json!({"v": 2}))
-        .await
-        .unwrap_err();
+    store.create_json(&k, &serde_json::json!({"v": 1})).await.unwrap();
+    let err = store.create_json(&k, &serde_json::json!({"v": 2})).await.unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
     assert_eq!(err.exit_code(), 5);
     assert!(err.to_string().contains("records/one.json"), "{err}");
     let got: serde_json::Value = store.get_json(&k).await.unwrap().unwrap();
-    assert_eq!(
-        got,
-        serde_json::json!({"v": 1}),
-        "the loser changed nothing"
-    );
+    assert_eq!(got, serde_json::json!({"v": 1}), "the loser changed nothing");
 
     let b = key("records/raw.bin");
-    store
-        .create_bytes(&b, Bytes::from_static(b"first"))
-        .await
-        .unwrap();
-    let err = store
-        .create_bytes(&b, Bytes::from_static(b"second"))
-        .await
-        .unwrap_err();
+    store.create_bytes(&b, Bytes::from_static(b"first")).await.unwrap();
+    let err = store.create_bytes(&b, Bytes::from_static(b"second")).await.unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
-    assert_eq!(
-        store.get_bytes(&b).await.unwrap().unwrap(),
-        Bytes::from_static(b"first")
-    );
+    assert_eq!(store.get_bytes(&b).await.unwrap().unwrap(), Bytes::from_static(b"first"));
 
     // put_json overwrites (derived data only).
-    store
-        .put_json(&k, &serde_json::json!({"v": 3}))
-        .await
-        .unwrap();
+    store.put_json(&k, &serde_json::json!({"v": 3})).await.unwrap();
     let got: serde_json::Value = store.get_json(&k).await.unwrap().unwrap();
     assert_eq!(got, serde_json::json!({"v": 3}));
 
@@ -199,11 +159,7 @@ async fn create_race(store: &Store) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one creator wins: {winners:?}");
-    assert_eq!(
-        store.get_json::<i32>(&k).await.unwrap(),
-        Some(winners[0]),
-        "the object is the winner's"
-    );
+    assert_eq!(store.get_json::<i32>(&k).await.unwrap(), Some(winners[0]), "the object is the winner's");
 }
 
 async fn numbered_race(store: &Store) {
@@ -215,10 +171,7 @@ async fn numbered_race(store: &Store) {
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 for _ in 0..4 {
-                    let n = store
-                        .create_next(&prefix, |n| serde_json::json!({"n": n, "task": task}))
-                        .await
-                        .unwrap();
+                    let n = store.create_next(&prefix, |n| serde_json::json!({"n": n, "task": task})).await.unwrap();
                     mine.push(n);
                 }
                 mine
@@ -230,86 +183,41 @@ async fn numbered_race(store: &Store) {
         all.extend(t.await.unwrap());
     }
     all.sort_unstable();
-    assert_eq!(
-        all,
-        (1..=32).collect::<Vec<u64>>(),
-        "distinct, consecutive, none lost"
-    );
+    assert_eq!(all, (1..=32).collect::<Vec<u64>>(), "distinct, consecutive, none lost");
     assert_eq!(store.list_numbered(&prefix).await.unwrap(), all);
     for n in [1, 17, 32] {
-        let record: serde_json::Value = store
-            .get_json(&keys::numbered(&prefix, n).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let record: serde_json::Value = store.get_json(&keys::numbered(&prefix, n).unwrap()).await.unwrap().unwrap();
         assert_eq!(record["n"], n, "record {n} was built for its own number");
     }
 }
 
 async fn numbered_ignores_strays(store: &Store) {
     let prefix = key("numbered");
-    assert_eq!(
-        store.list_numbered(&prefix).await.unwrap(),
-        Vec::<u64>::new()
-    );
+    assert_eq!(store.list_numbered(&prefix).await.unwrap(), Vec::<u64>::new());
     // Not numbered records: a deeper object, an odd name, a sibling prefix.
-    store
-        .create_json(
-            &keys::numbered(&prefix.child("sub").unwrap(), 9).unwrap(),
-            &0,
-        )
-        .await
-        .unwrap();
-    store
-        .create_json(&key("numbered/7.json"), &0)
-        .await
-        .unwrap();
-    store
-        .create_json(&keys::numbered(&key("numbered2"), 5).unwrap(), &0)
-        .await
-        .unwrap();
+    store.create_json(&keys::numbered(&prefix.child("sub").unwrap(), 9).unwrap(), &0).await.unwrap();
+    store.create_json(&key("numbered/7.json"), &0).await.unwrap();
+    store.create_json(&keys::numbered(&key("numbered2"), 5).unwrap(), &0).await.unwrap();
     assert_eq!(store.create_next(&prefix, |n| n).await.unwrap(), 1);
-    store
-        .create_json(&keys::numbered(&prefix, 41).unwrap(), &41)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.create_next(&prefix, |n| n).await.unwrap(),
-        42,
-        "max + 1, gaps are not refilled"
-    );
+    store.create_json(&keys::numbered(&prefix, 41).unwrap(), &41).await.unwrap();
+    assert_eq!(store.create_next(&prefix, |n| n).await.unwrap(), 42, "max + 1, gaps are not refilled");
     assert_eq!(store.list_numbered(&prefix).await.unwrap(), vec![1, 41, 42]);
 }
 
 async fn list_paginates(store: &Store) {
     const N: usize = 1_200;
-    let expected: BTreeSet<Key> = (0..N)
-        .map(|i| key(&format!("many/{:02}/obj-{i:05}.json", i % 7)))
-        .collect();
+    let expected: BTreeSet<Key> = (0..N).map(|i| key(&format!("many/{:02}/obj-{i:05}.json", i % 7))).collect();
     let writes = futures::stream::iter(expected.iter().cloned())
         .map(|k| async move { store.create_bytes(&k, Bytes::from_static(b"{}")).await })
         .buffer_unordered(32)
         .collect::<Vec<_>>()
         .await;
-    assert!(
-        writes.iter().all(Result::is_ok),
-        "{:?}",
-        writes.iter().find(|r| r.is_err())
-    );
-    store
-        .create_bytes(&key("many-not/x"), Bytes::new())
-        .await
-        .unwrap();
-    store
-        .create_bytes(&key("other/y"), Bytes::new())
-        .await
-        .unwrap();
+    assert!(writes.iter().all(Result::is_ok), "{:?}", writes.iter().find(|r| r.is_err()));
+    store.create_bytes(&key("many-not/x"), Bytes::new()).await.unwrap();
+    store.create_bytes(&key("other/y"), Bytes::new()).await.unwrap();
     let listed = store.list_keys(&key("many")).await.unwrap();
     assert_eq!(listed.len(), N, "every object listed, across pages");
-    assert!(
-        listed.windows(2).all(|w| w[0] < w[1]),
-        "sorted, no duplicates"
-    );
+    assert!(listed.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
     assert_eq!(listed.into_iter().collect::<BTreeSet<_>>(), expected);
 }
 
@@ -317,13 +225,7 @@ async fn list_respects_segment_boundaries(store: &Store) {
     for k in ["a/1.json", "a/b/2.json", "ab/3.json", "a.json"] {
         store.create_json(&key(k), &0).await.unwrap();
     }
-    let listed: Vec<String> = store
-        .list_keys(&key("a"))
-        .await
-        .unwrap()
-        .iter()
-        .map(|k| k.to_string())
-        .collect();
+    let listed: Vec<String> = store.list_keys(&key("a")).await.unwrap().iter().map(|k| k.to_string()).collect();
     assert_eq!(listed, ["a/1.json", "a/b/2.json"]);
     assert!(store.list_keys(&key("none")).await.unwrap().is_empty());
 }
@@ -392,10 +294,7 @@ async fn object_reader_writer_round_trip(store: &Store) {
         probe(&mut r, SeekFrom::Current(-100), chunk + 7 - 100, 200);
         probe(&mut r, SeekFrom::End(-5), LEN - 5, 5);
         probe(&mut r, SeekFrom::Start(0), 0, 2 * chunk + 100); // one read_exact over three chunks
-        assert!(
-            r.seek(SeekFrom::Current(-(4 * chunk as i64))).is_err(),
-            "before the start"
-        );
+        assert!(r.seek(SeekFrom::Current(-(4 * chunk as i64))).is_err(), "before the start");
         assert_eq!(r.seek(SeekFrom::End(10)).unwrap(), LEN as u64 + 10);
         assert_eq!(r.read(&mut [0u8; 8]).unwrap(), 0, "past the end");
     })
@@ -410,9 +309,7 @@ async fn object_reader_writer_round_trip(store: &Store) {
     // An empty object round-trips too.
     let empty = key("packages/empty.zip");
     let writer = store.writer(&empty).await.unwrap();
-    tokio::task::spawn_blocking(move || writer.finish().unwrap())
-        .await
-        .unwrap();
+    tokio::task::spawn_blocking(move || writer.finish().unwrap()).await.unwrap();
     let mut reader = store.reader(&empty).await.unwrap();
     assert_eq!(reader.size(), 0);
     let all = tokio::task::spawn_blocking(move || {
@@ -462,25 +359,16 @@ async fn object_writer_abort_leaves_nothing(store: &Store) {
 async fn object_reader_pins_the_version(store: &Store) {
     const LEN: usize = 9 * 1024 * 1024; // two chunks
     let k = key("src/pkg.zip");
-    store
-        .create_bytes(&k, Bytes::from(pattern(LEN)))
-        .await
-        .unwrap();
+    store.create_bytes(&k, Bytes::from(pattern(LEN))).await.unwrap();
     let reader = store.reader(&k).await.unwrap();
     let e_tag = reader.e_tag().expect("every backend has ETags").to_owned();
 
-    let pinned = ObjectReader::open_if_match(Arc::clone(store.inner()), k.path(), &e_tag)
-        .await
-        .unwrap();
+    let pinned = ObjectReader::open_if_match(Arc::clone(store.inner()), k.path(), &e_tag).await.unwrap();
     assert_eq!(pinned.e_tag(), Some(e_tag.as_str()));
     drop(pinned);
 
     // The source changes under the reader: it fails rather than mix versions.
-    store
-        .inner()
-        .put(&k.path(), vec![1u8; LEN].into())
-        .await
-        .unwrap();
+    store.inner().put(&k.path(), vec![1u8; LEN].into()).await.unwrap();
     let err = tokio::task::spawn_blocking(move || {
         let mut r = reader;
         let mut all = Vec::new();
@@ -492,8 +380,6 @@ async fn object_reader_pins_the_version(store: &Store) {
     assert!(matches!(inner, StoreError::Conflict { .. }), "{inner}");
     assert_eq!(inner.exit_code(), 5);
 
-    let err = ObjectReader::open_if_match(Arc::clone(store.inner()), k.path(), &e_tag)
-        .await
-        .unwrap_err();
+    let err = ObjectReader::open_if_match(Arc::clone(store.inner()), k.path(), &e_tag).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
 }
