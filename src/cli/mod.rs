@@ -171,9 +171,7 @@ fn default_store_url(home: &std::path::Path) -> String {
 
 fn default_home() -> PathBuf {
     #[allow(clippy::disallowed_methods)] // the CLI edge is where the environment is read
-    let base = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     base.join(".local/share/signer")
 }
 
@@ -182,20 +180,13 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
     let format = cli.global.output;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -223,10 +214,7 @@ fn report_error(e: &anyhow::Error, format: Format) -> u8 {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// The exit code of an error: the first library error in the chain decides.
@@ -251,15 +239,8 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
     let home_dir = g.home.clone().unwrap_or_else(default_home);
-    let store_url = g
-        .store
-        .clone()
-        .unwrap_or_else(|| default_store_url(&home_dir));
-    let ctx = Ctx {
-        out: Out::new(g.output, g.quiet, g.verbose),
-        home_dir,
-        store_url,
-    };
+    let store_url = g.store.clone().unwrap_or_else(|| default_store_url(&home_dir));
+    let ctx = Ctx { out: Out::new(g.output, g.quiet, g.verbose), home_dir, store_url };
     match cli.command {
         Command::Init => init(&ctx).await,
         Command::Profile(cmd) => profile::run(&ctx, cmd).await,
@@ -277,31 +258,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut cmd = Cli::command();
             let mut stdout = std::io::stdout();
             match shell {
-                Shell::Bash => clap_complete::generate(
-                    clap_complete::Shell::Bash,
-                    &mut cmd,
-                    "signer",
-                    &mut stdout,
-                ),
-                Shell::Zsh => clap_complete::generate(
-                    clap_complete::Shell::Zsh,
-                    &mut cmd,
-                    "signer",
-                    &mut stdout,
-                ),
-                Shell::Fish => clap_complete::generate(
-                    clap_complete::Shell::Fish,
-                    &mut cmd,
-                    "signer",
-                    &mut stdout,
-                ),
+                Shell::Bash => clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "signer", &mut stdout),
+                Shell::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "signer", &mut stdout),
+                Shell::Fish => clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "signer", &mut stdout),
             }
             Ok(exit::OK)
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .context("writing the man page")?;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()).context("writing the man page")?;
             Ok(exit::OK)
         }
     }
@@ -317,17 +281,9 @@ async fn init(ctx: &Ctx) -> anyhow::Result<u8> {
         "root_ca": {"fingerprint": ca.fingerprint, "created_at": ca.created_at},
     });
     let text = if created {
-        format!(
-            "created the root CA of {} (sha256 {})",
-            store.url(),
-            ca.fingerprint
-        )
+        format!("created the root CA of {} (sha256 {})", store.url(), ca.fingerprint)
     } else {
-        format!(
-            "the store {} already has its root CA (sha256 {}); nothing to do",
-            store.url(),
-            ca.fingerprint
-        )
+        format!("the store {} already has its root CA (sha256 {}); nothing to do", store.url(), ca.fingerprint)
     };
     ctx.out.emit(&doc, text)?;
     Ok(exit::OK)

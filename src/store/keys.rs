@@ -324,7 +324,7 @@ mod tests {
             job_revocation(&job).unwrap().as_str(),
             "revocations/jobs/3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d.json"
         );
-        assert_eq!(csc(&csc_id).unwrap().as_str(), "cscs/csc-0123456789abcdef0.json");
+        assert_eq!(csc_revisions(&csc_id).unwrap().as_str(), "cscs/csc-0123456789abcdef0/revisions");
     }
 
     #[test]

@@ -865,3 +865,46 @@ fn sigterm_stops_a_worker_cleanly() {
     assert_eq!(summary["stopped"], "signal");
     assert!(files_in(&workers).is_empty(), "a stopped worker retires its presence record");
 }
+
+#[test]
+fn stopping_now_releases_the_jobs_in_flight_to_other_workers() {
+    let env = setup();
+    let src = env.path("big.zip");
+    package(&src, 16, 40_000_000);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
+        let home = signer::home::Home::open(&env.home()).unwrap();
+        let req = StartRequest {
+            profile: PROFILE.parse().unwrap(),
+            source: src.to_str().unwrap().to_owned(),
+            destination: out.to_str().unwrap().to_owned(),
+            client_token: None,
+        };
+        let id = jobs::start(&store, &req, signer::clock::now()).await.unwrap().job.job_id;
+        // Ask the worker to stop now as soon as it has claimed the job (as a second Ctrl-C does).
+        let (tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        let opts = signer::worker::WorkerOptions { lease_secs: 30, ..Default::default() };
+        let worker = signer::worker::Worker::new(store.clone(), home.clone(), opts, move |r| {
+            if let signer::worker::Report::Claimed { .. } = r {
+                let _ = tx.send(signer::worker::Stop::Now);
+            }
+        });
+        let summary = worker.run(stop).await.unwrap();
+        assert_eq!((summary.released, summary.succeeded, summary.stopped), (1, 0, "signal"), "{summary:?}");
+        let v = jobs::describe(&store, &id, signer::clock::now()).await.unwrap();
+        assert_eq!(v.status, JobStatus::InProgress);
+        assert!(v.status_reason.as_deref().unwrap().contains("released"), "{v:?}");
+        assert_eq!(v.failed_attempts, 0, "a release is not a failure");
+        assert!(files_in(&out).is_empty(), "nothing published, no staging object left");
+        // Another worker takes it at once (no lease to wait for).
+        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        let opts = signer::worker::WorkerOptions { until_idle: true, ..Default::default() };
+        let summary = signer::worker::Worker::new(store.clone(), home, opts, |_| {}).run(stop).await.unwrap();
+        assert_eq!(summary.succeeded, 1);
+        let v = jobs::describe(&store, &id, signer::clock::now()).await.unwrap();
+        assert_eq!((v.status, v.attempts), (JobStatus::Succeeded, 2));
+    });
+}

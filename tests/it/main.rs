@@ -2,16 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-mod crypto_openssl;
-mod util;
 mod cli;
-mod store_contract;
-mod tamper;
+mod corpus;
+mod crypto_openssl;
+mod deploy;
+mod fuzz_seeds;
+mod jobs;
+mod layers;
 mod memory;
 mod s3;
-mod fuzz_seeds;
-mod corpus;
+mod store_contract;
+mod tamper;
+mod util;
 mod zipgate;
-mod layers;
-mod deploy;
-mod jobs;
