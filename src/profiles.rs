@@ -443,6 +443,20 @@ pub struct SigningIdentity {
     pub validity: Validity,
 }
 
+impl SigningIdentity {
+    /// The parameters of one signature made at `now`, by a job or not.
+    pub fn sign_params(self, job_id: Option<JobId>, now: Timestamp) -> Result<crate::sign::SignParams, Error> {
+        Ok(crate::sign::SignParams {
+            chain: self.version.chain_der()?,
+            version: self.version.version.clone(),
+            key: self.key,
+            job_id,
+            signed_at: now,
+            expires_at: now.plus_secs(self.validity.secs()),
+        })
+    }
+}
+
 /// The identity a new signature of `name` uses. Refuses canceled profiles (exit 5),
 /// revoked current versions (exit 5) and unknown profiles (exit 4).
 pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) -> Result<SigningIdentity, Error> {

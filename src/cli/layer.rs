@@ -14,7 +14,6 @@ use crate::layers::{self, Architecture, Deleted, LayerVersion, PublishParams, Ru
 use crate::location::Location;
 use crate::model::{LayerName, LayerVersionRef, ProfileName};
 use crate::profiles;
-use crate::sign::SignParams;
 
 /// Layer versions: immutable, numbered from 1, never renumbered.
 #[derive(Debug, Subcommand)]
@@ -112,15 +111,7 @@ async fn publish(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<u8> {
     let sign = match &args.sign {
         Some(profile) => {
             let home = ctx.home()?;
-            let id = profiles::signing_identity(&store, &home, profile).await?;
-            Some(SignParams {
-                chain: id.version.chain_der()?,
-                key: id.key,
-                version: id.version.version.clone(),
-                job_id: None,
-                signed_at: now,
-                expires_at: now.plus_secs(id.validity.secs()),
-            })
+            Some(profiles::signing_identity(&store, &home, profile).await?.sign_params(None, now)?)
         }
         None => None,
     };

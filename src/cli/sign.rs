@@ -6,7 +6,7 @@ use crate::error::exit;
 use crate::location::Location;
 use crate::model::ProfileName;
 use crate::profiles;
-use crate::sign::{SignParams, sign_location};
+use crate::sign::sign_location;
 use crate::zipcheck::ZipLimits;
 
 #[derive(Debug, clap::Args)]
@@ -27,16 +27,7 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
     let home = ctx.home()?;
     let src = Location::parse(&args.source)?;
     let dest = Location::parse(&args.o)?;
-    let id = profiles::signing_identity(&store, &home, &args.profile).await?;
-    let now = clock::now();
-    let params = SignParams {
-        chain: id.version.chain_der()?,
-        key: id.key,
-        version: id.version.version.clone(),
-        job_id: None,
-        signed_at: now,
-        expires_at: now.plus_secs(id.validity.secs()),
-    };
+    let params = profiles::signing_identity(&store, &home, &args.profile).await?.sign_params(None, clock::now())?;
     let bar = ctx.out.progress(src.size().await?, "signing");
     let b = bar.clone();
     let signed = sign_location(&src, &dest, params, ZipLimits::default(), move |n| b.set_position(n)).await;

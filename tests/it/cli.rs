@@ -257,54 +257,13 @@ fn profile_lifecycle_rotate_list_show_cancel_revoke() {
     assert_eq!(rotated["versions"].as_array().unwrap().len(), 2);
 
     // Revocation: future refused; later refused; earlier accepted.
-    env.run([
-        "profile",
-        "revoke",
-        "Life",
-        "--version",
-        &v1,
-        "--effective-time",
-        "2999-01-01T00:00:00Z",
-        "--reason",
-        "x",
-    ])
-    .expect(3);
-    env.run([
-        "profile",
-        "revoke",
-        "Life",
-        "--version",
-        &v1,
-        "--effective-time",
-        "2026-01-01T00:00:00Z",
-        "--reason",
-        "leak",
-    ])
-    .expect(0);
-    env.run([
-        "profile",
-        "revoke",
-        "Life",
-        "--version",
-        &v1,
-        "--effective-time",
-        "2026-02-01T00:00:00Z",
-        "--reason",
-        "later",
-    ])
-    .expect(5);
-    env.run([
-        "profile",
-        "revoke",
-        "Life",
-        "--version",
-        &v1,
-        "--effective-time",
-        "2025-06-01T00:00:00Z",
-        "--reason",
-        "earlier",
-    ])
-    .expect(0);
+    let revoke = |time: &str| {
+        env.run(["profile", "revoke", "Life", "--version", &v1, "--effective-time", time, "--reason", "test"])
+    };
+    revoke("2999-01-01T00:00:00Z").expect(3);
+    revoke("2026-01-01T00:00:00Z").expect(0);
+    revoke("2026-02-01T00:00:00Z").expect(5);
+    revoke("2025-06-01T00:00:00Z").expect(0);
     let show = env.json(["profile", "show", "Life"]).expect(0).json();
     assert_eq!(show["versions"][0]["revoked_effective"], "2025-06-01T00:00:00Z");
     assert_eq!(show["status"], "Active", "the current version is not revoked");
