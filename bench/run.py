@@ -1094,6 +1094,7 @@ class Bench:
         for key, fn in steps:
             if only and key not in only:
                 continue
+            self.info.setdefault("load_samples", []).append(os.getloadavg()[0])
             self.log(f"row {key} …")
             t0 = time.time()
             try:
@@ -1113,6 +1114,7 @@ class Bench:
                 self.sections["where"] = f"profiling failed: {type(e).__name__}: {e}"
                 traceback.print_exc()
         self.info["load_end"] = os.getloadavg()
+        self.info.setdefault("load_samples", []).append(self.info["load_end"][0])
         self.info["finished"] = dt.datetime.now(dt.timezone.utc)
 
 
@@ -1241,9 +1243,10 @@ def render(b: Bench, argv: list[str]) -> str:
              f"the run); flags: {i['cpu_flags']}")
     L.append(f"- Memory: {i['memory']}; {i['kernel']}; target/ on {i['filesystem']}")
     L.append(f"- Load average (1/5/15 min) at start {fmt_load(i['load_start'])}, at end "
-             f"{fmt_load(i['load_end'])}" + (
-                 " — **the machine was busy: expect noise**" if i["load_start"][0] >= 1.5
-                 else ""))
+             f"{fmt_load(i['load_end'])}, highest 1-min load seen between rows "
+             f"{max(i['load_samples']):.2f}" + (
+                 " — **the machine was busy: expect noise**"
+                 if max(i["load_samples"] + [i["load_start"][0]]) >= 1.5 else ""))
     L.append(f"- signer: commit `{i['commit']}`{dirty}; {i['rustc']}; release build "
              f"(binary of {i['binary_mtime']}, copied for the run)")
     L.append(f"- Peers: {i['openssl']}; {i['java']} (jarsigner); {i['unzip']}; Python "
