@@ -168,11 +168,14 @@ impl StagedFile {
         Ok(Self { file: BufWriter::with_capacity(1 << 20, file), temp, dest: dest.to_owned(), done: false })
     }
 
-    /// Flushes, syncs and renames into place.
+    /// Flushes and renames into place: readers see the whole file or none of it.
+    ///
+    /// No fsync: a local output is a user's file, written as `cp` writes one; what must
+    /// survive a power cut (keys, store records, job outputs in the store) is synced where
+    /// it is written. `sync` the file yourself if you need it on disk before power loss.
     pub fn finish(mut self) -> Result<(), Error> {
         let ctx = |what: &str| format!("{what} {}", self.dest.display());
         self.file.flush().map_err(|e| Error::io(ctx("writing"), e))?;
-        self.file.get_ref().sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
         std::fs::rename(&self.temp, &self.dest).map_err(|e| Error::io(ctx("publishing"), e))?;
         self.done = true;
         Ok(())
