@@ -21,6 +21,7 @@ pub mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hashpipe;
 pub mod home;
 pub mod jobs;
 pub mod judge;

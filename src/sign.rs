@@ -89,7 +89,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let eocd_len_field =
         end.comment_offset.checked_sub(2).ok_or_else(|| Error::Invalid("end record out of range".into()))?;
     let content_length = end.comment_offset + comment_len as u64;
-    let mut hasher = HashPipe::new(digest_alg.ring());
+    let mut hasher = crate::hashpipe::HashPipe::new(digest_alg.ring());
     src.seek(SeekFrom::Start(0)).map_err(|e| Error::io("reading the source", e))?;
     let mut tee = Tee { inner: src, out, hasher: &mut hasher, done: 0, progress };
 
@@ -144,7 +144,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
 struct Tee<'a, R, W> {
     inner: &'a mut R,
     out: W,
-    hasher: &'a mut HashPipe,
+    hasher: &'a mut crate::hashpipe::HashPipe,
     done: u64,
     progress: &'a mut dyn FnMut(u64),
 }
@@ -208,72 +208,4 @@ pub async fn sign_location(
     })
     .await;
     outcome.map_err(|e| Error::Invalid(format!("internal: signing task failed: {e}")))?
-}
-
-/// Bytes handed to the hashing thread at a time.
-const PIPE_CHUNK: usize = 1 << 20;
-/// Chunks in flight to the hashing thread; with the two being filled and returned, this
-/// bounds the memory the pipe holds to a few MiB whatever the package size.
-const PIPE_DEPTH: usize = 4;
-
-/// A digest computed on its own thread, so hashing overlaps reading, checking and
-/// writing on the caller's thread. Buffers come back through a pool: memory is bounded
-/// and a slow hasher slows the caller rather than queueing without end.
-struct HashPipe {
-    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    pool: std::sync::mpsc::Receiver<Vec<u8>>,
-    cur: Vec<u8>,
-    handle: Option<std::thread::JoinHandle<ring::digest::Digest>>,
-}
-
-impl HashPipe {
-    fn new(alg: &'static ring::digest::Algorithm) -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
-        let (pool_tx, pool) = std::sync::mpsc::channel();
-        for _ in 0..PIPE_DEPTH + 1 {
-            let _ = pool_tx.send(Vec::with_capacity(PIPE_CHUNK));
-        }
-        let handle = std::thread::spawn(move || {
-            let mut ctx = ring::digest::Context::new(alg);
-            for mut buf in rx {
-                ctx.update(&buf);
-                buf.clear();
-                let _ = pool_tx.send(buf);
-            }
-            ctx.finish()
-        });
-        Self { tx: Some(tx), pool, cur: Vec::with_capacity(PIPE_CHUNK), handle: Some(handle) }
-    }
-
-    fn update(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            let take = (PIPE_CHUNK - self.cur.len()).min(data.len());
-            let (now, rest) = data.split_at(take);
-            self.cur.extend_from_slice(now);
-            data = rest;
-            if self.cur.len() == PIPE_CHUNK {
-                self.send();
-            }
-        }
-    }
-
-    fn send(&mut self) {
-        let next = self.pool.recv().unwrap_or_default();
-        let full = std::mem::replace(&mut self.cur, next);
-        if let Some(tx) = &self.tx {
-            // A send fails only if the hasher is gone; `finish` then reports it.
-            let _ = tx.send(full);
-        }
-    }
-
-    fn finish(&mut self) -> Result<ring::digest::Digest, Error> {
-        if !self.cur.is_empty() {
-            self.send();
-        }
-        self.tx = None;
-        self.handle
-            .take()
-            .and_then(|h| h.join().ok())
-            .ok_or_else(|| Error::Invalid("internal: the hashing thread failed".into()))
-    }
 }

@@ -40,7 +40,7 @@ pub struct PackageRead {
 /// Reads a package once: finds its end records and block, hashes the content and checks
 /// the signature over the payload. Read errors are `Err`; a bad package is `Ok` with
 /// [`Integrity::Broken`].
-pub fn read_package<R: Read + Seek + Send>(r: &mut R, progress: &mut dyn FnMut(u64)) -> Result<PackageRead, Error> {
+pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) -> Result<PackageRead, Error> {
     let io = |e| Error::io("reading the package", e);
     let size = r.seek(SeekFrom::End(0)).map_err(io)?;
     let tail_len = size.min(TAIL_WINDOW);
@@ -61,53 +61,34 @@ pub fn read_package<R: Read + Seek + Send>(r: &mut R, progress: &mut dyn FnMut(u
         Ok(Some(b)) => b.statement.content.digest_algorithm.ring(),
         _ => &ring::digest::SHA384,
     };
-    // One pass, on two cores: while this thread updates the content digest over a chunk,
-    // a helper thread updates SHA-256 over the same chunk and reads the next one.
+    // One pass, on two cores: the content digest (the slower SHA-384 for most platforms)
+    // runs on its own thread and never waits; this thread reads and updates SHA-256.
     r.seek(SeekFrom::Start(0)).map_err(io)?;
-    let mut content = ring::digest::Context::new(alg);
+    let mut content = crate::hashpipe::HashPipe::new(alg);
     let mut whole = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut cur = vec![0u8; HASH_CHUNK];
-    let mut next = vec![0u8; HASH_CHUNK];
+    let mut buf = vec![0u8; HASH_CHUNK];
     let mut done = 0u64;
-    let mut cur_len = read_chunk(r, &mut cur, size - done).map_err(io)?;
-    while cur_len > 0 {
-        let chunk = cur.get(..cur_len).unwrap_or_default();
-        let in_content = usize::try_from(content_len.saturating_sub(done)).unwrap_or(usize::MAX).min(cur_len);
-        let left_after = size - done - cur_len as u64;
-        let next_len = if cur_len < PARALLEL_MIN {
-            whole.update(chunk);
-            content.update(chunk.get(..in_content).unwrap_or_default());
-            read_chunk(r, &mut next, left_after).map_err(io)?
-        } else {
-            std::thread::scope(|s| {
-                let helper = s.spawn(|| {
-                    whole.update(chunk);
-                    read_chunk(r, &mut next, left_after)
-                });
-                content.update(chunk.get(..in_content).unwrap_or_default());
-                helper.join()
-            })
-            .map_err(|_| Error::Invalid("internal: hashing thread failed".into()))?
-            .map_err(io)?
-        };
-        done += cur_len as u64;
+    while done < size {
+        let n = read_chunk(r, &mut buf, size - done).map_err(io)?;
+        let chunk = buf.get(..n).unwrap_or_default();
+        let in_content = usize::try_from(content_len.saturating_sub(done)).unwrap_or(usize::MAX).min(n);
+        content.update(chunk.get(..in_content).unwrap_or_default());
+        whole.update(chunk);
+        done += n as u64;
         progress(done);
-        std::mem::swap(&mut cur, &mut next);
-        cur_len = next_len;
     }
+    let content = content.finish()?;
     let sha256 = hex::encode(whole.finish());
     let integrity = match found {
         Err(reason) => Integrity::Broken { reason, block: None },
         Ok(None) => Integrity::Unsigned,
-        Ok(Some(b)) => check_block(b, content_len, &hex::encode(content.finish())),
+        Ok(Some(b)) => check_block(b, content_len, &hex::encode(content)),
     };
     Ok(PackageRead { size, sha256, integrity })
 }
 
-/// Bytes hashed per step of [`read_package`].
-const HASH_CHUNK: usize = 4 << 20;
-/// Below this, a chunk is hashed on one thread: a second one costs more than it saves.
-const PARALLEL_MIN: usize = 256 << 10;
+/// Bytes read per step of [`read_package`].
+const HASH_CHUNK: usize = 1 << 20;
 
 /// Reads `min(left, buf.len())` bytes into the front of `buf`.
 fn read_chunk<R: Read>(r: &mut R, buf: &mut [u8], left: u64) -> std::io::Result<usize> {
