@@ -1397,6 +1397,12 @@ def render(b: Bench, argv: list[str]) -> str:
     L.append(b.sections.get("where", "not run (`--only` without `profile`)."))
     L.append("")
 
+    # The reasoning behind the goals that are not met is written by people, in
+    # bench/ANALYSIS.md, and carried into every report.
+    analysis = Path(__file__).with_name("ANALYSIS.md")
+    if analysis.exists():
+        L.append(analysis.read_text().rstrip() + "\n")
+
     L.append("## Samples (wall seconds per round)\n")
     L.append("| row | side | samples | median CPU |")
     L.append("|---|---|---|---:|")
