@@ -125,6 +125,8 @@ if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/d
   done
 else
   log "notice: no nightly toolchain with cargo-fuzz here; fuzz targets not run (their seeds ran in cargo test)"
+  log "cargo build of the fuzz targets (they build on stable; only fuzzing needs nightly)"
+  cargo build --quiet --manifest-path fuzz/Cargo.toml
 fi
 
 log "all checks passed"
