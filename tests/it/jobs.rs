@@ -612,6 +612,22 @@ async fn seed_job(store: &Store, i: u64, base: i64) -> Option<FinalStatus> {
     Some(status)
 }
 
+/// The test's store and home, opened through the library.
+fn open_library(env: &Env) -> (Store, signer::home::Home) {
+    let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
+    (store, signer::home::Home::open(&env.home()).unwrap())
+}
+
+/// A request to sign `src` with the test profile into the folder `out`.
+fn request(src: &Path, out: &Path) -> StartRequest {
+    StartRequest {
+        profile: PROFILE.parse().unwrap(),
+        source: src.to_str().unwrap().to_owned(),
+        destination: out.to_str().unwrap().to_owned(),
+        client_token: None,
+    }
+}
+
 #[test]
 fn the_library_runs_jobs_in_process() {
     // The same flow through the library: start, a worker until idle, describe.
@@ -622,14 +638,8 @@ fn the_library_runs_jobs_in_process() {
     std::fs::create_dir(&out).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
-        let home = signer::home::Home::open(&env.home()).unwrap();
-        let req = StartRequest {
-            profile: PROFILE.parse().unwrap(),
-            source: src.to_str().unwrap().to_owned(),
-            destination: out.to_str().unwrap().to_owned(),
-            client_token: None,
-        };
+        let (store, home) = open_library(&env);
+        let req = request(&src, &out);
         let started = jobs::start(&store, &req, signer::clock::now()).await.unwrap();
         assert!(started.created);
         let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
@@ -792,8 +802,7 @@ fn an_object_published_by_a_dead_attempt_is_adopted_never_replaced() {
     // recording it; its lease has long lapsed.
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
-        let home = signer::home::Home::open(&env.home()).unwrap();
+        let (store, home) = open_library(&env);
         let job_id: signer::model::JobId = id.parse().unwrap();
         let now = signer::clock::now();
         let claim = jobs::Claim {
@@ -877,14 +886,8 @@ fn stopping_now_releases_the_jobs_in_flight_to_other_workers() {
     std::fs::create_dir(&out).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
-        let home = signer::home::Home::open(&env.home()).unwrap();
-        let req = StartRequest {
-            profile: PROFILE.parse().unwrap(),
-            source: src.to_str().unwrap().to_owned(),
-            destination: out.to_str().unwrap().to_owned(),
-            client_token: None,
-        };
+        let (store, home) = open_library(&env);
+        let req = request(&src, &out);
         let id = jobs::start(&store, &req, signer::clock::now()).await.unwrap().job.job_id;
         // Ask the worker to stop now as soon as it has claimed the job (as a second Ctrl-C does).
         let (tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
