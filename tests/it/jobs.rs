@@ -84,8 +84,7 @@ fn a_job_is_signed_by_a_worker_and_verifies() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 1, 1000);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let started = start(&env, &src, &out, &[]);
     assert_eq!(started["status"], "Submitted");
     assert_eq!(started["created"], true);
@@ -115,8 +114,7 @@ fn start_is_idempotent_with_a_client_token_also_across_processes() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 2, 100);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let first = start(&env, &src, &out, &["--client-token", "build-42"]);
     let again = start(&env, &src, &out, &["--client-token", "build-42"]);
     assert_eq!(first["job_id"], again["job_id"]);
@@ -175,9 +173,8 @@ fn a_source_changed_after_submission_fails_the_job_and_writes_nothing() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 4, 500);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
-    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let out = out_dir(&env);
+    let id = start_id(&env, &src, &out);
     std::thread::sleep(Duration::from_millis(20));
     package(&src, 5, 900); // other bytes, another size, another modification time
     worker_until_idle(&env);
@@ -189,7 +186,7 @@ fn a_source_changed_after_submission_fails_the_job_and_writes_nothing() {
     assert!(files_in(&out).is_empty(), "nothing at the destination: {:?}", files_in(&out));
     env.json(["sign-job", "wait", &id]).expect(1);
     // A deleted source fails the same way.
-    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let id = start_id(&env, &src, &out);
     std::fs::remove_file(&src).unwrap();
     worker_until_idle(&env);
     let v = describe(&env, &id);
@@ -201,8 +198,7 @@ fn a_source_changed_after_submission_fails_the_job_and_writes_nothing() {
 #[test]
 fn start_checks_the_profile_and_the_source() {
     let env = setup();
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let missing = env.path("missing.zip");
     let r = env.json([
         "sign-job",
@@ -248,14 +244,13 @@ fn start_checks_the_profile_and_the_source() {
 #[test]
 fn a_profile_canceled_before_signing_and_a_bad_zip_fail_at_once() {
     let env = setup();
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let bad = env.path("notzip.zip");
     std::fs::write(&bad, b"this is not a zip file at all").unwrap();
-    let bad_id = start(&env, &bad, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let bad_id = start_id(&env, &bad, &out);
     let src = env.path("fn.zip");
     package(&src, 7, 10);
-    let canceled_id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let canceled_id = start_id(&env, &src, &out);
     env.run(["profile", "cancel", PROFILE]).expect(0);
     worker_until_idle(&env);
     let v = describe(&env, &bad_id);
@@ -270,14 +265,13 @@ fn a_profile_canceled_before_signing_and_a_bad_zip_fail_at_once() {
 #[test]
 fn every_end_is_an_event_and_failures_go_to_the_dead_letter_prefix() {
     let env = setup();
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let src = env.path("fn.zip");
     package(&src, 8, 10);
-    let good = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let good = start_id(&env, &src, &out);
     let bad = env.path("bad.zip");
     std::fs::write(&bad, b"PK\x03\x04 but nothing else").unwrap();
-    let failed = start(&env, &bad, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let failed = start_id(&env, &bad, &out);
     worker_until_idle(&env);
 
     let events = env.json(["sign-job", "list", "--events"]).expect(0).json();
@@ -374,8 +368,7 @@ fn revoking_a_job_fails_the_revocation_check_of_verify() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 10, 10);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let v = start(&env, &src, &out, &["--wait"]);
     assert_eq!(v["status"], "Succeeded", "{v}");
     let id = v["job_id"].as_str().unwrap().to_owned();
@@ -393,7 +386,7 @@ fn revoking_a_job_fails_the_revocation_check_of_verify() {
     env.json(["sign-job", "revoke", &id, "--reason", "again"]).expect(5);
     assert_eq!(describe(&env, &id)["revocation"]["reason"], "built from a compromised commit");
     // Only a Succeeded job has a signature to revoke.
-    let pending = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let pending = start_id(&env, &src, &out);
     env.json(["sign-job", "revoke", &pending, "--reason", "x"]).expect(5);
 }
 
@@ -402,8 +395,7 @@ fn start_wait_signs_in_process_and_wait_times_out_without_a_worker() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 11, 10);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let r = env.json([
         "sign-job",
         "start",
@@ -435,7 +427,7 @@ fn start_wait_signs_in_process_and_wait_times_out_without_a_worker() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.json()["status"], "Failed");
     // No worker: wait gives up after its timeout, exit 5, and the job goes on.
-    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let id = start_id(&env, &src, &out);
     let t0 = Instant::now();
     let r = env.json(["sign-job", "wait", &id, "--timeout", "1"]);
     assert_eq!(r.code, 5, "{}", r.stderr);
@@ -474,14 +466,13 @@ fn list_filters_return_the_right_sets() {
         r.json()["current_version"].as_str().unwrap().to_owned()
     };
     assert!(!v2.is_empty());
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let src = env.path("fn.zip");
     package(&src, 13, 10);
     let bad = env.path("bad.zip");
     std::fs::write(&bad, b"nope").unwrap();
-    let long = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
-    let failed = start(&env, &bad, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let long = start_id(&env, &src, &out);
+    let failed = start_id(&env, &bad, &out);
     let short = env
         .json([
             "sign-job",
@@ -501,7 +492,7 @@ fn list_filters_return_the_right_sets() {
     worker_until_idle(&env);
     // Submission times are whole seconds (ties list by id): start the newest in a later one.
     std::thread::sleep(Duration::from_millis(1100));
-    let pending = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let pending = start_id(&env, &src, &out);
     env.run(["sign-job", "revoke", &long, "--reason", "test"]).expect(0);
 
     let ids = |args: &[&str]| -> Vec<String> {
@@ -612,6 +603,18 @@ async fn seed_job(store: &Store, i: u64, base: i64) -> Option<FinalStatus> {
     Some(status)
 }
 
+/// A fresh destination folder `out` in the test's directory.
+fn out_dir(env: &Env) -> std::path::PathBuf {
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    out
+}
+
+/// Starts a job of the test profile from `src` into `out`; returns its id.
+fn start_id(env: &Env, src: &Path, out: &Path) -> String {
+    start(env, src, out, &[])["job_id"].as_str().unwrap().to_owned()
+}
+
 /// The test's store and home, opened through the library.
 fn open_library(env: &Env) -> (Store, signer::home::Home) {
     let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
@@ -634,8 +637,7 @@ fn the_library_runs_jobs_in_process() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 14, 10);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let (store, home) = open_library(&env);
@@ -794,9 +796,8 @@ fn an_object_published_by_a_dead_attempt_is_adopted_never_replaced() {
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 15, 1000);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
-    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let out = out_dir(&env);
+    let id = start_id(&env, &src, &out);
     let published = out.join(format!("{id}.zip"));
     // Attempt 1 was claimed by a worker that published the signed object and died before
     // recording it; its lease has long lapsed.
@@ -839,7 +840,7 @@ fn an_object_published_by_a_dead_attempt_is_adopted_never_replaced() {
     assert_eq!(files_in(&out), vec![format!("{id}.zip")]);
 
     // An object this job did not sign, at its destination: the job fails, the object stays.
-    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let id = start_id(&env, &src, &out);
     let foreign = out.join(format!("{id}.zip"));
     std::fs::write(&foreign, b"someone else's bytes").unwrap();
     worker_until_idle(&env);
@@ -882,8 +883,7 @@ fn stopping_now_releases_the_jobs_in_flight_to_other_workers() {
     let env = setup();
     let src = env.path("big.zip");
     package(&src, 16, 40_000_000);
-    let out = env.path("out");
-    std::fs::create_dir(&out).unwrap();
+    let out = out_dir(&env);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let (store, home) = open_library(&env);
