@@ -10,7 +10,9 @@ the same files, and writes BENCHMARKS.md: medians, ratios signer/peer against th
 issue's goals, peak RSS of each child (ru_maxrss from wait4), CPU time, the machine,
 the date, the commit and the command that reproduces the run.
 
-Python 3.11 standard library only. Nothing is installed; a missing peer is reported.
+Python 3.11 standard library only. A missing peer (apksigner, minisign, unzip, …) is
+installed from the distribution's packages (apt-get, when run as root; --no-install
+turns that off); a peer still missing is reported in the report, never silently skipped.
 Every child runs with a timeout; a failing row records its error and the run goes on.
 """
 
@@ -43,6 +45,9 @@ GEN_VERSION = 1  # bump when an input generator changes; part of every cached na
 
 MB = 1_000_000
 MiB = 1024 * 1024
+# Peer tools the harness installs when missing, and the distribution package of each.
+PEER_PACKAGES = {"apksigner": "apksigner", "minisign": "minisign", "unzip": "unzip",
+                 "jarsigner": "openjdk-17-jdk-headless"}
 STOREPASS = "benchpass"  # throwaway keystore for jarsigner/apksigner, under the run dir
 
 # ---------------------------------------------------------------------------------
@@ -507,6 +512,24 @@ class Bench:
 
     # -- setup --------------------------------------------------------------------------
 
+    def install_peers(self) -> None:
+        """Installs missing peers from the distribution's packages (apt-get, as root)."""
+        missing = [pkg for tool, pkg in PEER_PACKAGES.items() if not shutil.which(tool)]
+        self.info["installed_peers"] = []
+        if not missing or self.args.no_install:
+            return
+        if os.geteuid() != 0 or not shutil.which("apt-get"):
+            self.log(f"missing peers {missing}: not root or no apt-get, so they are reported")
+            return
+        self.log(f"apt-get install {' '.join(missing)}")
+        s = self.r.run(["apt-get", "install", "-y", "--no-install-recommends", *missing],
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                       sync=False, timeout=1200)
+        if s.ok():
+            self.info["installed_peers"] = missing
+        else:
+            self.log(f"apt-get failed ({s.why()}): the missing peers are reported")
+
     def setup(self) -> None:
         if self.args.regen:
             self.log("--regen: removing cached inputs")
@@ -520,6 +543,7 @@ class Bench:
         self.r = Runner(self.scratch, probe)
         floor = [self.r.run(["true"], sync=False, timeout=30).rss_kb for _ in range(3)]
         self.info["rss_floor_kb"] = min(floor)
+        self.install_peers()
 
         built = ROOT / "target" / "release" / "signer"
         if not self.args.no_build:
@@ -1254,6 +1278,9 @@ def render(b: Bench, argv: list[str]) -> str:
     missing = [t for t, p in i["peers"].items() if p == "not installed"]
     if missing:
         L.append(f"- Not installed (reported, not skipped): {', '.join(missing)}")
+    if i.get("installed_peers"):
+        L.append(f"- Installed for this run from the distribution's packages: "
+                 f"{', '.join(i['installed_peers'])}")
     L.append("")
     L.append("## Method\n")
     L.append(f"- {b.rounds} rounds; in each round signer and the peer run one after the other, "
@@ -1475,6 +1502,8 @@ def main() -> int:
                     help="use the existing target/release/signer without building")
     ap.add_argument("--only", help="comma-separated subset of: sign,verify,zipsigners,layer,"
                     "memory,jobs,cold,deploy,hash,profile")
+    ap.add_argument("--no-install", action="store_true",
+                    help="do not install missing peers from the distribution's packages")
     ap.add_argument("--keep", action="store_true",
                     help="keep the run's scratch directory under target/bench")
     args = ap.parse_args()

@@ -89,7 +89,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let eocd_len_field =
         end.comment_offset.checked_sub(2).ok_or_else(|| Error::Invalid("end record out of range".into()))?;
     let content_length = end.comment_offset + comment_len as u64;
-    let mut hasher = crate::hashpipe::HashPipe::new(digest_alg.ring());
+    let mut hasher = crate::hashpipe::ContentHasher::new(digest_alg);
     src.seek(SeekFrom::Start(0)).map_err(|e| Error::io("reading the source", e))?;
     let mut tee = Tee { inner: src, out, hasher: &mut hasher, done: 0, progress };
 
@@ -144,7 +144,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
 struct Tee<'a, R, W> {
     inner: &'a mut R,
     out: W,
-    hasher: &'a mut crate::hashpipe::HashPipe,
+    hasher: &'a mut crate::hashpipe::ContentHasher,
     done: u64,
     progress: &'a mut dyn FnMut(u64),
 }

@@ -58,25 +58,28 @@ pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) ->
         _ => size,
     };
     let alg = match &found {
-        Ok(Some(b)) => b.statement.content.digest_algorithm.ring(),
-        _ => &ring::digest::SHA384,
+        Ok(Some(b)) => b.statement.content.digest_algorithm,
+        _ => crate::model::DigestAlgorithm::Sha384,
     };
-    // One pass, on two cores: the content digest (the slower SHA-384 for most platforms)
-    // runs on its own thread and never waits; this thread reads and updates SHA-256.
+    // One pass: this thread reads each chunk straight into the content hasher's buffer
+    // and updates SHA-256 over it; the content digest's chunks hash on the other cores.
     r.seek(SeekFrom::Start(0)).map_err(io)?;
-    let mut content = crate::hashpipe::HashPipe::new(alg);
+    let mut content = crate::hashpipe::ContentHasher::new(alg);
     let mut whole = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; HASH_CHUNK];
     let mut done = 0u64;
-    while done < size {
-        let n = read_chunk(r, &mut buf, size - done).map_err(io)?;
-        let chunk = buf.get(..n).unwrap_or_default();
-        let in_content = usize::try_from(content_len.saturating_sub(done)).unwrap_or(usize::MAX).min(n);
-        content.update(chunk.get(..in_content).unwrap_or_default());
-        whole.update(chunk);
-        done += n as u64;
+    while done < content_len {
+        let got = content.read_from(r, usize::try_from(content_len - done).unwrap_or(usize::MAX)).map_err(io)?;
+        whole.update(got);
+        done += got.len() as u64;
         progress(done);
     }
+    let mut block_bytes = Vec::new();
+    r.take(size - done).read_to_end(&mut block_bytes).map_err(io)?;
+    if block_bytes.len() as u64 != size - done {
+        return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    whole.update(&block_bytes);
+    progress(size);
     let content = content.finish()?;
     let sha256 = hex::encode(whole.finish());
     let integrity = match found {
@@ -85,16 +88,6 @@ pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) ->
         Ok(Some(b)) => check_block(b, content_len, &hex::encode(content)),
     };
     Ok(PackageRead { size, sha256, integrity })
-}
-
-/// Bytes read per step of [`read_package`].
-const HASH_CHUNK: usize = 1 << 20;
-
-/// Reads `min(left, buf.len())` bytes into the front of `buf`.
-fn read_chunk<R: Read>(r: &mut R, buf: &mut [u8], left: u64) -> std::io::Result<usize> {
-    let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-    r.read_exact(buf.get_mut(..want).unwrap_or_default())?;
-    Ok(want)
 }
 
 fn check_block(b: Block, content_len: u64, digest: &str) -> Integrity {

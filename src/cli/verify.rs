@@ -116,7 +116,7 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
         st.signed_at,
         st.expires_at,
         st.content.length,
-        st.content.digest_algorithm.openssl_name(),
+        st.content.digest_algorithm.as_str(),
         st.content.digest,
         st.content.entries,
         st.content.unzipped_size,
@@ -144,13 +144,14 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     let doc = serde_json::json!({
         "dir": dir.display().to_string(),
         "files": files.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-        "digest_algorithm": st.content.digest_algorithm.openssl_name(),
+        "digest_algorithm": st.content.digest_algorithm,
+        "hash": st.content.digest_algorithm.openssl_name(),
         "content_length": st.content.length,
         "content_digest": st.content.digest,
     });
     let dgst = st.content.digest_algorithm.openssl_name();
     let text = format!(
-        "wrote payload.bin, signature.der, certificate.pem, chain.pem, statement.json to {}\ncheck with:\n  openssl x509 -in certificate.pem -pubkey -noout > pub.pem\n  openssl dgst -{dgst} -verify pub.pem -signature signature.der payload.bin\n  openssl verify -CAfile <root.pem> -untrusted chain.pem certificate.pem\n  head -c {} PACKAGE | openssl dgst -{dgst}   # must equal {}",
+        "wrote payload.bin, signature.der, certificate.pem, chain.pem, statement.json to {}\ncheck with:\n  openssl x509 -in certificate.pem -pubkey -noout > pub.pem\n  openssl dgst -{dgst} -verify pub.pem -signature signature.der payload.bin\n  openssl verify -CAfile <root.pem> -untrusted chain.pem certificate.pem\n  head -c {} PACKAGE | split -b 1M --filter='openssl dgst -{dgst} -binary' | openssl dgst -{dgst}   # must equal {}",
         dir.display(),
         st.content.length,
         st.content.digest

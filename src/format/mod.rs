@@ -5,13 +5,14 @@
 //! > ends at the end of the file. It is `HEADER`, the statement line, the signature line
 //! > and the trailer. The signature is over the *payload*: the bytes from the start of
 //! > the block through the newline that ends the statement. The statement carries the
-//! > digest of every byte of the package before the block.
+//! > digest of every byte of the package before the block ([`digest`]).
 //!
 //! Because every zip structure begins with `PK` followed by a byte below 0x09, a block of
 //! printable ASCII can never be read as a zip record, so no reader can be led by it to an
 //! end record or entry the verifier did not check.
 
 pub mod block;
+pub mod digest;
 pub mod statement;
 
 pub use block::{Block, SIGNER_TRAILER_SUFFIX};

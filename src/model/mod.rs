@@ -66,13 +66,15 @@ impl std::str::FromStr for Platform {
     }
 }
 
-/// The digest algorithm over a package's content.
+/// The digest algorithm over a package's content: the hash of the hashes of its 1 MiB
+/// chunks (`format::digest`), named in the statement for the hash it uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum DigestAlgorithm {
-    /// SHA-256.
+    /// SHA-256 over 1 MiB chunks.
+    #[serde(rename = "sha256-chunked-1mib")]
     Sha256,
-    /// SHA-384.
+    /// SHA-384 over 1 MiB chunks.
+    #[serde(rename = "sha384-chunked-1mib")]
     Sha384,
 }
 
@@ -93,7 +95,15 @@ impl DigestAlgorithm {
         }
     }
 
-    /// The name `openssl dgst` takes (`-sha384`).
+    /// The name the statement records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256-chunked-1mib",
+            Self::Sha384 => "sha384-chunked-1mib",
+        }
+    }
+
+    /// The name `openssl dgst` takes for the hash (`-sha384`).
     pub fn openssl_name(self) -> &'static str {
         match self {
             Self::Sha256 => "sha256",
@@ -122,4 +132,17 @@ pub enum ProfileStatus {
     Canceled,
     /// Every version revoked.
     Revoked,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_algorithm_names_are_the_statement_names() {
+        for alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384] {
+            assert_eq!(serde_json::to_value(alg).unwrap(), alg.as_str());
+            assert!(alg.as_str().starts_with(alg.openssl_name()));
+        }
+    }
 }

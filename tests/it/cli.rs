@@ -87,7 +87,11 @@ fn exported_pieces_verify_with_openssl() {
     for platform in PLATFORMS {
         let env = Env::new();
         env.profile("Ossl", &["--platform", platform]);
-        let signed = env.sign("Ossl", &fixture("packages/hello-function.zip"), "signed.zip");
+        // Over two chunks of the content digest, the last one partial.
+        let src = env.path("src.zip");
+        let data: Vec<u8> = (0..2_500_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+        make_zip(&src, &[("blob.bin", &data, false)]);
+        let signed = env.sign("Ossl", &src, "signed.zip");
         let dir = env.path("sig");
         let e = env
             .json(["signature", "export", signed.to_str().unwrap(), "--dir", dir.to_str().unwrap()])
@@ -134,13 +138,17 @@ fn exported_pieces_verify_with_openssl() {
             .stdout;
         assert!(eku.contains("Code Signing"), "{eku}");
 
-        // The content digest in the statement is over the package's first `length` bytes.
-        let len = e["content_length"].as_u64().unwrap() as usize;
-        let head = &std::fs::read(&signed).unwrap()[..len];
-        std::fs::write(dir.join("content.bin"), head).unwrap();
-        let alg = e["digest_algorithm"].as_str().unwrap();
-        let out = tool("openssl", &["dgst", &format!("-{alg}"), "-r", &d("content.bin")]).expect(0).stdout;
+        // The content digest in the statement is the hash of the hashes of the 1 MiB
+        // chunks of the package's first `length` bytes, as SECURITY.md computes it by hand.
+        let len = e["content_length"].as_u64().unwrap();
+        let hash = e["hash"].as_str().unwrap();
+        let by_hand = format!(
+            "head -c {len} {} | split -b 1M --filter='openssl dgst -{hash} -binary' | openssl dgst -{hash} -r",
+            signed.display()
+        );
+        let out = tool("sh", &["-c", &by_hand]).expect(0).stdout;
         assert!(out.starts_with(e["content_digest"].as_str().unwrap()), "{out}");
+        assert_eq!(e["digest_algorithm"], format!("{hash}-chunked-1mib"));
     }
 }
 

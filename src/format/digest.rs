@@ -1,0 +1,74 @@
+//! The content digest: a hash of hashes over fixed 1 MiB chunks, so that signing and
+//! verifying can hash a package on every core and still agree byte for byte.
+//!
+//! > The content (the first `length` bytes of the package) is cut into chunks of
+//! > [`CHUNK_LEN`] bytes, the last one possibly shorter (no chunk when `length` is 0).
+//! > `digest = H(H(chunk_1) || H(chunk_2) || … || H(chunk_n))`, with `H` the statement's
+//! > hash (SHA-384, or SHA-256 for ECDSA-P256-SHA256).
+//!
+//! Because `length` is signed and the chunk size is fixed, the number of chunks and the
+//! input to the outer hash have one shape per statement: two contents with the same
+//! digest would need a collision in `H`. By hand:
+//! `head -c LENGTH pkg.zip | split -b 1M --filter='openssl dgst -sha384 -binary' | openssl dgst -sha384`.
+//! A single stream of SHA-384 cannot be split across cores; this can (APK Signature
+//! Scheme v2 chunks its digests for the same reason).
+
+use crate::model::DigestAlgorithm;
+
+/// Bytes per chunk of the content digest (1 MiB).
+pub const CHUNK_LEN: usize = 1 << 20;
+
+/// The digest of one chunk.
+pub fn chunk(alg: DigestAlgorithm, bytes: &[u8]) -> ring::digest::Digest {
+    ring::digest::digest(alg.ring(), bytes)
+}
+
+/// The content digest from the chunks' digests, in order.
+pub fn combine<'a>(alg: DigestAlgorithm, chunks: impl IntoIterator<Item = &'a [u8]>) -> ring::digest::Digest {
+    let mut outer = ring::digest::Context::new(alg.ring());
+    for d in chunks {
+        outer.update(d);
+    }
+    outer.finish()
+}
+
+/// The content digest of bytes held in memory (the reference the threaded hasher in
+/// `hashpipe` must agree with).
+pub fn of_bytes(alg: DigestAlgorithm, content: &[u8]) -> ring::digest::Digest {
+    let chunks: Vec<_> = content.chunks(CHUNK_LEN).map(|c| chunk(alg, c)).collect();
+    combine(alg, chunks.iter().map(|d| d.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(d: ring::digest::Digest) -> String {
+        hex::encode(d.as_ref())
+    }
+
+    #[test]
+    fn one_chunk_is_the_hash_of_the_hash() {
+        let once = ring::digest::digest(&ring::digest::SHA384, b"abc");
+        let twice = ring::digest::digest(&ring::digest::SHA384, once.as_ref());
+        assert_eq!(hex(of_bytes(DigestAlgorithm::Sha384, b"abc")), hex(twice));
+    }
+
+    #[test]
+    fn empty_content_has_no_chunk() {
+        let empty = ring::digest::digest(&ring::digest::SHA256, b"");
+        assert_eq!(hex(of_bytes(DigestAlgorithm::Sha256, b"")), hex(empty));
+    }
+
+    #[test]
+    fn chunk_boundaries_matter() {
+        // The same bytes, cut differently, would give a different digest: the cut is fixed.
+        let data = vec![7u8; CHUNK_LEN + 1];
+        let fixed = of_bytes(DigestAlgorithm::Sha384, &data);
+        let halves = [chunk(DigestAlgorithm::Sha384, &data[..2]), chunk(DigestAlgorithm::Sha384, &data[2..])];
+        let other = combine(DigestAlgorithm::Sha384, halves.iter().map(|d| d.as_ref()));
+        assert_ne!(hex(fixed), hex(other));
+        let plain = ring::digest::digest(&ring::digest::SHA384, &data);
+        assert_ne!(hex(of_bytes(DigestAlgorithm::Sha384, &data)), hex(plain));
+    }
+}
