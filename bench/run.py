@@ -549,7 +549,8 @@ class Bench:
         if not self.args.no_build:
             self.log("cargo build --release")
             s = self.r.run(
-                ["cargo", "build", "--release", "--manifest-path", ROOT / "Cargo.toml"],
+                ["cargo", "build", "--release", "--bin", "signer", "--example", "hashspeed",
+                 "--manifest-path", ROOT / "Cargo.toml"],
                 timeout=3600, sync=False,
             )
             if not s.ok():
@@ -978,6 +979,15 @@ class Bench:
                     side.error = s.why()
         row.extra = {k: v.as_json() for k, v in sides.items()}
         row.extra["bytes"] = f.stat().st_size
+        # Which hash: ring against sha2 in memory, and the chunked content digest.
+        speed = ROOT / "target" / "release" / "examples" / "hashspeed"
+        mib = 32 if self.quick else 256
+        s = self.r.run([speed, str(mib)], sync=False, timeout=900) if speed.exists() else None
+        if s is not None and s.ok():
+            row.extra["inmemory"] = {"mib": mib,
+                            "rows": [json.loads(ln) for ln in s.stdout.splitlines() if ln]}
+        else:
+            row.extra["inmemory"] = {"error": s.why() if s else f"{speed} not built"}
         return row
 
     def where_time_goes(self) -> None:
@@ -1401,7 +1411,7 @@ def render(b: Bench, argv: list[str]) -> str:
         L.append("| command | median | MB/s | peak RSS |")
         L.append("|---|---:|---:|---:|")
         for k, v in e.items():
-            if k == "bytes":
+            if k in ("bytes", "inmemory"):
                 continue
             if v["error"]:
                 L.append(f"| `{k}` | {v['error']} | | |")
@@ -1414,6 +1424,19 @@ def render(b: Bench, argv: list[str]) -> str:
                 L.append(f"| `{name}` (row {1 if key == 'sign' else 2}) | {fs_(r.signer.wall)} "
                          f"| {size / MB / r.signer.wall:.0f} | {fmb(r.signer.rss_kb)} |")
         L.append("")
+        mem = e.get("inmemory") or {}
+        L.append(f"### Which hash (in memory, best of 3; `cargo run --release --example "
+                 f"hashspeed {mem.get('mib', 256)}`)\n")
+        if "rows" in mem:
+            L.append("| hash | MB/s |")
+            L.append("|---|---:|")
+            for r in mem["rows"]:
+                L.append(f"| {r['what']} | {r['mb_per_s']:.0f} |")
+            L.append("")
+            L.append("signer uses ring for both hashes (it is also the crate's signature "
+                     "library); the choice rests on the two rows per hash above.\n")
+        else:
+            L.append(f"not measured: {mem.get('error', 'the row did not run')}\n")
         floor = (e.get("openssl dgst -sha384") or {}).get("median_wall_s")
         v = b.rows.get("verify")
         if floor and v and v.signer and v.signer.wall:

@@ -6,6 +6,8 @@
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use ring::digest::Digest;
+
 use crate::error::Error;
 use crate::format::digest::{self, CHUNK_LEN};
 use crate::model::DigestAlgorithm;
@@ -13,17 +15,38 @@ use crate::model::DigestAlgorithm;
 /// Most hashing threads, whatever the machine.
 const MAX_WORKERS: usize = 8;
 
-/// A chunk handed to the workers: its index and bytes.
-type Job = (usize, Vec<u8>);
+/// Chunk buffers in flight per worker (queued, being hashed or being filled): enough
+/// slack that neither side waits on the other's scheduling.
+const BUFFERS_PER_WORKER: usize = 3;
+
+/// A chunk buffer: always [`CHUNK_LEN`] bytes long (allocated once, never zero-filled
+/// again), of which the first `len` are content.
+struct Chunk {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Self { bytes: vec![0; CHUNK_LEN], len: 0 }
+    }
+
+    fn filled(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// A chunk handed to the workers, with its index in the content.
+type Job = (usize, Chunk);
 
 /// The content digest of a stream, hashed chunk by chunk on worker threads. Memory is
-/// bounded: `workers + 2` chunk buffers circulate through a pool, so a slow hasher
+/// bounded: a fixed set of chunk buffers circulates through a pool, so a slow hasher
 /// slows the caller rather than queueing without end. A content of one chunk or less is
 /// hashed on the caller's thread and starts no thread.
 pub struct ContentHasher {
     alg: DigestAlgorithm,
     /// The chunk being filled.
-    cur: Vec<u8>,
+    cur: Chunk,
     /// Chunks handed to the workers so far.
     sent: usize,
     workers: Option<Workers>,
@@ -31,7 +54,7 @@ pub struct ContentHasher {
 
 struct Workers {
     jobs: Option<SyncSender<Job>>,
-    pool: Receiver<Vec<u8>>,
+    pool: Receiver<Chunk>,
     results: Receiver<(usize, ring::digest::Digest)>,
     handles: Vec<std::thread::JoinHandle<()>>,
 }
@@ -39,11 +62,11 @@ struct Workers {
 impl Workers {
     fn start(alg: DigestAlgorithm) -> Self {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
-        let (jobs, rx) = sync_channel::<Job>(n);
+        let (jobs, rx) = sync_channel::<Job>(n * BUFFERS_PER_WORKER);
         let rx = Arc::new(Mutex::new(rx));
         let (pool_tx, pool) = channel();
-        for _ in 0..n + 1 {
-            let _ = pool_tx.send(Vec::with_capacity(CHUNK_LEN));
+        for _ in 0..n * BUFFERS_PER_WORKER {
+            let _ = pool_tx.send(Chunk::new());
         }
         let (results_tx, results) = channel();
         let handles = (0..n)
@@ -57,38 +80,34 @@ impl Workers {
 }
 
 /// One worker: takes chunks until the sender is gone.
-fn work(
-    alg: DigestAlgorithm,
-    rx: &Mutex<Receiver<Job>>,
-    pool: &Sender<Vec<u8>>,
-    results: &Sender<(usize, ring::digest::Digest)>,
-) {
+fn work(alg: DigestAlgorithm, rx: &Mutex<Receiver<Job>>, pool: &Sender<Chunk>, results: &Sender<(usize, Digest)>) {
     loop {
         // A poisoned lock means another worker panicked; `finish` reports the gap.
         let job = match rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok((index, mut buf)) = job else { return };
-        let _ = results.send((index, digest::chunk(alg, &buf)));
-        buf.clear();
-        let _ = pool.send(buf);
+        let Ok((index, mut chunk)) = job else { return };
+        let _ = results.send((index, digest::chunk(alg, chunk.filled())));
+        chunk.len = 0;
+        let _ = pool.send(chunk);
     }
 }
 
 impl ContentHasher {
     /// A hasher for the content digest with `alg`.
     pub fn new(alg: DigestAlgorithm) -> Self {
-        Self { alg, cur: Vec::with_capacity(CHUNK_LEN), sent: 0, workers: None }
+        Self { alg, cur: Chunk::new(), sent: 0, workers: None }
     }
 
     /// Hands bytes to the hasher (copied into chunk buffers).
     pub fn update(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
-            let cur = self.room();
-            let take = (CHUNK_LEN - cur.len()).min(data.len());
+            let room = self.room();
+            let take = room.len().min(data.len());
             let (now, rest) = data.split_at(take);
-            cur.extend_from_slice(now);
+            room.get_mut(..take).unwrap_or_default().copy_from_slice(now);
+            self.cur.len += take;
             data = rest;
         }
     }
@@ -97,23 +116,20 @@ impl ContentHasher {
     /// and returns them, so the caller can hash them with another algorithm too. Returns
     /// fewer than `max` bytes only at a chunk's end; an empty slice only for `max == 0`.
     pub fn read_from<R: std::io::Read>(&mut self, r: &mut R, max: usize) -> std::io::Result<&[u8]> {
-        let cur = self.room();
-        let start = cur.len();
-        let want = (CHUNK_LEN - start).min(max);
-        cur.resize(start + want, 0);
-        let filled = cur.get_mut(start..).unwrap_or_default();
-        if let Err(e) = r.read_exact(filled) {
-            cur.truncate(start);
-            return Err(e);
-        }
-        Ok(cur.get(start..).unwrap_or_default())
+        let room = self.room();
+        let want = room.len().min(max);
+        let target = room.get_mut(..want).unwrap_or_default();
+        r.read_exact(target)?;
+        let start = self.cur.len;
+        self.cur.len += want;
+        Ok(self.cur.bytes.get(start..self.cur.len).unwrap_or_default())
     }
 
-    /// The chunk being filled, after handing a full one to the workers.
-    fn room(&mut self) -> &mut Vec<u8> {
-        if self.cur.len() == CHUNK_LEN {
+    /// The unfilled rest of the current chunk, after handing a full one to the workers.
+    fn room(&mut self) -> &mut [u8] {
+        if self.cur.len == CHUNK_LEN {
             let workers = self.workers.get_or_insert_with(|| Workers::start(self.alg));
-            let next = workers.pool.recv().unwrap_or_default();
+            let next = workers.pool.recv().unwrap_or_else(|_| Chunk::new());
             let full = std::mem::replace(&mut self.cur, next);
             if let Some(jobs) = &workers.jobs {
                 // A send fails only if every worker is gone; `finish` then reports it.
@@ -121,13 +137,13 @@ impl ContentHasher {
             }
             self.sent += 1;
         }
-        &mut self.cur
+        self.cur.bytes.get_mut(self.cur.len..).unwrap_or_default()
     }
 
     /// Waits for the workers and returns the content digest.
-    pub fn finish(mut self) -> Result<ring::digest::Digest, Error> {
-        let last = (!self.cur.is_empty()).then(|| digest::chunk(self.alg, &self.cur));
-        let mut chunks: Vec<Option<ring::digest::Digest>> = vec![None; self.sent];
+    pub fn finish(mut self) -> Result<Digest, Error> {
+        let last = (self.cur.len > 0).then(|| digest::chunk(self.alg, self.cur.filled()));
+        let mut chunks: Vec<Option<Digest>> = vec![None; self.sent];
         if let Some(mut w) = self.workers.take() {
             w.jobs = None;
             let lost = w.handles.drain(..).map(std::thread::JoinHandle::join).any(|j| j.is_err());
