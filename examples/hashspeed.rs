@@ -13,6 +13,9 @@ use sha2::Digest as _;
 use signer::hashpipe::ContentHasher;
 use signer::model::DigestAlgorithm;
 
+/// A hash over the whole buffer, returning its digest.
+type HashFn<'a> = Box<dyn Fn() -> Vec<u8> + 'a>;
+
 fn best_of_3(bytes: usize, mut f: impl FnMut() -> Vec<u8>) -> f64 {
     let mut best = f64::MAX;
     let mut first: Option<Vec<u8>> = None;
@@ -30,7 +33,7 @@ fn main() {
     let mib: usize = std::env::args().nth(1).map_or(256, |a| a.parse().expect("MiB as a number"));
     let data: Vec<u8> = (0..mib << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let n = data.len();
-    let rows: [(&str, Box<dyn Fn() -> Vec<u8>>); 5] = [
+    let rows: [(&str, HashFn); 5] = [
         ("ring SHA-384 (one core)", Box::new(|| ring::digest::digest(&ring::digest::SHA384, &data).as_ref().to_vec())),
         ("sha2 SHA-384 (one core)", Box::new(|| sha2::Sha384::digest(&data).to_vec())),
         ("ring SHA-256 (one core)", Box::new(|| ring::digest::digest(&ring::digest::SHA256, &data).as_ref().to_vec())),
