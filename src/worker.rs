@@ -323,6 +323,7 @@ impl Worker {
         let mut tasks: JoinSet<Finished> = JoinSet::new();
         let mut flags: HashMap<JobId, Arc<AtomicU8>> = HashMap::new();
         let mut noted: HashSet<JobId> = HashSet::new();
+        let mut backlog = Backlog::default();
         let mut summary = Summary { worker: inner.id.clone(), ..Summary::default() };
         let mut stop_open = true;
         loop {
@@ -342,7 +343,7 @@ impl Worker {
                 }
             } else if tasks.len() < inner.opts.concurrency {
                 let free = inner.opts.concurrency - tasks.len();
-                match inner.scan(free, &flags, &mut noted, &mut summary).await {
+                match inner.scan(free, &mut backlog, &flags, &mut noted, &mut summary).await {
                     Ok(scan) => {
                         for (records, claim) in scan.claimed {
                             let flag = Arc::new(AtomicU8::new(GO));
@@ -394,6 +395,38 @@ struct Scan {
     idle: bool,
 }
 
+/// What looking at one queue entry came to.
+enum Look {
+    /// This worker claimed the job.
+    Claimed(Box<Records>, Claim),
+    /// The job may be taken later (held by a lease, waiting for a retry, or unreadable now).
+    Later,
+    /// Nothing is left for this worker to do with it.
+    Nothing,
+}
+
+/// A listing of the queue is looked at again after this long even if not used up, so a
+/// job whose lease lapsed or whose retry came due ahead of the rest is not left waiting.
+const RELIST_AFTER: Duration = Duration::from_secs(10);
+
+/// The queue as last listed, oldest first, less the entries already looked at. A scan
+/// takes from the front and lists again only when the listing is used up or stale: a
+/// queue of N jobs costs one listing per N jobs, not one per job (on S3, N/1,000 LIST
+/// requests; on the file store, N file stats).
+#[derive(Default)]
+struct Backlog {
+    entries: std::collections::VecDeque<jobs::Queued>,
+    listed_at: Option<Instant>,
+    /// The pass over the current listing met a job that may be taken later.
+    pending: bool,
+}
+
+impl Backlog {
+    fn stale(&self) -> bool {
+        self.entries.is_empty() || self.listed_at.is_none_or(|t| t.elapsed() >= RELIST_AFTER)
+    }
+}
+
 impl Inner {
     async fn announce(&self, started_at: Timestamp) -> Result<(), Error> {
         let presence = WorkerPresence {
@@ -440,109 +473,130 @@ impl Inner {
         });
     }
 
-    /// Looks at the queue, oldest first, and claims up to `free` jobs.
+    /// Looks at the queue, oldest first, and claims up to `free` jobs. Idle only when a
+    /// fresh listing, looked at whole, held nothing this worker could take now or later.
     async fn scan(
         &self,
         mut free: usize,
+        backlog: &mut Backlog,
         busy: &HashMap<JobId, Arc<AtomicU8>>,
         noted: &mut HashSet<JobId>,
         summary: &mut Summary,
     ) -> Result<Scan, Error> {
-        let mut entries = jobs::queued(&self.store).await?;
-        if let Some(only) = &self.opts.only {
-            entries.retain(|e| e.job_id == *only);
-        }
-        let mut pending = false;
         let mut claimed = Vec::new();
-        for entry in entries {
-            if free == 0 {
-                pending = true;
-                break;
+        let mut fresh = false;
+        while free > 0 && !fresh {
+            if backlog.stale() {
+                let mut entries = jobs::queued(&self.store).await?;
+                if let Some(only) = &self.opts.only {
+                    entries.retain(|e| e.job_id == *only);
+                }
+                *backlog = Backlog { entries: entries.into(), listed_at: Some(Instant::now()), pending: false };
+                fresh = true;
             }
-            let id = entry.job_id.clone();
-            if busy.contains_key(&id) {
-                pending = true;
-                continue;
+            while free > 0 {
+                let Some(entry) = backlog.entries.pop_front() else { break };
+                match self.look_at(entry, busy, noted, summary).await? {
+                    Look::Claimed(records, claim) => {
+                        claimed.push((*records, claim));
+                        free -= 1;
+                    }
+                    Look::Later => backlog.pending = true,
+                    Look::Nothing => {}
+                }
             }
-            let records = match jobs::load(&self.store, &id, &self.cache, false).await {
-                Ok(r) => r,
-                Err(Error::NotFound(_)) => {
-                    pending |= jobs::repair_submission(&self.store, &entry).await?;
-                    continue;
-                }
-                Err(e) => {
-                    (self.report)(Report::Trouble { message: format!("could not read job {id} ({e}); trying again") });
-                    pending = true;
-                    continue;
-                }
-            };
-            let now = clock::now();
-            match jobs::next(&records, now) {
-                Next::Ended => {
-                    if let Some(result) = &records.result {
-                        // Its worker died before settling it: finish that.
-                        if let Err(e) = jobs::settle(&self.store, &records.job, result).await {
-                            (self.report)(Report::Trouble {
-                                message: format!("could not settle ended job {id} ({e}); trying again later"),
-                            });
-                        }
+        }
+        let idle = fresh && backlog.entries.is_empty() && !backlog.pending && claimed.is_empty();
+        Ok(Scan { idle, claimed })
+    }
+
+    /// One queue entry: claims it, settles or fails it, or leaves it for later.
+    async fn look_at(
+        &self,
+        entry: jobs::Queued,
+        busy: &HashMap<JobId, Arc<AtomicU8>>,
+        noted: &mut HashSet<JobId>,
+        summary: &mut Summary,
+    ) -> Result<Look, Error> {
+        let id = entry.job_id.clone();
+        if busy.contains_key(&id) {
+            return Ok(Look::Later);
+        }
+        let records = match jobs::load(&self.store, &id, &self.cache, false).await {
+            Ok(r) => r,
+            Err(Error::NotFound(_)) => {
+                let repaired = jobs::repair_submission(&self.store, &entry).await?;
+                return Ok(if repaired { Look::Later } else { Look::Nothing });
+            }
+            Err(e) => {
+                (self.report)(Report::Trouble { message: format!("could not read job {id} ({e}); trying again") });
+                return Ok(Look::Later);
+            }
+        };
+        let now = clock::now();
+        match jobs::next(&records, now) {
+            Next::Ended => {
+                if let Some(result) = &records.result {
+                    // Its worker died before settling it: finish that.
+                    if let Err(e) = jobs::settle(&self.store, &records.job, result).await {
+                        (self.report)(Report::Trouble {
+                            message: format!("could not settle ended job {id} ({e}); trying again later"),
+                        });
                     }
-                    self.cache.forget(&id);
                 }
-                Next::GiveUp(reason) => {
-                    let result = failed_result(&records.job, records.last_attempt(), reason, None);
-                    let t0 = Instant::now();
-                    match jobs::conclude(&self.store, &records.job, result).await {
-                        Ok(standing) => {
-                            summary.failed += 1;
-                            (self.report)(Report::Ended {
-                                job: id.clone(),
-                                source: records.job.source.url.clone(),
-                                outcome: standing_outcome(&standing),
-                                duration: t0.elapsed(),
-                            });
-                        }
-                        Err(e) => (self.report)(Report::Trouble {
-                            message: format!("could not mark job {id} Failed ({e}); trying again"),
-                        }),
+                self.cache.forget(&id);
+                Ok(Look::Nothing)
+            }
+            Next::GiveUp(reason) => {
+                let result = failed_result(&records.job, records.last_attempt(), reason, None);
+                let t0 = Instant::now();
+                match jobs::conclude(&self.store, &records.job, result).await {
+                    Ok(standing) => {
+                        summary.failed += 1;
+                        (self.report)(Report::Ended {
+                            job: id.clone(),
+                            source: records.job.source.url.clone(),
+                            outcome: standing_outcome(&standing),
+                            duration: t0.elapsed(),
+                        });
                     }
-                    self.cache.forget(&id);
+                    Err(e) => (self.report)(Report::Trouble {
+                        message: format!("could not mark job {id} Failed ({e}); trying again"),
+                    }),
                 }
-                Next::Held { .. } | Next::RetryAt(_) => pending = true,
-                Next::Claim(n) => {
-                    let version = records.job.version_ref();
-                    if !self.home.has_key(&KeyId::Version(version.clone())) {
-                        if noted.insert(id.clone()) {
-                            summary.left_to_others += 1;
-                            (self.report)(Report::LeftToOthers { job: id, version });
-                        }
-                        continue;
+                self.cache.forget(&id);
+                Ok(Look::Nothing)
+            }
+            Next::Held { .. } | Next::RetryAt(_) => Ok(Look::Later),
+            Next::Claim(n) => {
+                let version = records.job.version_ref();
+                if !self.home.has_key(&KeyId::Version(version.clone())) {
+                    if noted.insert(id.clone()) {
+                        summary.left_to_others += 1;
+                        (self.report)(Report::LeftToOthers { job: id, version });
                     }
-                    let claim = Claim {
-                        attempt: n,
-                        worker: self.id.clone(),
-                        host: self.host.clone(),
-                        pid: self.pid,
-                        claimed_at: now,
-                        lease_secs: self.opts.lease_secs,
-                    };
-                    match self.store.create_json(&keys::job_claim(&id, n)?, &claim).await {
-                        Ok(()) => {
-                            claimed.push((records, claim));
-                            free -= 1;
-                        }
-                        Err(StoreError::AlreadyExists { .. }) => pending = true,
-                        Err(e) => {
-                            (self.report)(Report::Trouble {
-                                message: format!("could not claim job {id} ({e}); trying again"),
-                            });
-                            pending = true;
-                        }
+                    return Ok(Look::Nothing);
+                }
+                let claim = Claim {
+                    attempt: n,
+                    worker: self.id.clone(),
+                    host: self.host.clone(),
+                    pid: self.pid,
+                    claimed_at: now,
+                    lease_secs: self.opts.lease_secs,
+                };
+                match self.store.create_json(&keys::job_claim(&id, n)?, &claim).await {
+                    Ok(()) => Ok(Look::Claimed(Box::new(records), claim)),
+                    Err(StoreError::AlreadyExists { .. }) => Ok(Look::Later),
+                    Err(e) => {
+                        (self.report)(Report::Trouble {
+                            message: format!("could not claim job {id} ({e}); trying again"),
+                        });
+                        Ok(Look::Later)
                     }
                 }
             }
         }
-        Ok(Scan { idle: !pending && claimed.is_empty(), claimed })
     }
 
     /// One attempt, from claim to recorded end.
