@@ -128,6 +128,8 @@ class Runner:
             os.sync()
         for p in warm:
             warm_cache(p)
+        if sync:
+            settle()
         actions = [
             (os.POSIX_SPAWN_OPEN, 0, str(stdin), os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
@@ -209,6 +211,28 @@ def read_text(path: str, limit: int = 200_000) -> str:
 
 
 _WARM_BUF = bytearray(8 * MiB)
+
+
+def cpu_busy_jiffies() -> int:
+    """Jiffies all CPUs spent busy since boot (/proc/stat: all but idle and iowait)."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0
+    return sum(f) - f[3] - (f[4] if len(f) > 4 else 0)
+
+
+def settle(max_wait: float = 2.0, window: float = 0.1) -> None:
+    """Waits (at most max_wait) until the CPUs stay idle for a window: a two-core run is
+    slowed by any writeback or kernel work still going on from the run before, a
+    one-core peer much less, so starting both on a quiet machine keeps the ratio fair."""
+    hz = os.sysconf("SC_CLK_TCK") or 100
+    end = time.time() + max_wait
+    while time.time() < end:
+        a = cpu_busy_jiffies()
+        time.sleep(window)
+        if cpu_busy_jiffies() - a <= 0.05 * window * hz * (os.cpu_count() or 1):
+            return
 
 
 def warm_cache(path: Path) -> None:
@@ -1309,7 +1333,9 @@ def render(b: Bench, argv: list[str]) -> str:
                  f"{fmb(i.get('rss_floor_kb'))}. Peak RSS is the largest over the rounds.")
     L.append("- Page cache warm: before every timed command its inputs are read once (the "
              "equivalent of `cat FILE > /dev/null`) and `sync` runs, so all runs read from "
-             "memory and start with no dirty pages; outputs are deleted after each run.")
+             "memory and start with no dirty pages; then the harness waits (at most 2 s) until "
+             "the CPUs have been idle for 0.1 s, so no run pays for the writeback of the one "
+             "before; outputs are deleted after each run.")
     L.append(f"- Inputs (generated): a {b.big // MB} MB STORED package of random bytes "
              f"(10 MB entries); a {b.mid / MB:g} MB one for the memory row; a deflated layer of "
              f"{b.layer_unzipped // MB} MB unzipped text (1 MB entries, level 6); "

@@ -47,8 +47,10 @@ pub struct ContentHasher {
     alg: DigestAlgorithm,
     /// The chunk being filled.
     cur: Chunk,
-    /// Chunks handed to the workers so far.
+    /// Whole chunks so far (handed to the workers or hashed here).
     sent: usize,
+    /// The digests of the chunks hashed on the caller's thread, with their indexes.
+    own: Vec<(usize, Digest)>,
     workers: Option<Workers>,
 }
 
@@ -61,7 +63,9 @@ struct Workers {
 
 impl Workers {
     fn start(alg: DigestAlgorithm) -> Self {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
+        // The caller's thread hashes too (see `hand_off`), so one core is left to it.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = cores.saturating_sub(1).clamp(1, MAX_WORKERS);
         let (jobs, rx) = sync_channel::<Job>(n * BUFFERS_PER_WORKER);
         let rx = Arc::new(Mutex::new(rx));
         let (pool_tx, pool) = channel();
@@ -97,7 +101,7 @@ fn work(alg: DigestAlgorithm, rx: &Mutex<Receiver<Job>>, pool: &Sender<Chunk>, r
 impl ContentHasher {
     /// A hasher for the content digest with `alg`.
     pub fn new(alg: DigestAlgorithm) -> Self {
-        Self { alg, cur: Chunk::new(), sent: 0, workers: None }
+        Self { alg, cur: Chunk::new(), sent: 0, own: Vec::new(), workers: None }
     }
 
     /// Hands bytes to the hasher (copied into chunk buffers).
@@ -125,25 +129,46 @@ impl ContentHasher {
         Ok(self.cur.bytes.get(start..self.cur.len).unwrap_or_default())
     }
 
-    /// The unfilled rest of the current chunk, after handing a full one to the workers.
+    /// The unfilled rest of the current chunk, after handing off a full one.
     fn room(&mut self) -> &mut [u8] {
         if self.cur.len == CHUNK_LEN {
-            let workers = self.workers.get_or_insert_with(|| Workers::start(self.alg));
-            let next = workers.pool.recv().unwrap_or_else(|_| Chunk::new());
-            let full = std::mem::replace(&mut self.cur, next);
-            if let Some(jobs) = &workers.jobs {
-                // A send fails only if every worker is gone; `finish` then reports it.
-                let _ = jobs.send((self.sent, full));
-            }
-            self.sent += 1;
+            self.hand_off();
         }
         self.cur.bytes.get_mut(self.cur.len..).unwrap_or_default()
+    }
+
+    /// Hands the full current chunk to a worker if a free buffer is at hand; otherwise
+    /// (every buffer is queued or being hashed) hashes it on this thread. The caller never
+    /// waits and never leaves a core idle: it hashes whenever the workers are behind.
+    fn hand_off(&mut self) {
+        let index = self.sent;
+        self.sent += 1;
+        let workers = self.workers.get_or_insert_with(|| Workers::start(self.alg));
+        match workers.pool.try_recv() {
+            Ok(next) => {
+                let full = std::mem::replace(&mut self.cur, next);
+                if let Some(jobs) = &workers.jobs {
+                    // Never blocks (the queue holds every buffer); fails only if every
+                    // worker is gone, and `finish` then reports the missing chunk.
+                    let _ = jobs.send((index, full));
+                }
+            }
+            Err(_) => {
+                self.own.push((index, digest::chunk(self.alg, self.cur.filled())));
+                self.cur.len = 0;
+            }
+        }
     }
 
     /// Waits for the workers and returns the content digest.
     pub fn finish(mut self) -> Result<Digest, Error> {
         let last = (self.cur.len > 0).then(|| digest::chunk(self.alg, self.cur.filled()));
         let mut chunks: Vec<Option<Digest>> = vec![None; self.sent];
+        for (index, d) in self.own.drain(..) {
+            if let Some(slot) = chunks.get_mut(index) {
+                *slot = Some(d);
+            }
+        }
         if let Some(mut w) = self.workers.take() {
             w.jobs = None;
             let lost = w.handles.drain(..).map(std::thread::JoinHandle::join).any(|j| j.is_err());
