@@ -861,6 +861,18 @@ async fn delete_quietly(store: &Arc<DynObjectStore>, path: &Path) {
 /// Opens the source only if it is still the pinned version; reads then require that
 /// version (`If-Match`), so a change mid-read fails instead of mixing bytes.
 async fn open_pinned(src: Arc<DynObjectStore>, path: Path, pin: &SourcePin) -> Result<ObjectReader, Error> {
+    if let Some(version) = &pin.version {
+        // A versioned bucket: read the very version submitted; later writes to the key
+        // do not concern this job.
+        return ObjectReader::open_version(src, path, version, &pin.e_tag).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => Error::NotFound(format!(
+                "version {version} of source {} no longer exists (it was deleted after the job was submitted); nothing was signed",
+                pin.url
+            )),
+            StoreError::Conflict { .. } => Error::Conflict(changed(pin, "another")),
+            e => e.into(),
+        });
+    }
     let meta = src.head(&path).await.map_err(|e| match e {
         object_store::Error::NotFound { .. } => Error::NotFound(format!(
             "source {} no longer exists (it was deleted after the job was submitted); nothing was signed",

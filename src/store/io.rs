@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::path::Path;
-use object_store::{DynObjectStore, GetOptions, GetRange, ObjectStoreExt, PutResult, WriteMultipart};
+use object_store::{DynObjectStore, GetOptions, GetRange, ObjectMeta, ObjectStoreExt, PutResult, WriteMultipart};
 use tokio::runtime::Handle;
 
 use super::StoreError;
@@ -41,6 +41,8 @@ pub struct ObjectReader {
     location: Path,
     size: u64,
     e_tag: Option<String>,
+    /// The object version read, in a versioned bucket when one was asked for.
+    version: Option<String>,
     pos: u64,
     buf: Bytes,
     buf_start: u64,
@@ -51,16 +53,45 @@ impl ObjectReader {
     /// does not exist.
     pub async fn open(store: Arc<DynObjectStore>, location: Path) -> Result<Self, StoreError> {
         let meta = store.head(&location).await.map_err(|e| map_err("head", &location, &store, e))?;
-        Ok(Self {
+        Ok(Self::at(store, location, meta, None))
+    }
+
+    /// A reader at the start of the object `meta` describes.
+    fn at(store: Arc<DynObjectStore>, location: Path, meta: ObjectMeta, version: Option<String>) -> Self {
+        Self {
             handle: Handle::current(),
             store,
             location,
             size: meta.size,
             e_tag: meta.e_tag,
+            version,
             pos: 0,
             buf: Bytes::new(),
             buf_start: 0,
-        })
+        }
+    }
+
+    /// Opens one version of the object (a versioned bucket): it reads that version's
+    /// bytes whatever was written to the key since. [`StoreError::NotFound`] if the
+    /// version is gone, [`StoreError::Conflict`] if its ETag is not `e_tag`.
+    pub async fn open_version(
+        store: Arc<DynObjectStore>,
+        location: Path,
+        version: &str,
+        e_tag: &str,
+    ) -> Result<Self, StoreError> {
+        let options = GetOptions { head: true, version: Some(version.to_owned()), ..GetOptions::default() };
+        let head = store.get_opts(&location, options).await.map_err(|e| map_err("head", &location, &store, e))?;
+        if head.meta.e_tag.as_deref() != Some(e_tag) {
+            return Err(StoreError::Conflict {
+                key: location.to_string(),
+                reason: format!(
+                    "version {version} has ETag {}, not the pinned {e_tag}; submit the job again",
+                    head.meta.e_tag.as_deref().unwrap_or("none")
+                ),
+            });
+        }
+        Ok(Self::at(store, location, head.meta, Some(version.to_owned())))
     }
 
     /// Opens the object at `location` only if its ETag is still `e_tag` (the version pinned
@@ -100,6 +131,7 @@ impl ObjectReader {
         let options = GetOptions {
             range: Some(GetRange::Bounded(self.pos..end)),
             if_match: self.e_tag.clone(),
+            version: self.version.clone(),
             ..GetOptions::default()
         };
         let fetch = async {

@@ -14,7 +14,7 @@ use signer::jobs::{self, FinalStatus, JobRecord, JobResult, JobStatus, ListFilte
 use signer::model::{Platform, Timestamp, Validity};
 use signer::store::{Store, keys};
 
-use crate::util::{Env, make_zip, s3_bucket};
+use crate::util::{Env, make_zip, s3_bucket, s3_delete_version, s3_enable_versioning};
 
 const PROFILE: &str = "JobApp";
 
@@ -788,6 +788,57 @@ fn workers_race_on_s3_and_survive_a_sigkill() {
         }
     }
     eprintln!("S3 race: checked in {:?}", t0.elapsed());
+}
+
+/// In a versioned bucket the worker reads the version that was submitted: a write to the
+/// key after `start` does not concern the job (on the file store, which has no versions,
+/// the same write fails the job: `a_source_changed_after_submission_fails_the_job_and_writes_nothing`).
+#[test]
+fn a_versioned_source_is_signed_at_its_pinned_version() {
+    let Some(bucket) = s3_bucket() else { return };
+    s3_enable_versioning(&bucket);
+    let env = Env::with_store(&format!("s3://{bucket}/state"));
+    env.profile(PROFILE, &[]);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let raw = Store::open(&format!("s3://{bucket}")).unwrap();
+    let key = object_store::path::Path::from("in/fn.zip");
+    let put = |seed: u32| {
+        let p = env.path(&format!("v{seed}.zip"));
+        package(&p, seed, 200_000);
+        let bytes = std::fs::read(&p).unwrap();
+        rt.block_on(object_store::ObjectStoreExt::put(raw.inner().as_ref(), &key, bytes.clone().into())).unwrap();
+        bytes
+    };
+    let first = put(31);
+    let (source, dest) = (format!("s3://{bucket}/in/fn.zip"), format!("s3://{bucket}/out/"));
+    let started =
+        env.json(["sign-job", "start", "--profile", PROFILE, "--source", &source, "--destination", &dest]).expect(0);
+    let id = started.json()["job_id"].as_str().unwrap().to_owned();
+    let second = put(32);
+    assert_ne!(first, second);
+    worker_until_idle(&env);
+
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Succeeded", "{v}");
+    let signed =
+        rt.block_on(raw.get_bytes(&signer::store::Key::new(&["out", &format!("{id}.zip")]).unwrap())).unwrap().unwrap();
+    // The signed package is the first version, byte for byte, up to its comment length.
+    let kept = first.len() - 2;
+    assert_eq!(&signed[..kept], &first[..kept], "signed another version than the one submitted");
+
+    // The pinned version deleted for good: the job fails and says so; nothing is written.
+    put(33);
+    let started =
+        env.json(["sign-job", "start", "--profile", PROFILE, "--source", &source, "--destination", &dest]).expect(0);
+    let gone = started.json()["job_id"].as_str().unwrap().to_owned();
+    let pinned = describe(&env, &gone)["source"]["version"].as_str().unwrap().to_owned();
+    s3_delete_version(&bucket, "in/fn.zip", &pinned);
+    worker_until_idle(&env);
+    let v = describe(&env, &gone);
+    assert_eq!(v["status"], "Failed", "{v}");
+    assert!(v["status_reason"].as_str().unwrap().contains("no longer exists"), "{v}");
+    let out = rt.block_on(raw.exists(&signer::store::Key::new(&["out", &format!("{gone}.zip")]).unwrap())).unwrap();
+    assert!(!out, "a job whose source is gone wrote a signed object");
 }
 
 #[test]

@@ -140,17 +140,39 @@ pub fn tool(program: &str, args: &[&str]) -> Run {
 /// A fresh bucket on the test S3 server (scripts/test.sh starts it and sets
 /// `SIGNER_TEST_S3_ENDPOINT`), or `None` with a printed notice when there is none.
 pub fn s3_bucket() -> Option<String> {
-    use std::io::{Read, Write};
     let Ok(endpoint) = std::env::var("SIGNER_TEST_S3_ENDPOINT") else {
         eprintln!("skipping the S3 part: set SIGNER_TEST_S3_ENDPOINT (scripts/test.sh starts a server and sets it)");
         return None;
     };
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
     let bucket = format!("signer-it-{}", uuid::Uuid::new_v4().simple());
+    s3_request("PUT", &endpoint, &format!("/{bucket}"), "");
+    Some(bucket)
+}
+
+/// Turns on object versioning for a bucket made by [`s3_bucket`].
+pub fn s3_enable_versioning(bucket: &str) {
+    let endpoint = std::env::var("SIGNER_TEST_S3_ENDPOINT").unwrap();
+    let body = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#;
+    s3_request("PUT", &endpoint, &format!("/{bucket}?versioning"), body);
+}
+
+/// Deletes one version of an object, for good (a versioned bucket made by [`s3_bucket`]).
+pub fn s3_delete_version(bucket: &str, key: &str, version: &str) {
+    let endpoint = std::env::var("SIGNER_TEST_S3_ENDPOINT").unwrap();
+    s3_request("DELETE", &endpoint, &format!("/{bucket}/{key}?versionId={version}"), "");
+}
+
+/// A request to the test server, asserting 2xx. moto does not check signatures, but it
+/// refuses some operations (deleting a version) to a request with no credential at all.
+fn s3_request(method: &str, endpoint: &str, path: &str, body: &str) {
+    let auth =
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
     let mut conn = std::net::TcpStream::connect(&host).unwrap_or_else(|e| panic!("S3 test server at {host}: {e}"));
-    write!(conn, "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    write!(conn, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+        .unwrap();
     let mut reply = String::new();
     conn.read_to_string(&mut reply).unwrap();
-    assert!(reply.starts_with("HTTP/1.1 200"), "creating bucket {bucket}: {}", reply.lines().next().unwrap_or(""));
-    Some(bucket)
+    assert!(reply.starts_with("HTTP/1.1 20"), "{method} {path}: {}", reply.lines().next().unwrap_or(""));
 }
