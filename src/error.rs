@@ -21,6 +21,12 @@ pub mod exit {
     pub const CONFLICT: u8 = 5;
     /// Store or I/O failure.
     pub const IO: u8 = 6;
+
+    /// The code of a local I/O error: a file that does not exist is "not found", the
+    /// rest is an I/O failure.
+    pub fn of_io(e: &std::io::Error) -> u8 {
+        if e.kind() == std::io::ErrorKind::NotFound { NOT_FOUND } else { IO }
+    }
 }
 
 /// Any error the library returns.
@@ -73,7 +79,7 @@ impl Error {
             Self::Home(e) => e.exit_code(),
             Self::NotFound(_) => exit::NOT_FOUND,
             Self::Conflict(_) => exit::CONFLICT,
-            Self::Io { .. } => exit::IO,
+            Self::Io { source, .. } => exit::of_io(source),
         }
     }
 

@@ -189,7 +189,7 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::stderr_line(&format!("error: cannot start the async runtime: {e}"));
             return ExitCode::from(exit::IO);
         }
     };
@@ -206,11 +206,28 @@ fn report_error(e: &anyhow::Error, format: Format) -> u8 {
     }
     let code = exit_code(e);
     if format == Format::Json {
-        let doc = serde_json::json!({"error": {"message": format!("{e:#}"), "exit_code": code}});
-        println!("{doc}");
+        let doc = serde_json::json!({"error": {"message": message(e), "exit_code": code}});
+        let _ = output::write_stdout(format!("{doc}\n").as_bytes());
     }
-    eprintln!("error: {e:#}");
+    output::stderr_line(&format!("error: {}", message(e)));
     code
+}
+
+/// An error and its causes on one line, each cause once: an error whose message already
+/// quotes its cause (`reading X: No such file…`) does not get it twice.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -229,8 +246,8 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(err) = cause.downcast_ref::<crate::home::HomeError>() {
             return err.exit_code();
         }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return exit::IO;
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return exit::of_io(io);
         }
     }
     exit::IO
@@ -255,17 +272,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Worker(args) => worker::run(&ctx, args).await,
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Completions { shell } => {
+            // Rendered in memory, then written: the generator panics on a write error
+            // (a closed pipe), and a closed pipe is no reason to panic.
             let mut cmd = Cli::command();
-            let mut stdout = std::io::stdout();
-            match shell {
-                Shell::Bash => clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "signer", &mut stdout),
-                Shell::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "signer", &mut stdout),
-                Shell::Fish => clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "signer", &mut stdout),
-            }
+            let mut script = Vec::new();
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut cmd, "signer", &mut script);
+            output::write_stdout(&script).context("writing the completion script")?;
             Ok(exit::OK)
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()).context("writing the man page")?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page).context("rendering the man page")?;
+            output::write_stdout(&page).context("writing the man page")?;
             Ok(exit::OK)
         }
     }

@@ -14,6 +14,19 @@ pub enum Format {
     Json,
 }
 
+/// Writes bytes to stdout and flushes. Unlike `print!`, a closed stdout (a pipe whose
+/// reader is gone) is an error returned, not a panic.
+pub fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()
+}
+
+/// Writes one line to stderr; a closed stderr is ignored rather than a panic.
+pub fn stderr_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// Where a command's result, logs and progress go.
 pub struct Out {
     format: Format,
@@ -34,34 +47,31 @@ impl Out {
 
     /// Prints the result: `value` as JSON, or `text`.
     pub fn emit<T: Serialize>(&self, value: &T, text: impl AsRef<str>) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
-        match self.format {
+        let doc = match self.format {
             Format::Json => {
-                serde_json::to_writer(&mut stdout, value)?;
-                writeln!(stdout)?;
+                let mut doc = serde_json::to_vec(value)?;
+                doc.push(b'\n');
+                doc
             }
-            Format::Text => {
-                let t = text.as_ref();
-                if !t.is_empty() {
-                    writeln!(stdout, "{t}")?;
-                }
-            }
-        }
-        stdout.flush()?;
+            Format::Text if text.as_ref().is_empty() => return Ok(()),
+            Format::Text => format!("{}\n", text.as_ref()).into_bytes(),
+        };
+        // An `io::Error` in the chain, so a closed pipe is recognised and ends quietly.
+        write_stdout(&doc)?;
         Ok(())
     }
 
     /// A log line on stderr (hidden by `-q`).
     pub fn log(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", line.as_ref());
+            stderr_line(line.as_ref());
         }
     }
 
     /// A detail line on stderr (shown with `-v`).
     pub fn debug(&self, line: impl AsRef<str>) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{}", line.as_ref());
+            stderr_line(line.as_ref());
         }
     }
 

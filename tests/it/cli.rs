@@ -400,7 +400,7 @@ fn json_mode_prints_one_document_even_for_errors() {
     let env = Env::new();
     let r = env.json(["profile", "show", "Missing"]).expect(4);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("Missing"));
-    let r = env.json(["verify", env.path("nope.zip").to_str().unwrap()]).expect(6);
+    let r = env.json(["verify", env.path("nope.zip").to_str().unwrap()]).expect(4);
     r.json();
 }
 
@@ -421,4 +421,34 @@ fn quickstart_passes_on_a_fresh_home() {
     let env = Env::new();
     let r = env.json(["quickstart", "--dir", env.path("qs").to_str().unwrap()]).expect(0);
     assert!(r.json()["steps"].as_array().unwrap().len() >= 5);
+}
+
+/// A reader that goes away (`signer … | head -1`) ends the command quietly: no panic, no
+/// backtrace, exit 0 for a command that succeeded. The read end is closed before the
+/// command writes, so every write meets a closed pipe.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    let env = Env::new();
+    env.profile("Piped", &[]);
+    let cases: [(&[&str], i32); 4] = [
+        (&["completions", "bash"], 0),
+        (&["profile", "list"], 0),
+        (&["--output", "json", "profile", "list"], 0),
+        (&["--output", "json", "verify", "no-such-file.zip"], 4),
+    ];
+    for (args, code) in cases {
+        let mut child = env
+            .cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.matches("(os error").count() <= 1, "a cause said twice: {stderr}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    }
 }
