@@ -250,6 +250,8 @@ struct Inner {
     pid: u32,
     report: Box<dyn Fn(Report) + Send + Sync>,
     cache: RecordCache,
+    /// The last look at the clocks found this machine's off the store's.
+    clock_skewed: std::sync::atomic::AtomicBool,
 }
 
 /// An attempt that ended, from its task.
@@ -303,6 +305,7 @@ impl Worker {
                 pid,
                 report: Box::new(report),
                 cache: RecordCache::default(),
+                clock_skewed: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -437,7 +440,15 @@ impl Inner {
             seen_at: clock::now(),
             lease_secs: self.opts.lease_secs,
         };
-        jobs::announce(&self.store, &presence).await
+        let written = jobs::announce(&self.store, &presence).await?;
+        let skew = written.and_then(|at| jobs::clock_skew_problem(presence.seen_at, at, self.opts.lease_secs));
+        // Said once, when first seen, and again only after the clocks agreed in between.
+        if self.clock_skewed.swap(skew.is_some(), Ordering::SeqCst) != skew.is_some() {
+            if let Some(message) = skew {
+                (self.report)(Report::Trouble { message });
+            }
+        }
+        Ok(())
     }
 
     fn finished(

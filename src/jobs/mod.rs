@@ -28,8 +28,8 @@ pub use records::{
     AttemptEnd, Claim, FinalStatus, JobEvent, JobRecord, JobResult, JobStatus, Revocation, SourcePin, WorkerPresence,
 };
 pub use state::{
-    AttemptRecords, FailureKind, JobView, MAX_ATTEMPTS, Next, Records, classify, failed_attempts, next,
-    retry_backoff_secs, view,
+    AttemptRecords, FailureKind, JobView, MAX_ATTEMPTS, Next, Records, classify, clock_skew_problem, failed_attempts,
+    next, retry_backoff_secs, view,
 };
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -668,9 +668,12 @@ pub async fn repair_submission(store: &Store, entry: &Queued) -> Result<bool, Er
     Ok(true)
 }
 
-/// Says that a worker runs (rewritten by that worker only, so a plain put).
-pub async fn announce(store: &Store, presence: &WorkerPresence) -> Result<(), Error> {
-    Ok(store.put_json(&keys::worker(&presence.worker)?, presence).await?)
+/// Says that a worker runs (rewritten by that worker only, so a plain put). Returns when
+/// the store says the record was written, by the store's clock, if it tells.
+pub async fn announce(store: &Store, presence: &WorkerPresence) -> Result<Option<Timestamp>, Error> {
+    let key = keys::worker(&presence.worker)?;
+    store.put_json(&key, presence).await?;
+    Ok(store.modified_at(&key).await?)
 }
 
 /// Says that a worker stopped.

@@ -19,6 +19,22 @@ pub fn retry_backoff_secs(failed: u64) -> i64 {
     1i64 << failed.clamp(1, 6)
 }
 
+/// Whether this machine's clock and the store's disagree by more than leases allow:
+/// `local` is when this machine wrote a record, `store` when the store says it was
+/// written. Leases are read by every worker against its own clock, so the clocks must
+/// agree to well within a lease: here, a quarter lease (never less than 2 s, as times
+/// are whole seconds and the write takes a moment).
+pub fn clock_skew_problem(local: Timestamp, store: Timestamp, lease_secs: u32) -> Option<String> {
+    let skew = store.unix().saturating_sub(local.unix());
+    let allowed = i64::from(lease_secs / 4).max(2);
+    (skew.abs() > allowed).then(|| {
+        let (by, side) = (skew.unsigned_abs(), if skew > 0 { "behind" } else { "ahead of" });
+        format!(
+            "this machine's clock is {by} s {side} the store's; leases of {lease_secs} s need clocks that agree to within {allowed} s, or jobs are taken over too early or too late: set the clock right (NTP)"
+        )
+    })
+}
+
 /// One attempt's records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRecords {
@@ -357,6 +373,17 @@ mod tests {
 
     fn retry(at: i64, after: i64) -> Option<AttemptEnd> {
         Some(AttemptEnd::Retry { reason: "store down".into(), ended_at: t(at), retry_after: t(after) })
+    }
+
+    #[test]
+    fn clock_skew_is_a_quarter_lease_at_most() {
+        assert_eq!(clock_skew_problem(t(100), t(101), 30), None, "a second of rounding is no skew");
+        assert_eq!(clock_skew_problem(t(100), t(107), 30), None);
+        let behind = clock_skew_problem(t(100), t(108), 30).unwrap();
+        assert!(behind.contains("8 s behind") && behind.contains("within 7 s"), "{behind}");
+        let ahead = clock_skew_problem(t(100), t(97), 2).unwrap();
+        assert!(ahead.contains("3 s ahead of"), "{ahead}");
+        assert_eq!(clock_skew_problem(t(100), t(98), 2), None, "never less than 2 s");
     }
 
     #[test]

@@ -92,6 +92,7 @@ fn a_job_is_signed_by_a_worker_and_verifies() {
     assert!(started["source"]["e_tag"].as_str().is_some_and(|e| !e.is_empty()), "the source is pinned");
 
     let r = worker_until_idle(&env);
+    assert!(!r.stderr.contains("clock is"), "one machine's clock is not off its own store's: {}", r.stderr);
     // One log line per job: id, source, outcome, duration.
     let line = r.stderr.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("no log line:\n{}", r.stderr));
     assert!(line.contains("fn.zip") && line.contains("Succeeded") && line.contains(" s"), "{line}");
@@ -816,7 +817,8 @@ fn a_versioned_source_is_signed_at_its_pinned_version() {
     let id = started.json()["job_id"].as_str().unwrap().to_owned();
     let second = put(32);
     assert_ne!(first, second);
-    worker_until_idle(&env);
+    let r = worker_until_idle(&env);
+    assert!(!r.stderr.contains("clock is"), "the server's clock is this machine's: {}", r.stderr);
 
     let v = describe(&env, &id);
     assert_eq!(v["status"], "Succeeded", "{v}");
