@@ -39,10 +39,11 @@ impl Chunk {
 /// A chunk handed to the workers, with its index in the content.
 type Job = (usize, Chunk);
 
-/// The content digest of a stream, hashed chunk by chunk on worker threads. Memory is
-/// bounded: a fixed set of chunk buffers circulates through a pool, so a slow hasher
-/// slows the caller rather than queueing without end. A content of one chunk or less is
-/// hashed on the caller's thread and starts no thread.
+/// The content digest of a stream, hashed chunk by chunk on worker threads and on the
+/// caller's. Memory is bounded: a fixed set of chunk buffers circulates through a pool,
+/// and when every one is in the workers' hands the caller hashes the next chunk itself
+/// rather than queue it. A content of one chunk or less is hashed on the caller's thread
+/// and starts no thread.
 pub struct ContentHasher {
     alg: DigestAlgorithm,
     /// The chunk being filled.
