@@ -2,7 +2,7 @@
 //! zip-packaged functions.
 //!
 //! The crate is a pure core — zip inspection ([`zipcheck`]), the signed-package format
-//! ([`format`]), cryptography ([`crypto`]), verification ([`verify`]) and Lambda's limits
+//! ([`format`](mod@format)), cryptography ([`crypto`]), verification ([`verify`]) and Lambda's limits
 //! ([`limits`]) — wrapped by effects at the edge: the object store ([`store`]), the home
 //! with its private keys ([`home`]), the clock ([`clock`]) and the command line (`cli`).
 //!

@@ -4,7 +4,7 @@
 //!
 //! A job is a set of immutable records in the store (layout in [`crate::store::keys`]),
 //! each written once with create-if-absent, so its state is derived from a listing and a
-//! few reads ([`state`]) and no record is ever updated in place — the file store offers
+//! few reads (`state`) and no record is ever updated in place — the file store offers
 //! no compare-and-swap, and none is needed:
 //!
 //! - `start` pins the source (ETag, size, modification time, object version) and writes
@@ -462,7 +462,7 @@ pub struct JobSummary {
 ///
 /// One listing of `jobs/` (the store pages through it) tells every job's status class
 /// from key names alone; only the jobs that can still pass the filter are read (their
-/// submission and, when ended, their result), [`LIST_READS_IN_FLIGHT`] at a time.
+/// submission and, when ended, their result), `LIST_READS_IN_FLIGHT` (32) at a time.
 pub async fn list(store: &Store, filter: &ListFilter) -> Result<Vec<JobSummary>, Error> {
     let root = keys::jobs()?;
     let mut by_job: BTreeMap<JobId, JobKeys> = BTreeMap::new();

@@ -29,7 +29,7 @@ pub const WRITE_PART: usize = 8 * 1024 * 1024;
 /// `(WRITE_PARTS_IN_FLIGHT + 1) × WRITE_PART`.
 pub const WRITE_PARTS_IN_FLIGHT: usize = 4;
 
-/// A [`Read`] + [`Seek`] view of one object, fetched in [`READ_CHUNK`] ranges.
+/// A [`Read`] + [`Seek`] view of one object, fetched in `READ_CHUNK` ranges.
 ///
 /// The object's ETag is read when the reader is opened and every range request requires
 /// it (`If-Match`), so a reader sees the bytes of one version of the object or fails with
@@ -190,7 +190,7 @@ impl Seek for ObjectReader {
     }
 }
 
-/// A [`Write`] that uploads one object in [`WRITE_PART`] parts (a multipart upload).
+/// A [`Write`] that uploads one object in `WRITE_PART` parts (a multipart upload).
 ///
 /// Nothing is visible at the location until [`ObjectWriter::finish`] succeeds, and then
 /// the whole object appears at once, replacing any object there. [`ObjectWriter::abort`],
