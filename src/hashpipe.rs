@@ -56,9 +56,9 @@ pub struct ContentHasher {
 }
 
 struct Workers {
-    jobs: Option<SyncSender<Job>>,
+    jobs: SyncSender<Job>,
     pool: Receiver<Chunk>,
-    results: Receiver<(usize, ring::digest::Digest)>,
+    results: Receiver<(usize, Digest)>,
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -80,7 +80,7 @@ impl Workers {
                 std::thread::spawn(move || work(alg, &rx, &pool_tx, &results_tx))
             })
             .collect();
-        Self { jobs: Some(jobs), pool, results, handles }
+        Self { jobs, pool, results, handles }
     }
 }
 
@@ -148,11 +148,9 @@ impl ContentHasher {
         match workers.pool.try_recv() {
             Ok(next) => {
                 let full = std::mem::replace(&mut self.cur, next);
-                if let Some(jobs) = &workers.jobs {
-                    // Never blocks (the queue holds every buffer); fails only if every
-                    // worker is gone, and `finish` then reports the missing chunk.
-                    let _ = jobs.send((index, full));
-                }
+                // Never blocks (the queue holds every buffer); fails only if every worker
+                // is gone, and `finish` then reports the missing chunk.
+                let _ = workers.jobs.send((index, full));
             }
             Err(_) => {
                 self.own.push((index, digest::chunk(self.alg, self.cur.filled())));
@@ -170,10 +168,10 @@ impl ContentHasher {
                 *slot = Some(d);
             }
         }
-        if let Some(mut w) = self.workers.take() {
-            w.jobs = None;
-            let lost = w.handles.drain(..).map(std::thread::JoinHandle::join).any(|j| j.is_err());
-            for (index, d) in w.results.try_iter() {
+        if let Some(Workers { jobs, results, handles, .. }) = self.workers.take() {
+            drop(jobs); // the workers end once the queue is empty
+            let lost = handles.into_iter().map(std::thread::JoinHandle::join).any(|j| j.is_err());
+            for (index, d) in results.try_iter() {
                 if let Some(slot) = chunks.get_mut(index) {
                     *slot = Some(d);
                 }

@@ -894,10 +894,8 @@ async fn open_pinned(src: Arc<DynObjectStore>, path: Path, pin: &SourcePin) -> R
     if meta.e_tag.as_deref() != Some(pin.e_tag.as_str()) || meta.size != pin.size {
         return Err(Error::Conflict(changed(pin, meta.e_tag.as_deref().unwrap_or("none"))));
     }
-    ObjectReader::open_if_match(src, path, &pin.e_tag).await.map_err(|e| match e {
-        StoreError::Conflict { .. } => Error::Conflict(changed(pin, "another")),
-        e => e.into(),
-    })
+    // The head just made is the pin check: no second one to open the reader.
+    Ok(ObjectReader::from_head(src, path, meta))
 }
 
 fn changed(pin: &SourcePin, now: &str) -> String {

@@ -53,7 +53,13 @@ impl ObjectReader {
     /// does not exist.
     pub async fn open(store: Arc<DynObjectStore>, location: Path) -> Result<Self, StoreError> {
         let meta = store.head(&location).await.map_err(|e| map_err("head", &location, &store, e))?;
-        Ok(Self::at(store, location, meta, None))
+        Ok(Self::from_head(store, location, meta))
+    }
+
+    /// A reader of the object version `meta` (the caller's own `head`) describes: reads
+    /// require its ETag, so a later write to the key fails them rather than mix bytes.
+    pub fn from_head(store: Arc<DynObjectStore>, location: Path, meta: ObjectMeta) -> Self {
+        Self::at(store, location, meta, None)
     }
 
     /// A reader at the start of the object `meta` describes.

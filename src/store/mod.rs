@@ -366,18 +366,19 @@ impl Store {
     /// When the store says an object was last written (its own clock: the server's on
     /// S3), or `None` if it does not exist.
     pub async fn modified_at(&self, key: &Key) -> Result<Option<crate::model::Timestamp>, StoreError> {
-        match self.inner.head(&key.path()).await {
-            Ok(meta) => Ok(Some(crate::model::Timestamp::from_unix(meta.last_modified.timestamp()))),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(self.error("head", key, e)),
-        }
+        Ok(self.head(key).await?.map(|meta| crate::model::Timestamp::from_unix(meta.last_modified.timestamp())))
     }
 
     /// Whether an object exists.
     pub async fn exists(&self, key: &Key) -> Result<bool, StoreError> {
+        Ok(self.head(key).await?.is_some())
+    }
+
+    /// An object's metadata, or `None` if it does not exist.
+    async fn head(&self, key: &Key) -> Result<Option<object_store::ObjectMeta>, StoreError> {
         match self.inner.head(&key.path()).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error("head", key, e)),
         }
     }
