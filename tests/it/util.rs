@@ -8,9 +8,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The shared corpus of third-party zips, beside the repository.
+/// The third-party zips vendored under `fixtures/third-party/` (their READMEs name each
+/// upstream and licence).
 pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    fixture("third-party")
 }
 
 /// A file under `fixtures/`.
