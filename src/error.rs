@@ -56,6 +56,15 @@ pub enum Error {
     /// Something does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// An input path names something other than a regular file (a FIFO, a device, a
+    /// socket, a directory), refused before anything is read from it.
+    #[error("{path} is {kind}, not a regular file; give the path of a file")]
+    NotAFile {
+        /// The path as given.
+        path: String,
+        /// What it is instead ("a FIFO (named pipe)", "a directory", …).
+        kind: &'static str,
+    },
     /// The request conflicts with the state (exists, canceled, wrong state).
     #[error("{0}")]
     Conflict(String),
@@ -73,7 +82,7 @@ impl Error {
     /// The exit code this error maps to (SPEC §7).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Zip(_) | Self::Format(_) | Self::Name(_) | Self::Invalid(_) => exit::INVALID,
+            Self::Zip(_) | Self::Format(_) | Self::Name(_) | Self::Invalid(_) | Self::NotAFile { .. } => exit::INVALID,
             Self::Crypto(e) => e.exit_code(),
             Self::Store(e) => e.exit_code(),
             Self::Home(e) => e.exit_code(),

@@ -5,6 +5,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -49,9 +50,12 @@ impl std::fmt::Display for Location {
 }
 
 impl Location {
-    /// Parses a path or an object URL (anything with `://`).
+    /// Parses a path or an object URL (anything with `://`). A `file:///abs/path` URL is
+    /// that local path, opened like any other (see [`open_file`]).
     pub fn parse(s: &str) -> Result<Self, Error> {
-        if s.contains("://") {
+        if s.starts_with("file:") {
+            Ok(Self::Path(crate::store::file_object_path(s)?))
+        } else if s.contains("://") {
             let (store, path) = parse_object_url(s)?;
             Ok(Self::Object { store, path, url: s.to_owned() })
         } else {
@@ -72,13 +76,7 @@ impl Location {
     /// Opens the source for reading. Call from a blocking context for objects.
     pub async fn open(&self) -> Result<Box<dyn Source>, Error> {
         match self {
-            Self::Path(p) => {
-                let f = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
-                if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                    return Err(Error::Invalid(format!("{} is a directory, not a zip", p.display())));
-                }
-                Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)))
-            }
+            Self::Path(p) => Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, open_file(p)?))),
             Self::Object { store, path, .. } => Ok(Box::new(ObjectReader::open(store.clone(), path.clone()).await?)),
         }
     }
@@ -92,6 +90,53 @@ impl Location {
             }
         }
     }
+}
+
+/// Opens a local input file for reading, refusing ([`Error::NotAFile`], exit 3) anything
+/// that is not a regular file before reading a byte of it.
+///
+/// Opened with `O_NONBLOCK`, so a FIFO with no writer (or a device) cannot block the
+/// `open` itself, and then checked on the opened descriptor, so what is checked is what is
+/// read. `O_NONBLOCK` has no effect on reads of a regular file. A missing file is an
+/// [`Error::Io`] of kind `NotFound` (exit 4).
+pub fn open_file(path: &Path) -> Result<File, Error> {
+    let shown = || path.display().to_string();
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", shown()), e))?;
+    let kind = file.metadata().map_err(|e| Error::io(format!("reading {}", shown()), e))?.file_type();
+    let what = if kind.is_file() {
+        return Ok(file);
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
+    };
+    Err(Error::NotAFile { path: shown(), kind: what })
+}
+
+/// Reads a local input file of at most `max` bytes; more is refused (exit 3) without
+/// reading it all. Not a regular file: [`open_file`]'s refusal.
+pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
+    let file = open_file(path)?;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if bytes.len() > max {
+        return Err(Error::Invalid(format!("{} is over the {max}-byte limit for this file", path.display())));
+    }
+    Ok(bytes)
 }
 
 /// An output being written.

@@ -10,12 +10,10 @@ use crate::crypto::{self, SecretKey};
 use crate::error::Error;
 use crate::format::{self, ContentDigest, FormatError, STATEMENT_TYPE, Statement, block};
 use crate::model::{JobId, Timestamp, VersionRef};
-use crate::zipcheck::{self, Inspected, ZipLimits};
+use crate::zipcheck::{self, Inspected, TAIL_WINDOW, ZipLimits};
 
 /// Largest zip comment.
 const MAX_COMMENT: usize = 65_535;
-/// Bytes moved per read on the hot path.
-pub const CHUNK: usize = 1 << 20;
 
 /// Who signs, with what, and when.
 pub struct SignParams {
@@ -42,6 +40,8 @@ pub struct Signed {
     pub package_len: u64,
     /// What the gate measured.
     pub inspected: Inspected,
+    /// Zero bytes after the source's end record, left out of the signed package.
+    pub dropped_padding: u64,
 }
 
 /// Signs `src` into `out`. `progress` is called with the bytes processed so far.
@@ -55,7 +55,8 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     limits: &ZipLimits,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Signed, Error> {
-    let tail = zipcheck::read_tail(src, limits)?;
+    let tail_window = zipcheck::read_end_window(src).map_err(|e| Error::io("reading the source", e))?;
+    let tail = zipcheck::tail_from_window(src, &tail_window, limits)?;
     let end = &tail.end;
     if block::present(&end.comment) {
         return Err(Error::Invalid(
@@ -86,14 +87,14 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     // precedes the block, counts it. Every statement field that varies in value has a
     // fixed width except the sizes, so measure with the sizes' final values filled in.
     let comment_len = end.comment.len();
-    let eocd_len_field =
-        end.comment_offset.checked_sub(2).ok_or_else(|| Error::Invalid("end record out of range".into()))?;
     let content_length = end.comment_offset + comment_len as u64;
     let mut hasher = crate::hashpipe::ContentHasher::new(digest_alg);
     src.seek(SeekFrom::Start(0)).map_err(|e| Error::io("reading the source", e))?;
-    let mut tee = Tee { inner: src, out, hasher: &mut hasher, done: 0, progress };
+    let keep_from = end.central_offset.saturating_sub(TAIL_WINDOW);
+    let mut tee = Tee { inner: &mut *src, out, hasher: &mut hasher, done: 0, progress, keep_from, kept: Vec::new() };
 
-    // 1. The entries region, through the gate. The gate reads it exactly once.
+    // 1. The entries region, through the gate: the only read of it, and what is hashed and
+    //    written is what the gate checked.
     let inspected = {
         let mut body = (&mut tee).take(end.central_offset);
         let inspected = zipcheck::check_body(&tail, &mut body, limits)?;
@@ -112,17 +113,18 @@ pub fn sign_package<R: Read + Seek, W: Write>(
         return Err(FormatError::TooLarge { block: block_len, comment: comment_len }.into());
     }
 
-    // 2. Central directory and end records up to the comment length, unchanged.
-    tee.copy_from_source(eocd_len_field - end.central_offset)?;
-    // 3. The new comment length, then the original comment.
+    // 2. The central directory and end records as the gate parsed them, never read again;
+    //    the comment length counts the block; the original comment. Padding is dropped.
     let len_field = u16::try_from(new_comment_len).map_err(|_| Error::Invalid("comment too long".into()))?;
-    tee.emit(&len_field.to_le_bytes())?;
-    tee.inner.seek(SeekFrom::Current(2)).map_err(|e| Error::io("reading the source", e))?;
-    tee.emit(&end.comment)?;
-    let Tee { out: mut w, done, .. } = tee;
+    let len_field = len_field.to_le_bytes();
+    let records = end.records.get(..end.records.len().saturating_sub(2)).unwrap_or_default();
+    for piece in [&tail.central[..], records, &len_field, &end.comment] {
+        tee.emit(piece)?;
+    }
+    let Tee { out: mut w, done, kept, .. } = tee;
     debug_assert_eq!(done, content_length);
 
-    // 4. The digest, the statement, the signature, the block.
+    // 3. The digest, the statement, the signature, the block.
     statement.content.digest = hex::encode(hasher.finish()?);
     let payload = format::block::payload(&statement)?;
     let signature = params.key.sign(&payload)?;
@@ -130,14 +132,59 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     if blk.len() != block_len {
         return Err(Error::Invalid(format!("internal: block is {} bytes, {block_len} were announced", blk.len())));
     }
-    // Re-verify what is about to be published: the block parses back to the same
-    // statement and the signature checks against the certificate's key.
+    // 4. What verify will read: the package's last bytes find the same end records and
+    //    this block, and the signature checks against the certificate's key.
+    let window = last_bytes(&[&kept, &tail.central, records, &len_field, &end.comment, &blk], TAIL_WINDOW);
+    check_as_verify_reads(&window, content_length + blk.len() as u64, end)?;
     let parsed = block::parse(&blk)?;
     let leaf = params.chain.first().ok_or_else(|| Error::Invalid("no certificate to sign with".into()))?;
     crypto::verify_signature(platform, &crypto::cert_info(leaf)?.spki_der, &parsed.payload, &parsed.signature)?;
+    // 5. The source still ends as it did when its tail was read: a writer racing the
+    //    signing is told so (what was signed is what was checked either way).
+    if zipcheck::read_end_window(src).map_err(|e| Error::io("reading the source", e))? != tail_window {
+        return Err(Error::Invalid(
+            "the source changed while it was being signed (its end records are not the ones that were checked); \
+             nothing was written: sign it again once it is complete"
+                .into(),
+        ));
+    }
     w.write_all(&blk).map_err(|e| Error::io("writing the signed package", e))?;
     w.flush().map_err(|e| Error::io("writing the signed package", e))?;
-    Ok(Signed { statement, package_len: content_length + blk.len() as u64, inspected })
+    Ok(Signed { statement, package_len: content_length + blk.len() as u64, inspected, dropped_padding: end.padding })
+}
+
+/// The last `n` bytes of the concatenation of `pieces`.
+fn last_bytes(pieces: &[&[u8]], n: u64) -> Vec<u8> {
+    let mut want = usize::try_from(n).unwrap_or(usize::MAX);
+    let mut parts = Vec::new();
+    for piece in pieces.iter().rev() {
+        if want == 0 {
+            break;
+        }
+        let take = piece.len().min(want);
+        parts.push(piece.get(piece.len() - take..).unwrap_or_default());
+        want -= take;
+    }
+    parts.iter().rev().flat_map(|p| p.iter().copied()).collect()
+}
+
+/// Parses the signed package's last bytes as `verify` does: they must give the source's end
+/// records back, with no second reading (an end record hidden in stored data that the
+/// longer comment makes plausible, say) and the block at the end of the comment.
+fn check_as_verify_reads(window: &[u8], package_len: u64, source: &zipcheck::End) -> Result<(), Error> {
+    let end = zipcheck::parse_end(window, package_len)?;
+    let same = end.eocd_offset == source.eocd_offset
+        && end.central_offset == source.central_offset
+        && end.central_size == source.central_size
+        && end.entry_count == source.entry_count
+        && end.padding == 0;
+    if !same || !block::present(&end.comment) {
+        return Err(Error::Invalid(
+            "internal: the signed package's end records read back differently from the source's; nothing was written"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads from the source, hashing and writing every byte it hands on.
@@ -147,6 +194,10 @@ struct Tee<'a, R, W> {
     hasher: &'a mut crate::hashpipe::ContentHasher,
     done: u64,
     progress: &'a mut dyn FnMut(u64),
+    /// Bytes read from this offset on are kept (the last [`TAIL_WINDOW`] of the entries
+    /// region, which the signed package's tail may include).
+    keep_from: u64,
+    kept: Vec<u8>,
 }
 
 impl<R: Read, W: Write> Tee<'_, R, W> {
@@ -154,21 +205,6 @@ impl<R: Read, W: Write> Tee<'_, R, W> {
         self.hasher.update(bytes);
         self.out.write_all(bytes).map_err(|e| Error::io("writing the signed package", e))?;
         self.done += bytes.len() as u64;
-        Ok(())
-    }
-
-    fn copy_from_source(&mut self, n: u64) -> Result<(), Error> {
-        let mut left = n;
-        let mut buf = vec![0u8; CHUNK.min(usize::try_from(n).unwrap_or(CHUNK)).max(1)];
-        while left > 0 {
-            let want = buf.len().min(usize::try_from(left).unwrap_or(buf.len()));
-            let chunk = buf.get_mut(..want).ok_or_else(|| Error::Invalid("internal: buffer".into()))?;
-            self.inner.read_exact(chunk).map_err(|e| Error::io("reading the source", e))?;
-            self.hasher.update(chunk);
-            self.out.write_all(chunk).map_err(|e| Error::io("writing the signed package", e))?;
-            left -= want as u64;
-            self.done += want as u64;
-        }
         Ok(())
     }
 }
@@ -179,6 +215,8 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
         let got = buf.get(..n).unwrap_or_default();
         self.hasher.update(got);
         self.out.write_all(got)?;
+        let skip = usize::try_from(self.keep_from.saturating_sub(self.done)).unwrap_or(usize::MAX);
+        self.kept.extend_from_slice(got.get(skip..).unwrap_or_default());
         self.done += n as u64;
         (self.progress)(self.done);
         Ok(n)

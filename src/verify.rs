@@ -7,7 +7,7 @@ use crate::crypto;
 use crate::error::Error;
 use crate::format::{Block, Statement, block};
 use crate::model::{Timestamp, VersionRef};
-use crate::zipcheck::{self, TAIL_WINDOW};
+use crate::zipcheck;
 
 /// What the bytes of a package say about its signature.
 #[derive(Debug)]
@@ -38,20 +38,22 @@ pub struct PackageRead {
 }
 
 /// Reads a package once: finds its end records and block, hashes the content and checks
-/// the signature over the payload. Read errors are `Err`; a bad package is `Ok` with
-/// [`Integrity::Broken`].
+/// the signature over the payload. Read errors are `Err`, and so is a file whose last
+/// bytes hold no one reading of a zip's end records (the gate's rule, exit 3, before any
+/// hashing); a bad package is `Ok` with [`Integrity::Broken`].
 pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) -> Result<PackageRead, Error> {
     let io = |e| Error::io("reading the package", e);
-    let size = r.seek(SeekFrom::End(0)).map_err(io)?;
-    let tail_len = size.min(TAIL_WINDOW);
-    r.seek(SeekFrom::Start(size - tail_len)).map_err(io)?;
-    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
-    r.read_exact(&mut tail).map_err(io)?;
-
-    let found = match zipcheck::parse_end(&tail, size) {
-        Err(e) => Err(format!("not a well-formed zip: {e}")),
-        Ok(end) if !block::present(&end.comment) => Ok(None),
-        Ok(end) => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
+    let window = zipcheck::read_end_window(r).map_err(io)?;
+    let size = window.file_len;
+    // Not a zip, or no one reading of its end: refused from its last bytes, before any
+    // hashing (exit 3), as the gate refuses it.
+    let end = zipcheck::parse_end(&window.bytes, size)?;
+    let found = match end {
+        end if !block::present(&end.comment) => Ok(None),
+        end if end.padding > 0 => {
+            Err(format!("{} bytes follow the end record of a signed package, which signing never writes", end.padding))
+        }
+        end => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
     };
     let content_len = match &found {
         Ok(Some(b)) => size - b.len as u64,

@@ -132,11 +132,11 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
             .read_to_end(&mut bytes)
             .map_err(|e| crate::Error::io("reading the deployment from stdin", e))?;
     } else {
-        let f = std::fs::File::open(input).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
+        let f = crate::location::open_file(std::path::Path::new(input)).map_err(|e| match e {
+            crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 crate::Error::NotFound(format!("no deployment file {input}; pass a path, or - for stdin"))
             }
-            _ => crate::Error::io(format!("opening {input}"), e),
+            e => e,
         })?;
         f.take(cap).read_to_end(&mut bytes).map_err(|e| crate::Error::io(format!("reading {input}"), e))?;
     }

@@ -9,6 +9,7 @@ use super::Ctx;
 use crate::clock;
 use crate::crypto::{self, SecretKey};
 use crate::error::exit;
+use crate::location;
 use crate::model::{Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
 use crate::profiles::{self, NewVersion, Profile};
 
@@ -151,11 +152,19 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// The largest certificate chain file read for `--cert-chain` (eight 16 KiB certificates
+/// in PEM, with room to spare).
+const MAX_CHAIN_FILE: usize = 256 << 10;
+/// The largest key file read for `--key`.
+const MAX_KEY_FILE: usize = crate::home::MAX_KEY_FILE_BYTES as usize;
+
 fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<NewVersion> {
-    let pem = std::fs::read_to_string(chain).with_context(|| format!("reading {}", chain.display()))?;
+    let pem = location::read_file(chain, MAX_CHAIN_FILE)?;
+    let pem = String::from_utf8(pem)
+        .map_err(|_| crate::Error::Invalid(format!("{} is not a PEM file (not text)", chain.display())))?;
     let chain =
         crypto::parse_pem_certs(&pem).with_context(|| format!("reading the certificate chain {}", chain.display()))?;
-    let bytes = std::fs::read(key).with_context(|| format!("reading the key {}", key.display()))?;
+    let bytes = zeroize::Zeroizing::new(location::read_file(key, MAX_KEY_FILE)?);
     let key = match std::str::from_utf8(&bytes) {
         Ok(text) if text.contains("-----BEGIN") => SecretKey::from_pkcs8_pem(text),
         _ => SecretKey::from_pkcs8(&bytes),

@@ -115,19 +115,10 @@ impl RevocationArgs {
 /// Reads a local file of at most `max` bytes (more is refused with exit 3, without
 /// reading it all).
 pub(super) fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let f = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => crate::Error::NotFound(format!("no file {}", path.display())),
-        _ => crate::Error::io(format!("opening {}", path.display()), e),
-    })?;
-    let mut bytes = Vec::new();
-    f.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
-    if bytes.len() > max {
-        return Err(
-            crate::Error::Invalid(format!("{} is over the {max}-byte limit for this file", path.display())).into()
-        );
-    }
-    Ok(bytes)
+    crate::location::read_file(path, max).map_err(|e| match e {
+        crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            crate::Error::NotFound(format!("no file {}", path.display())).into()
+        }
+        e => e.into(),
+    })
 }

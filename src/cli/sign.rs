@@ -46,8 +46,9 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
         "entries": signed.inspected.entries,
         "unzipped_size": signed.inspected.unzipped_size,
         "content_digest": {"algorithm": st.content.digest_algorithm, "value": st.content.digest},
+        "dropped_padding": signed.dropped_padding,
     });
-    let text = format!(
+    let mut text = format!(
         "signed {src} → {dest}\n  by {}/{} ({}), {} entries, {} bytes unzipped\n  valid until {}",
         st.profile,
         st.profile_version,
@@ -56,6 +57,12 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
         signed.inspected.unzipped_size,
         st.expires_at
     );
+    if signed.dropped_padding > 0 {
+        text.push_str(&format!(
+            "\n  left out the {} zero bytes of padding after the source's end record (a zip written to a pipe)",
+            signed.dropped_padding
+        ));
+    }
     ctx.out.emit(&doc, text)?;
     Ok(exit::OK)
 }

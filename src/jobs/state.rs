@@ -305,6 +305,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Crypto(_)
         | Error::Name(_)
         | Error::Invalid(_)
+        | Error::NotAFile { .. }
         | Error::NotFound(_)
         | Error::Conflict(_) => FailureKind::Permanent,
     }

@@ -44,6 +44,8 @@ pub const MAX_RUNTIMES: usize = 15;
 pub const MAX_DESCRIPTION: usize = 256;
 /// Longest licence text, in characters (Lambda's limit).
 pub const MAX_LICENSE_INFO: usize = 512;
+/// Bytes moved per read when `layer get` copies a blob out.
+const COPY_CHUNK: usize = 1 << 20;
 /// Records read from the store at once when listing.
 const READS_IN_FLIGHT: usize = 16;
 
@@ -262,7 +264,7 @@ pub async fn get(
     let expected = version.clone();
     let copied = tokio::task::spawn_blocking(move || {
         let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut buf = vec![0u8; crate::sign::CHUNK];
+        let mut buf = vec![0u8; COPY_CHUNK];
         let mut total = 0u64;
         let result = loop {
             let n = match reader.read(&mut buf) {

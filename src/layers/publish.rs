@@ -1,6 +1,9 @@
 //! `layer publish`: gate, hash, store the blob once, number the record.
 //!
-//! The zip is read from disk by offset (`pread`), never whole into memory:
+//! The zip is first copied into a private temporary file (signed into it with `--sign`,
+//! downloaded for an object URL): every later step reads that copy, which nobody else
+//! writes, so the bytes checked, hashed and stored are one and the same whatever happens
+//! to the source meanwhile. The copy is read by offset (`pread`), never whole into memory:
 //!
 //! 1. **Check and hash, at once.** [`zipcheck::inspect_parallel`] runs the strict gate with
 //!    Lambda's unzipped limit, inflating runs of entries on every core, while one more
@@ -142,41 +145,31 @@ pub async fn publish(
 ) -> Result<Published, Error> {
     let params = params.checked()?;
     let progress: Arc<dyn Fn(Step) + Send + Sync> = Arc::new(progress);
-    let local = match zip {
-        Location::Path(p) if sign.is_none() => Local::Given(p.clone()),
-        _ => Local::Temp(TempFile::new()),
-    };
+    let local = TempFile::new();
     let signing = match sign {
         Some(sign_params) => {
             let p = Arc::clone(&progress);
-            let signed = sign_location(
-                zip,
-                &Location::Path(local.path().to_owned()),
-                sign_params,
-                ZipLimits::default(),
-                move |n| {
+            let signed =
+                sign_location(zip, &Location::Path(local.0.clone()), sign_params, ZipLimits::default(), move |n| {
                     p(Step::Signing(n));
-                },
-            )
-            .await
-            .map_err(|e| match e {
-                Error::Zip(z) => refusal(&params.name, &zip.to_string(), InspectError::Zip(z)),
-                e => e,
-            })?;
+                })
+                .await
+                .map_err(|e| match e {
+                    Error::Zip(z) => refusal(&params.name, &zip.to_string(), InspectError::Zip(z)),
+                    e => e,
+                })?;
             let st = signed.statement;
             Some(Signing { signed_by: st.version_ref(), job: st.job_id, signed_at: st.signed_at })
         }
         None => {
-            if let Location::Object { .. } = zip {
-                download(zip, local.path()).await?;
-            }
+            copy_private(zip, &local.0).await?;
             None
         }
     };
-    publish_file(store, local.path(), params, signing, now, progress).await
+    publish_file(store, &local.0, params, signing, now, progress).await
 }
 
-/// Publishes a local zip; see [`publish`].
+/// Publishes the private copy of a zip; see [`publish`].
 async fn publish_file(
     store: &Store,
     path: &Path,
@@ -187,11 +180,6 @@ async fn publish_file(
 ) -> Result<Published, Error> {
     let shown = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(format!("opening {shown}"), e))?;
-    let meta = file.metadata().map_err(|e| Error::io(format!("reading {shown}"), e))?;
-    if !meta.is_file() {
-        return Err(Error::Invalid(format!("{shown} is not a file; give the path of a zip")));
-    }
-    let before = Unchanged::of(&meta);
     let file = Arc::new(FileAt(file));
     let (inspected, sha256, zipped_size) = {
         let file = Arc::clone(&file);
@@ -208,12 +196,6 @@ async fn publish_file(
         store_blob(store, &key, Arc::clone(&file), &sha256, zipped_size, progress).await?;
         true
     };
-    // The gate and the hash read the file side by side: a write in between would leave
-    // its mark on the size or the modification time.
-    let after = file.0.metadata().map_err(|e| Error::io(format!("reading {shown}"), e))?;
-    if Unchanged::of(&after) != before {
-        return Err(changed());
-    }
 
     let record = |n: u64| LayerVersion {
         layer: LayerVersionRef { name: params.name.clone(), version: n },
@@ -387,28 +369,17 @@ fn changed() -> Error {
     )
 }
 
-/// What a write to a file changes: its size and modification time.
-#[derive(Debug, PartialEq, Eq)]
-struct Unchanged {
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-}
-
-impl Unchanged {
-    fn of(meta: &std::fs::Metadata) -> Self {
-        Self { len: meta.len(), modified: meta.modified().ok() }
-    }
-}
-
-/// Copies an object to a local file (a zip given as an object URL).
-async fn download(zip: &Location, dest: &Path) -> Result<(), Error> {
+/// Copies the zip (a path, refused unless a regular file, or an object URL) into the
+/// private file `dest`: the one read of the source.
+async fn copy_private(zip: &Location, dest: &Path) -> Result<(), Error> {
     let mut input = zip.open().await?;
     let mut output = Location::Path(dest.to_owned()).create().await?;
+    let shown = zip.to_string();
     blocking(move || match io::copy(&mut input, &mut output) {
         Ok(_) => output.finish(),
         Err(e) => {
             output.abort();
-            Err(Error::io("downloading the zip", e))
+            Err(Error::io(format!("copying {shown}"), e))
         }
     })
     .await?
@@ -435,21 +406,6 @@ impl ReadAt for FileAt {
 
     fn size(&self) -> io::Result<u64> {
         self.0.metadata().map(|m| m.len())
-    }
-}
-
-/// The zip to check: the one given, or a temporary copy (signed, or downloaded).
-enum Local {
-    Given(PathBuf),
-    Temp(TempFile),
-}
-
-impl Local {
-    fn path(&self) -> &Path {
-        match self {
-            Self::Given(p) => p,
-            Self::Temp(t) => &t.0,
-        }
     }
 }
 

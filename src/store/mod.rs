@@ -436,15 +436,21 @@ pub fn parse_object_url(url: &str) -> Result<(Arc<DynObjectStore>, Path), StoreE
             Ok((Arc::new(build_s3(url, bucket)?), path))
         }
         "file" => {
-            let file = file_url_path(url, &parsed)?;
-            if url.ends_with('/') {
-                return Err(bad("names a directory, not a file".to_owned()));
-            }
+            let file = file_object_path(url)?;
             let path = Path::from_absolute_path(&file).map_err(|e| bad(format!("bad file path: {e}")))?;
             Ok((Arc::new(LocalFileSystem::new().with_fsync(true)), path))
         }
         other => Err(bad(format!("unsupported scheme {other:?}; use s3://bucket/key or file:///abs/path"))),
     }
+}
+
+/// The local path a `file:///abs/path` object URL names (a file, not a folder).
+pub fn file_object_path(url: &str) -> Result<PathBuf, StoreError> {
+    let file = file_url_path(url, &parse_url(url)?)?;
+    if url.ends_with('/') {
+        return Err(StoreError::BadUrl { url: url.to_owned(), reason: "names a directory, not a file".to_owned() });
+    }
+    Ok(file)
 }
 
 const URL_FORMS: &str = "use file:///abs/dir, memory:// or s3://bucket[/prefix]";

@@ -9,7 +9,7 @@
 
 use std::io::{BufReader, Read};
 
-use super::central::{Entry, Extras, Method, Tail, Zip64Field, declared_total, resolve_zip64};
+use super::central::{Entry, Extras, Header, Method, Tail, Zip64Field, check_xl, declared_total, resolve_zip64};
 use super::inflate::{Budget, Scratch, check_entry_data};
 use super::{InspectError, Inspected, Rule, ZipError, ZipLimits, names};
 use crate::reader::Reader;
@@ -186,7 +186,16 @@ fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>
         let show = |raw: &[u8]| format!("\"{}\"", names::display(raw, flags).escape_debug());
         return Err(mismatch("name", show(name), show(&e.raw_name)));
     }
-    let extras = Extras::parse(extra).map_err(|problem| malformed(format!("its extra field {problem}")))?;
+    let extras = Extras::parse(extra, Header::Local).map_err(|problem| {
+        blame(problem.into_rule(|problem| Rule::MalformedLocalHeader {
+            offset: e.local_offset,
+            problem: format!("its extra field {problem}"),
+        }))
+    })?;
+    if let Some(xl) = extras.xl {
+        check_xl(xl, e.made_by, e.external_attributes)
+            .map_err(|why| blame(Rule::ExtraField { tag: 0x6c78, header: "local", why }))?;
+    }
     if let Some(field) = extras.unicode_path {
         names::check_unicode_path(field, name, &e.name).map_err(blame)?;
     }
@@ -221,6 +230,14 @@ fn descriptor_len(e: &Entry, local: &Local, bound: &Bound) -> Result<Option<u64>
     if left < short {
         return Err(bound.overlap.clone());
     }
+    if !local.zip64 && (left == 20 || left == 24) {
+        let problem = format!(
+            "takes {left} bytes, the size of a ZIP64 descriptor, after a local header without a ZIP64 extra field \
+             (readers disagree on whether its sizes are 32 or 64 bits wide; yazl writes this with forceZip64Format: \
+             build the zip without that option)"
+        );
+        return Err(ZipError::at(e.name.clone(), Rule::DataDescriptor { problem }));
+    }
     if left > long {
         return Err(Rule::BytesBetweenEntries { offset: local.data_end + long, len: left - long }.into());
     }
@@ -250,6 +267,19 @@ fn read_descriptor<R: Read>(body: &mut R, e: &Entry, local: &Local, len: u64) ->
     let Some(Some((crc32, compressed, uncompressed))) = read else {
         return Err(bad(format!("of {len} bytes has no signature, but only a descriptor with one has {len} bytes")));
     };
+    // A streaming reader finds the end of stored data by its descriptor's signature, and
+    // takes a descriptor whose CRC-32 reads as the signature for one that has it.
+    if !with_signature && e.method == Method::Stored {
+        return Err(bad(
+            "of a stored entry has no signature, so a streaming reader cannot find where the data ends".to_owned()
+        ));
+    }
+    if !with_signature && crc32 == DESCRIPTOR_SIG {
+        return Err(bad(
+            "has no signature, and its CRC-32 reads as one, so a streaming reader takes it for a longer descriptor"
+                .to_owned(),
+        ));
+    }
     let fields = [
         ("CRC-32", u64::from(crc32), u64::from(e.crc32)),
         ("compressed size", compressed, e.compressed_size),

@@ -30,12 +30,38 @@ const EXTRA_STRONG_ENCRYPTION: u16 = 0x0017;
 const EXTRA_AES: u16 = 0x9901;
 /// Extra field: Info-ZIP Unicode Path.
 const EXTRA_UNICODE_PATH: u16 = 0x7075;
+/// Extra field: libarchive's `xl`, which repeats header fields (the external attributes
+/// among them) in the local header, where streaming readers look.
+const EXTRA_XL: u16 = 0x6c78;
+/// Extra fields that change nothing about what an entry is (its name, type, mode or
+/// sizes): times, owners, a comment, a jar marker, alignment padding. SECURITY.md, "Extra
+/// fields", gives the reasoning per field.
+const EXTRA_HARMLESS: [u16; 8] = [
+    0x000a, // NTFS: modification, access and creation times
+    0x5455, // extended timestamp (UT): times
+    0x5855, // Info-ZIP Unix, old (UX): times, owner
+    0x7855, // Info-ZIP Unix (Ux): owner
+    0x7875, // Info-ZIP Unix, new (ux): owner
+    0x6375, // Info-ZIP Unicode Comment: the entry's comment
+    0xcafe, // jar marker: empty
+    0xd935, // Android zipalign: padding
+];
+/// Extra fields that can make an entry a symlink, a device or another file for the
+/// readers that honour them, and that no mainstream writer emits.
+const EXTRA_TYPE_SETTING: [u16; 2] = [
+    0x000d, // PKWARE Unix: times, owner, and a link target or device numbers
+    0x756e, // ASi Unix: mode, owner and a link target
+];
 
 /// Method number of WinZip AES encryption.
 const METHOD_AES: u16 = 99;
-/// `S_IFMT` and `S_IFLNK` of a Unix mode.
+/// `S_IFMT`, `S_IFLNK`, `S_IFDIR` and `S_IFREG` of a Unix mode.
 const S_IFMT: u32 = 0o170_000;
 const S_IFLNK: u32 = 0o120_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFREG: u32 = 0o100_000;
+/// The MS-DOS directory attribute, in the low byte of the external attributes.
+const DOS_DIRECTORY: u32 = 0x10;
 
 /// How an entry's data is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +106,10 @@ pub struct Entry {
     pub uncompressed_size: u64,
     /// The Unix mode from the external attributes, when one is set.
     pub unix_mode: Option<u32>,
+    /// "Version made by": the host system and the writer's APPNOTE version.
+    pub made_by: u16,
+    /// The external file attributes, as stored.
+    pub external_attributes: u32,
 }
 
 impl Entry {
@@ -96,15 +126,19 @@ pub struct Tail {
     pub end: End,
     /// Entries in central-directory order.
     pub entries: Vec<Entry>,
+    /// The central directory as stored, every byte of it checked: what signing writes
+    /// back, so it never reads the central directory a second time.
+    pub central: Vec<u8>,
 }
 
 /// Parses and checks the central directory.
 ///
-/// `cd` is exactly the bytes `[end.central_offset, end.central_offset + end.central_size)`.
+/// `cd` is exactly the bytes `[end.central_offset, end.central_offset + end.central_size)`;
+/// the [`Tail`] keeps them.
 /// Pure. Besides each header it checks what needs every entry: the count, unique names,
 /// a layout in which entries cannot overlap (from the central directory alone, before any
 /// data is read) and the declared total against [`ZipLimits::max_unzipped`].
-pub fn parse_central(cd: &[u8], end: End, limits: &ZipLimits) -> Result<Tail, ZipError> {
+pub fn parse_central(cd: Vec<u8>, end: End, limits: &ZipLimits) -> Result<Tail, ZipError> {
     if end.central_size > limits.max_central_directory {
         return Err(Rule::CentralDirectoryTooLarge { size: end.central_size, max: limits.max_central_directory }.into());
     }
@@ -117,7 +151,7 @@ pub fn parse_central(cd: &[u8], end: End, limits: &ZipLimits) -> Result<Tail, Zi
     // The count is now at most max_entries, and each entry takes at least 46 bytes.
     let capacity = usize::try_from(end.entry_count.min(cd.len() as u64 / CENTRAL_FIXED as u64)).unwrap_or(0);
     let mut entries = Vec::with_capacity(capacity);
-    let mut r = Reader::new(cd);
+    let mut r = Reader::new(&cd);
     while r.left() > 0 {
         if entries.len() as u64 >= limits.max_entries {
             return Err(Rule::TooManyEntries { count: entries.len() as u64 + 1, max: limits.max_entries }.into());
@@ -133,7 +167,7 @@ pub fn parse_central(cd: &[u8], end: End, limits: &ZipLimits) -> Result<Tail, Zi
     names::check_unique(&entries)?;
     body::plan(&entries, end.central_offset)?;
     declared_total(&entries, limits)?;
-    Ok(Tail { end, entries })
+    Ok(Tail { end, entries, central: cd })
 }
 
 /// The declared uncompressed total, refused upfront when over the limit.
@@ -213,8 +247,16 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
     let blame = |rule: Rule| ZipError::at(shown.clone(), rule);
 
     let name = names::check_name(raw_name, h.flags, limits.max_name_len).map_err(blame)?;
-    let extras = Extras::parse(extra)
-        .map_err(|problem| blame(Rule::MalformedCentralDirectory { problem: format!("its extra field {problem}") }))?;
+    let extras = Extras::parse(extra, Header::Central).map_err(|problem| {
+        blame(
+            problem
+                .into_rule(|problem| Rule::MalformedCentralDirectory { problem: format!("its extra field {problem}") }),
+        )
+    })?;
+    if let Some(xl) = extras.xl {
+        check_xl(xl, h.made_by, h.external)
+            .map_err(|problem| blame(Rule::ExtraField { tag: EXTRA_XL, header: "central", why: problem }))?;
+    }
     if h.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED) != 0
         || h.method == METHOD_AES
         || extras.encryption
@@ -240,10 +282,26 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
         return Err(blame(Rule::StoredSizes { compressed: sizes.compressed, uncompressed: sizes.uncompressed }));
     }
 
-    // 7-Zip and others set a Unix mode on non-Unix hosts too, so any host counts.
+    // 7-Zip and others set a Unix mode on non-Unix hosts too, so any host counts: a
+    // reader that ignores the mode sees a plain file or folder, never something the gate
+    // did not check.
     let mode = h.external >> 16;
-    let _host = h.made_by >> 8;
     let unix_mode = (mode != 0).then_some(mode);
+    let is_dir_name = name.ends_with('/');
+    let file_type = |problem: &str| blame(Rule::FileType { problem: problem.to_owned() });
+    match mode & S_IFMT {
+        0 | S_IFREG | S_IFLNK => {}
+        S_IFDIR if is_dir_name => {}
+        S_IFDIR => return Err(file_type("a directory, but its name does not end with \"/\"")),
+        0o010_000 => return Err(file_type("a FIFO (named pipe)")),
+        0o020_000 => return Err(file_type("a character device")),
+        0o060_000 => return Err(file_type("a block device")),
+        0o140_000 => return Err(file_type("a socket")),
+        _ => return Err(file_type(&format!("of unknown Unix file type {:#o}", mode & S_IFMT))),
+    }
+    if h.external & DOS_DIRECTORY != 0 && !is_dir_name {
+        return Err(file_type("an MS-DOS directory, but its name does not end with \"/\""));
+    }
     let kind = if mode & S_IFMT == S_IFLNK {
         let bad = |problem: &str| blame(Rule::BadSymlinkTarget { problem: problem.to_owned() });
         if name.ends_with('/') {
@@ -272,43 +330,130 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
         compressed_size: sizes.compressed,
         uncompressed_size: sizes.uncompressed,
         unix_mode,
+        made_by: h.made_by,
+        external_attributes: h.external,
     })
 }
 
-/// The extra fields the gate reads; the others are skipped, but the list must parse.
+/// Checks a libarchive `xl` extra field (0x6c78): a bitmap byte, then the fields it flags
+/// in this order: version made by (bit 0, 2 bytes), internal attributes (bit 1, 2 bytes),
+/// external attributes (bit 2, 4 bytes), comment (bit 3, a 2-byte length and the bytes).
+/// libarchive takes the host and the file type from it, in the local header too, where
+/// other readers have neither; so it must repeat the central directory's values exactly.
+pub(crate) fn check_xl(field: &[u8], made_by: u16, external: u32) -> Result<(), &'static str> {
+    let mut r = Reader::new(field);
+    let bitmap = r.array::<1>().map(|[b]| b).ok_or("it is empty")?;
+    if bitmap & !0x0f != 0 {
+        return Err("it flags fields signer does not know");
+    }
+    let fields = (|| {
+        let made = if bitmap & 1 != 0 { Some(r.u16_le()?) } else { None };
+        if bitmap & 2 != 0 {
+            r.u16_le()?;
+        }
+        let ext = if bitmap & 4 != 0 { Some(r.u32_le()?) } else { None };
+        if bitmap & 8 != 0 {
+            let len = r.u16_le()?;
+            r.take(len.into())?;
+        }
+        r.finish()?;
+        Some((made, ext))
+    })();
+    let (made, ext) = fields.ok_or("its fields do not match its length")?;
+    if made.is_some_and(|m| m != made_by) || ext.is_some_and(|e| e != external) {
+        return Err(
+            "it gives a host system or file attributes other than the central directory's, which libarchive would use",
+        );
+    }
+    Ok(())
+}
+
+/// Which header an extra field list belongs to, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Header {
+    /// A local file header.
+    Local,
+    /// A central-directory header.
+    Central,
+}
+
+impl Header {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Central => "central",
+        }
+    }
+}
+
+/// Why an extra field list was refused.
+#[derive(Debug)]
+pub(crate) enum ExtraProblem {
+    /// It does not parse: the caller's "malformed header" rule.
+    Malformed(String),
+    /// It parses, but holds a field the gate refuses.
+    Refused(Rule),
+}
+
+impl ExtraProblem {
+    /// The rule to report, with `malformed` for a list that does not parse.
+    pub(crate) fn into_rule(self, malformed: impl FnOnce(String) -> Rule) -> Rule {
+        match self {
+            Self::Malformed(problem) => malformed(problem),
+            Self::Refused(rule) => rule,
+        }
+    }
+}
+
+/// The extra fields the gate reads. Every other field must be on the allow-list of
+/// [`EXTRA_HARMLESS`]; the list must parse, and no field may appear twice.
 #[derive(Debug, Default)]
 pub(crate) struct Extras<'a> {
     /// The ZIP64 extended information field's data.
     pub(crate) zip64: Option<&'a [u8]>,
     /// The Unicode Path field's data.
     pub(crate) unicode_path: Option<&'a [u8]>,
+    /// libarchive's `xl` field's data.
+    pub(crate) xl: Option<&'a [u8]>,
     /// A strong-encryption or AES field is present.
     pub(crate) encryption: bool,
 }
 
 impl<'a> Extras<'a> {
     /// Parses a list of (tag, size, data) fields that must fill `bytes` exactly.
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+    pub(crate) fn parse(bytes: &'a [u8], header: Header) -> Result<Self, ExtraProblem> {
         let mut r = Reader::new(bytes);
         let mut extras = Self::default();
+        // Fewer than 16 tags are accepted at all, so a 17th field repeats one of them.
+        let mut seen = [None::<u16>; 16];
+        let refuse = |tag, why| ExtraProblem::Refused(Rule::ExtraField { tag, header: header.name(), why });
         while r.left() > 0 {
             let field = (|| {
                 let tag = r.u16_le()?;
                 let size = r.u16_le()?;
                 Some((tag, r.take(size.into())?))
             })();
-            let (tag, data) = field.ok_or_else(|| format!("is cut off at byte {}", r.position()))?;
-            let slot = match tag {
-                EXTRA_ZIP64 => &mut extras.zip64,
-                EXTRA_UNICODE_PATH => &mut extras.unicode_path,
-                EXTRA_STRONG_ENCRYPTION | EXTRA_AES => {
-                    extras.encryption = true;
-                    continue;
+            let (tag, data) =
+                field.ok_or_else(|| ExtraProblem::Malformed(format!("is cut off at byte {}", r.position())))?;
+            let free = seen.iter_mut().find(|s| s.is_none_or(|t| t == tag));
+            match free {
+                Some(slot) if slot.is_none() => *slot = Some(tag),
+                _ => return Err(ExtraProblem::Malformed(format!("holds two fields of type {tag:#06x}"))),
+            }
+            match tag {
+                EXTRA_ZIP64 => extras.zip64 = Some(data),
+                EXTRA_UNICODE_PATH => extras.unicode_path = Some(data),
+                EXTRA_XL => extras.xl = Some(data),
+                EXTRA_STRONG_ENCRYPTION | EXTRA_AES => extras.encryption = true,
+                0xcafe if !data.is_empty() => return Err(refuse(tag, "a jar marker holds no data")),
+                _ if EXTRA_HARMLESS.contains(&tag) => {}
+                _ if EXTRA_TYPE_SETTING.contains(&tag) => {
+                    return Err(refuse(
+                        tag,
+                        "it can make the entry a symlink or a device for the readers that honour it",
+                    ));
                 }
-                _ => continue,
-            };
-            if slot.replace(data).is_some() {
-                return Err(format!("holds two fields of type {tag:#06x}"));
+                _ => return Err(refuse(tag, "signer accepts only extra fields known not to change what an entry is")),
             }
         }
         Ok(extras)

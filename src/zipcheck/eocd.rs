@@ -3,7 +3,9 @@
 //! APPNOTE 4.3.14–4.3.16. The gate accepts exactly one reading of the end of a file:
 //!
 //! * the EOCD is the **last** EOCD signature in the file and its comment reaches
-//!   **exactly** the end of the file (no trailing bytes, no cut-off comment);
+//!   **exactly** the end of the file (no trailing bytes, no cut-off comment), or the end
+//!   of the file less at most [`MAX_PADDING`] zero bytes: the padding bsdtar writes to a
+//!   pipe, which no reader takes for anything and which signing drops;
 //! * no other EOCD candidate in the window has a comment that also reaches the end of the
 //!   file (a comment hiding an EOCD), and when the last candidate is broken no earlier one
 //!   that a lenient reader could fall back on exists (Go issue 66869);
@@ -35,12 +37,15 @@ const LOCATOR_LEN: u64 = 20;
 const ZIP64_END_LEN: u64 = 56;
 /// The longest archive comment.
 const MAX_COMMENT: u64 = 65_535;
+/// The most zero bytes accepted after the end record (bsdtar pads what it writes to a pipe
+/// to its 10,240-byte blocks; Windows' `tar.exe` is bsdtar).
+pub const MAX_PADDING: u64 = 65_536;
 /// Fixed part of a central-directory header.
 const CENTRAL_FIXED: usize = 46;
 
 /// How many bytes from the end of a file [`parse_end`] needs at most: an EOCD with the
-/// longest comment, the ZIP64 locator and the ZIP64 end record.
-pub const TAIL_WINDOW: u64 = EOCD_LEN + MAX_COMMENT + LOCATOR_LEN + ZIP64_END_LEN;
+/// longest comment, the ZIP64 locator and the ZIP64 end record, and the padding.
+pub const TAIL_WINDOW: u64 = EOCD_LEN + MAX_COMMENT + LOCATOR_LEN + ZIP64_END_LEN + MAX_PADDING;
 
 /// The end-of-central-directory structures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +64,12 @@ pub struct End {
     pub comment: Vec<u8>,
     /// Offset of the ZIP64 end record, when the archive is ZIP64.
     pub zip64_offset: Option<u64>,
+    /// The end records as stored, from [`End::records_offset`] to the comment (the ZIP64
+    /// end record and locator if any, then the EOCD without its comment): what signing
+    /// writes back, so it never reads them a second time.
+    pub records: Vec<u8>,
+    /// Zero bytes after the comment (at most [`MAX_PADDING`]).
+    pub padding: u64,
 }
 
 impl End {
@@ -129,11 +140,17 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<End, ZipError> {
             end_of_comment - file_len
         )));
     }
-    if let Some(first) = fallback(&|end| end == file_len) {
+    // Readers that want the comment to reach the end of the file, or the end of the
+    // padding, may pick another candidate for which it does.
+    if let Some(first) = fallback(&|end| end == file_len || end == end_of_comment) {
         return Err(Rule::AmbiguousEndRecord { first, second: last }.into());
     }
-    if end_of_comment < file_len {
-        return Err(Rule::BytesAfterEndRecord { len: file_len - end_of_comment }.into());
+    let padding = file_len - end_of_comment;
+    if padding > 0 {
+        let after = tail.get(local(base, end_of_comment)..).unwrap_or_default();
+        if padding > MAX_PADDING || after.iter().any(|&b| b != 0) {
+            return Err(Rule::BytesAfterEndRecord { len: padding }.into());
+        }
     }
 
     let at = local(base, last);
@@ -146,6 +163,9 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<End, ZipError> {
         Some(locator) => zip64_values(tail, base, locator, &eocd)?,
         None => classic_values(&eocd)?,
     };
+    let zip64_offset = zip64.map(|locator| locator - ZIP64_END_LEN);
+    let records_from = local(base, zip64_offset.unwrap_or(last));
+    let records = tail.get(records_from..local(base, last + EOCD_LEN)).unwrap_or_default().to_vec();
     let end = End {
         central_offset: values.central_offset,
         central_size: values.central_size,
@@ -153,7 +173,9 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<End, ZipError> {
         eocd_offset: last,
         comment_offset: last + EOCD_LEN,
         comment: comment.to_vec(),
-        zip64_offset: zip64.map(|locator| locator - ZIP64_END_LEN),
+        zip64_offset,
+        records,
+        padding,
     };
     check_central_bounds(tail, base, &end)?;
     Ok(end)
@@ -384,6 +406,29 @@ mod tests {
         bytes.extend(eocd(0, 0, 0, b"x"));
         bytes.pop();
         assert_eq!(rule(&bytes), Rule::AmbiguousEndRecord { first: 0, second: 22 });
+    }
+
+    #[test]
+    fn zero_padding_after_the_end_record_is_measured_not_refused() {
+        let mut bytes = eocd(0, 0, 0, b"c");
+        bytes.extend([0; 10_240 - 23]);
+        let end = parse_end(&bytes, bytes.len() as u64).unwrap();
+        assert_eq!((end.padding, end.comment.as_slice()), (10_240 - 23, &b"c"[..]));
+        assert_eq!(end.records.len() as u64, EOCD_LEN);
+        let mut over = eocd(0, 0, 0, b"");
+        over.extend(vec![0; MAX_PADDING as usize + 1]);
+        assert_eq!(rule(&over), Rule::BytesAfterEndRecord { len: MAX_PADDING + 1 });
+        let mut junk = eocd(0, 0, 0, b"");
+        junk.extend([0, 0, 7, 0]);
+        assert_eq!(rule(&junk), Rule::BytesAfterEndRecord { len: 4 });
+        // An earlier record whose comment ends where the last one's does is a second reading.
+        let mut inner = eocd(0, 0, 0, b"");
+        let mut outer = eocd(0, 0, 0, &[]);
+        inner.extend(&outer);
+        inner[20] = outer.len() as u8;
+        inner.extend([0; 16]);
+        outer.clear();
+        assert_eq!(rule(&inner), Rule::AmbiguousEndRecord { first: 0, second: 22 });
     }
 
     #[test]

@@ -194,6 +194,16 @@ pub enum Rule {
         /// What is wrong with it.
         problem: String,
     },
+    /// A descriptor signature inside the stored data of an entry with a data descriptor.
+    #[error(
+        "it is stored with a data descriptor, and its data holds a data descriptor signature (PK\\x07\\x08) at \
+         byte {offset} of its data (refused: a streaming reader such as `bsdtar -xf -` ends the entry there and reads what \
+         follows as other entries); store it deflated, or write the zip to a seekable file so no data descriptor is needed"
+    )]
+    DescriptorSignatureInData {
+        /// Where the signature starts, counted from the entry's first data byte.
+        offset: u64,
+    },
     /// A directory entry carries data.
     #[error(
         "directory entry declares {size} bytes of data (refused: unzip tools drop it, so it is hidden data); \
@@ -242,6 +252,30 @@ pub enum Rule {
         declared: u64,
         /// Entries the central directory holds.
         found: u64,
+    },
+    /// An extra field that is unknown, or that can change what an entry is for some readers.
+    #[error(
+        "its {header} header carries extra field {tag:#06x} ({}) (refused: {why}); rebuild the zip without it \
+         (Info-ZIP: zip -X leaves out extra attributes)",
+        extra_field_name(*.tag)
+    )]
+    ExtraField {
+        /// The field's header ID.
+        tag: u16,
+        /// `"local"` or `"central"`.
+        header: &'static str,
+        /// Why it is refused.
+        why: &'static str,
+    },
+    /// The external attributes give a type the name and data do not (a device, a FIFO, a
+    /// directory without a trailing `/`…).
+    #[error(
+        "its attributes make it {problem} (refused: readers that follow the attributes and readers that follow the \
+         name would extract different things); rebuild the zip from regular files, folders and symlinks"
+    )]
+    FileType {
+        /// What the attributes say.
+        problem: String,
     },
     /// An entry lies under a name that is a file or symlink, not a directory.
     #[error(
@@ -445,6 +479,9 @@ impl Rule {
         match self {
             Self::AbsolutePath => "absolute-path",
             Self::AmbiguousEndRecord { .. } => "ambiguous-end-record",
+            Self::DescriptorSignatureInData { .. } => "descriptor-signature-in-data",
+            Self::ExtraField { .. } => "extra-field",
+            Self::FileType { .. } => "file-type",
             Self::Backslash => "backslash",
             Self::BadSymlinkTarget { .. } => "bad-symlink-target",
             Self::BytesAfterEndRecord { .. } => "bytes-after-end-record",
@@ -504,6 +541,7 @@ impl Rule {
         "corrupt-data",
         "crc-mismatch",
         "data-descriptor",
+        "descriptor-signature-in-data",
         "directory-with-data",
         "dot-dot",
         "drive-letter",
@@ -512,6 +550,8 @@ impl Rule {
         "empty-name",
         "encrypted",
         "entry-count",
+        "extra-field",
+        "file-type",
         "file-used-as-directory",
         "invalid-utf8",
         "local-central-mismatch",
@@ -535,6 +575,30 @@ impl Rule {
         "unzipped-too-large",
         "inconsistent-zip64",
     ];
+}
+
+/// The usual name of an extra field (APPNOTE 4.5.2 and 4.6, and Info-ZIP's
+/// `proginfo/extrafld.txt`).
+pub fn extra_field_name(tag: u16) -> &'static str {
+    match tag {
+        0x0001 => "ZIP64",
+        0x0007 => "AV Info",
+        0x000a => "NTFS",
+        0x000d => "PKWARE Unix",
+        0x0017 => "strong encryption",
+        0x5455 => "extended timestamp",
+        0x5855 => "Info-ZIP Unix, old",
+        0x6375 => "Info-ZIP Unicode Comment",
+        0x6c78 => "libarchive xl",
+        0x7075 => "Info-ZIP Unicode Path",
+        0x756e => "ASi Unix",
+        0x7855 => "Info-ZIP Unix",
+        0x7875 => "Info-ZIP Unix, new",
+        0x9901 => "WinZip AES",
+        0xcafe => "jar marker",
+        0xd935 => "Android alignment",
+        _ => "unknown",
+    }
 }
 
 /// The usual name of a zip compression method (APPNOTE 4.4.5).
@@ -584,6 +648,7 @@ mod tests {
             Rule::CorruptData { problem: s() },
             Rule::CrcMismatch { declared: 1, actual: 2 },
             Rule::DataDescriptor { problem: s() },
+            Rule::DescriptorSignatureInData { offset: 1 },
             Rule::DirectoryWithData { size: 1 },
             Rule::DotDot,
             Rule::DriveLetter,
@@ -592,6 +657,8 @@ mod tests {
             Rule::EmptyName,
             Rule::Encrypted,
             Rule::EntryCount { declared: 1, found: 2 },
+            Rule::ExtraField { tag: 0x756e, header: "local", why: "s" },
+            Rule::FileType { problem: s() },
             Rule::FileUsedAsDirectory { file: s() },
             Rule::InvalidUtf8,
             Rule::LocalMismatch { field: "flags", local: s(), central: s() },

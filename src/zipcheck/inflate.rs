@@ -124,21 +124,87 @@ impl Sink {
     }
 }
 
-/// Stored data: CRC-32 only, in large reads.
+/// Stored data: CRC-32 only, in large reads. With a data descriptor, the data must not
+/// hold the descriptor's signature: a streaming reader has no size for the entry and
+/// ends it at the first signature it finds (libarchive checks only that the CRC-32 after
+/// it matches the bytes before it, which a crafted entry can arrange).
 fn copy<R: Read>(entry: &Entry, data: &mut R, sink: &mut Sink, scratch: &mut Scratch) -> Result<(), InspectError> {
     if entry.compressed_size != entry.uncompressed_size {
         let rule = Rule::StoredSizes { compressed: entry.compressed_size, uncompressed: entry.uncompressed_size };
         return Err(ZipError::at(entry.name.clone(), rule).into());
     }
+    let mut scan = entry.has_descriptor().then(SignatureScan::default);
     let mut left = entry.compressed_size;
     while left > 0 {
         let want = usize::try_from(left).unwrap_or(usize::MAX).min(scratch.output.len());
         let buf = scratch.output.get_mut(..want).unwrap_or_default();
         let n = read_some(data, buf, entry)?;
-        sink.write(buf.get(..n).unwrap_or_default());
+        let got = buf.get(..n).unwrap_or_default();
+        if let Some(offset) = scan.as_mut().and_then(|s| s.find(got)) {
+            return Err(ZipError::at(entry.name.clone(), Rule::DescriptorSignatureInData { offset }).into());
+        }
+        sink.write(got);
         left -= n as u64;
     }
     Ok(())
+}
+
+/// The data descriptor signature, `PK\x07\x08`, as it appears in the bytes.
+const DESCRIPTOR_SIG: [u8; 4] = *b"PK\x07\x08";
+
+/// Finds [`DESCRIPTOR_SIG`] in data read piece by piece, across the pieces' boundaries.
+#[derive(Default)]
+struct SignatureScan {
+    /// The last bytes scanned (up to 3, the most a signature can have before a boundary).
+    carry: [u8; 3],
+    /// How many of `carry` are filled.
+    carried: usize,
+    /// Bytes scanned so far.
+    seen: u64,
+}
+
+impl SignatureScan {
+    /// The offset (from the first byte scanned) of the first signature that `piece`
+    /// completes, if any.
+    fn find(&mut self, piece: &[u8]) -> Option<u64> {
+        // A signature across the boundary: the carried bytes, then up to 3 of the piece.
+        let mut joint = [0u8; 6];
+        let carried = self.carry.get(..self.carried).unwrap_or_default();
+        let head = piece.get(..piece.len().min(3)).unwrap_or_default();
+        let joint_len = carried.len() + head.len();
+        for (slot, &b) in joint.iter_mut().zip(carried.iter().chain(head)) {
+            *slot = b;
+        }
+        let start = self.seen - carried.len() as u64;
+        let found = find_descriptor_sig(joint.get(..joint_len).unwrap_or_default())
+            .map(|i| start + i as u64)
+            .or_else(|| find_descriptor_sig(piece).map(|i| self.seen + i as u64));
+        // Keep the last 3 bytes of everything scanned.
+        let tail: &[u8] = if piece.len() >= 3 {
+            piece.get(piece.len() - 3..).unwrap_or_default()
+        } else {
+            joint.get(joint_len.saturating_sub(3)..joint_len).unwrap_or_default()
+        };
+        self.carried = tail.len();
+        for (slot, &b) in self.carry.iter_mut().zip(tail) {
+            *slot = b;
+        }
+        self.seen += piece.len() as u64;
+        found
+    }
+}
+
+/// The index of the first [`DESCRIPTOR_SIG`] in `hay`.
+fn find_descriptor_sig(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = hay.get(from..)?.iter().position(|&b| b == b'P') {
+        let at = from + i;
+        if hay.get(at..at + 4) == Some(&DESCRIPTOR_SIG[..]) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Deflate data: inflate into a bounded buffer, at most one byte past the declared size.
@@ -236,6 +302,8 @@ mod tests {
             compressed_size: compressed.len() as u64,
             uncompressed_size: data.len() as u64,
             unix_mode: None,
+            made_by: 0x031e,
+            external_attributes: 0o100_644 << 16,
         }
     }
 
@@ -293,6 +361,23 @@ mod tests {
         check_entry_data(&e, &data[..], &mut budget, &mut Scratch::new()).unwrap();
         let err = check_entry_data(&e, &data[..], &mut budget, &mut Scratch::new()).unwrap_err();
         assert!(matches!(err, InspectError::Zip(ZipError { rule: Rule::UnzippedTooLarge { actual: 6 }, .. })));
+    }
+
+    #[test]
+    fn the_descriptor_signature_is_found_across_every_boundary() {
+        let mut data = vec![b'x'; 20];
+        data[9..13].copy_from_slice(b"PK\x07\x08");
+        for cut in 0..data.len() {
+            for cut2 in cut..data.len() {
+                let mut scan = SignatureScan::default();
+                let found: Vec<u64> =
+                    [&data[..cut], &data[cut..cut2], &data[cut2..]].iter().filter_map(|p| scan.find(p)).collect();
+                assert_eq!(found.first(), Some(&9), "pieces cut at {cut} and {cut2}");
+            }
+        }
+        let mut scan = SignatureScan::default();
+        assert_eq!(scan.find(b"PK\x07"), None);
+        assert_eq!(scan.find(b"\x09PK\x07\x08"), Some(4));
     }
 
     #[test]

@@ -55,14 +55,16 @@ pub struct ZipLimits {
 }
 
 impl Default for ZipLimits {
-    /// Lambda's: 262,144,000 unzipped bytes, 65,535 entries, 1024-byte names, and a
-    /// 64 MiB central directory.
+    /// Lambda's 262,144,000 unzipped bytes; 1,000,000 entries (Lambda sets no entry
+    /// quota, and a large Node or Python function passes 65,535 files: ZIP64), 1024-byte
+    /// names, and a 128 MiB central directory (a million entries with names of 60 bytes
+    /// and Info-ZIP's extra fields take about 90 MiB).
     fn default() -> Self {
         Self {
             max_unzipped: crate::limits::MAX_UNZIPPED_BYTES,
-            max_entries: 65_535,
+            max_entries: 1_000_000,
             max_name_len: 1024,
-            max_central_directory: 64 << 20,
+            max_central_directory: 128 << 20,
         }
     }
 }
@@ -76,17 +78,43 @@ pub struct Inspected {
     pub unzipped_size: u64,
 }
 
+/// The last [`TAIL_WINDOW`] bytes of a file (or all of a shorter one), and its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndWindow {
+    /// The file's length.
+    pub file_len: u64,
+    /// Its last `min(file_len, TAIL_WINDOW)` bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads the [`EndWindow`] of a seekable file: where [`parse_end`] looks.
+pub fn read_end_window<R: Read + Seek>(r: &mut R) -> std::io::Result<EndWindow> {
+    let file_len = r.seek(SeekFrom::End(0))?;
+    let window = file_len.min(TAIL_WINDOW);
+    r.seek(SeekFrom::Start(file_len - window))?;
+    // At most TAIL_WINDOW (128 KiB and a bit).
+    let mut bytes = vec![0; usize::try_from(window).unwrap_or(0)];
+    r.read_exact(&mut bytes)?;
+    Ok(EndWindow { file_len, bytes })
+}
+
 /// Reads the tail of a seekable archive (the last [`TAIL_WINDOW`] bytes, then the central
 /// directory) and parses it with [`parse_end`] and [`parse_central`].
 pub fn read_tail<R: Read + Seek>(r: &mut R, limits: &ZipLimits) -> Result<Tail, InspectError> {
-    let file_len = r.seek(SeekFrom::End(0))?;
-    let window = file_len.min(TAIL_WINDOW);
-    let window_start = file_len - window;
-    r.seek(SeekFrom::Start(window_start))?;
-    // At most TAIL_WINDOW (64 KiB and a bit).
-    let mut tail = vec![0; usize::try_from(window).unwrap_or(0)];
-    r.read_exact(&mut tail)?;
-    let end = parse_end(&tail, file_len)?;
+    let window = read_end_window(r)?;
+    tail_from_window(r, &window, limits)
+}
+
+/// [`read_tail`] from a window already read: parses the end records in it, then reads the
+/// central directory (from the window when it lies there) and parses it.
+pub fn tail_from_window<R: Read + Seek>(
+    r: &mut R,
+    window: &EndWindow,
+    limits: &ZipLimits,
+) -> Result<Tail, InspectError> {
+    let tail = &window.bytes;
+    let window_start = window.file_len - tail.len() as u64;
+    let end = parse_end(tail, window.file_len)?;
     if end.central_size > limits.max_central_directory {
         return Err(Rule::CentralDirectoryTooLarge { size: end.central_size, max: limits.max_central_directory }.into());
     }
@@ -105,7 +133,7 @@ pub fn read_tail<R: Read + Seek>(r: &mut R, limits: &ZipLimits) -> Result<Tail, 
             central
         }
     };
-    Ok(parse_central(&central, end, limits)?)
+    Ok(parse_central(central, end, limits)?)
 }
 
 /// All steps over a seekable archive: [`read_tail`], then [`check_body`] from offset 0.

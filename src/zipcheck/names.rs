@@ -61,7 +61,9 @@ pub(crate) fn check_name(raw: &[u8], flags: u16, max_len: usize) -> Result<Strin
     if name.split('/').any(|segment| segment == "..") {
         return Err(Rule::DotDot);
     }
-    if segments(&name).next().is_none() {
+    // `./` alone is the root folder that `bsdtar -cf fn.zip -C dir .` (and Windows'
+    // `tar.exe`) writes: a directory entry every reader extracts as the folder itself.
+    if segments(&name).next().is_none() && name != "./" {
         return Err(Rule::EmptyName);
     }
     Ok(name)
@@ -209,7 +211,8 @@ mod tests {
     fn each_path_rule_is_named() {
         let cases: &[(&[u8], u16, Rule)] = &[
             (b"", 0, Rule::EmptyName),
-            (b"./", 0, Rule::EmptyName),
+            (b"././", 0, Rule::EmptyName),
+            (b".//", 0, Rule::EmptyName),
             (b"/x", 0, Rule::AbsolutePath),
             (b"/", 0, Rule::AbsolutePath),
             (b"a/../b", 0, Rule::DotDot),

@@ -159,7 +159,7 @@ fn rebase(end_records: &super::End, members: &[&Entry], start: u64, end: u64) ->
     let entries = members.iter().map(|e| Entry { local_offset: e.local_offset - start, ..(*e).clone() }).collect();
     let mut end_records = end_records.clone();
     end_records.central_offset = end - start;
-    Run { start, end, tail: Tail { end: end_records, entries } }
+    Run { start, end, tail: Tail { end: end_records, entries, central: Vec::new() } }
 }
 
 /// Checks every run on up to `workers` threads, largest runs first; stops handing out

