@@ -206,7 +206,10 @@ fn report_error(e: &anyhow::Error, format: Format) -> u8 {
     }
     let code = exit_code(e);
     if format == Format::Json {
-        let doc = serde_json::json!({"error": {"message": message(e), "exit_code": code}});
+        let mut doc = serde_json::json!({"error": {"message": message(e), "exit_code": code}});
+        if let Some(rule) = zip_rule(e) {
+            doc["error"]["rule"] = rule.into();
+        }
         let _ = output::write_stdout(format!("{doc}\n").as_bytes());
     }
     output::stderr_line(&format!("error: {}", message(e)));
@@ -228,6 +231,14 @@ fn message(e: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// The id of the zip gate's rule behind a refusal, if one is.
+fn zip_rule(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|c| match c.downcast_ref::<crate::Error>() {
+        Some(crate::Error::Zip(z)) => Some(z.rule().id()),
+        _ => c.downcast_ref::<crate::zipcheck::ZipError>().map(|z| z.rule().id()),
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -7,7 +7,8 @@ use std::fmt;
 
 /// A refusal: the entry (when one is to blame) and the rule it broke.
 ///
-/// Displays as `entry "a/../b": path contains ".." (refused: …); rebuild the zip …`.
+/// Displays as `entry "a/../b": path contains ".." (refused: …); rebuild the zip …
+/// [zip rule dot-dot]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZipError {
     /// The entry name (decoded for display), when one entry is to blame.
@@ -43,9 +44,10 @@ impl fmt::Display for ZipError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.entry {
             // Names are attacker-chosen: escape control characters and quotes.
-            Some(name) => write!(f, "entry \"{}\": {}", name.escape_debug(), self.rule),
-            None => write!(f, "{}", self.rule),
+            Some(name) => write!(f, "entry \"{}\": {}", name.escape_debug(), self.rule)?,
+            None => write!(f, "{}", self.rule)?,
         }
+        write!(f, " [zip rule {}]", self.rule.id())
     }
 }
 

