@@ -7,7 +7,7 @@ use crate::crypto;
 use crate::error::Error;
 use crate::format::{Block, Statement, block};
 use crate::model::{Timestamp, VersionRef};
-use crate::zipcheck;
+use crate::zipcheck::{self, Rule};
 
 /// What the bytes of a package say about its signature.
 #[derive(Debug)]
@@ -39,21 +39,22 @@ pub struct PackageRead {
 
 /// Reads a package once: finds its end records and block, hashes the content and checks
 /// the signature over the payload. Read errors are `Err`, and so is a file whose last
-/// bytes hold no one reading of a zip's end records (the gate's rule, exit 3, before any
+/// bytes hold no end record at all (not a zip: the gate's refusal, exit 3, before any
 /// hashing); a bad package is `Ok` with [`Integrity::Broken`].
 pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) -> Result<PackageRead, Error> {
     let io = |e| Error::io("reading the package", e);
     let window = zipcheck::read_end_window(r).map_err(io)?;
     let size = window.file_len;
-    // Not a zip, or no one reading of its end: refused from its last bytes, before any
-    // hashing (exit 3), as the gate refuses it.
-    let end = zipcheck::parse_end(&window.bytes, size)?;
-    let found = match end {
-        end if !block::present(&end.comment) => Ok(None),
-        end if end.padding > 0 => {
+    // Not a zip at all (no end record in its last bytes): refused from them, before any
+    // hashing (exit 3), as the gate refuses it. A broken zip is a broken package.
+    let found = match zipcheck::parse_end(&window.bytes, size) {
+        Err(e) if e.rule == Rule::NotZip => return Err(e.into()),
+        Err(e) => Err(format!("not a well-formed zip: {e}")),
+        Ok(end) if !block::present(&end.comment) => Ok(None),
+        Ok(end) if end.padding > 0 => {
             Err(format!("{} bytes follow the end record of a signed package, which signing never writes", end.padding))
         }
-        end => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
+        Ok(end) => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
     };
     let content_len = match &found {
         Ok(Some(b)) => size - b.len as u64,

@@ -804,10 +804,21 @@ impl Inner {
         n: u64,
     ) -> Result<JobResult, AttemptError> {
         let loc = Location::Object { store: dest, path, url: job.signed_object.clone() };
-        let read = judge::read(&loc, |_| {}).await?;
-        let statement = match &read.integrity {
-            Integrity::Intact(block) if block.statement.job_id.as_ref() == Some(&job.job_id) => &block.statement,
-            _ => {
+        // Not a zip at all is, like any other object, one this job did not sign.
+        let read = match judge::read(&loc, |_| {}).await {
+            Ok(read) => Some(read),
+            Err(Error::Zip(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let signed = read.as_ref().and_then(|r| match &r.integrity {
+            Integrity::Intact(block) if block.statement.job_id.as_ref() == Some(&job.job_id) => {
+                Some((r, &block.statement))
+            }
+            _ => None,
+        });
+        let (read, statement) = match signed {
+            Some(found) => found,
+            None => {
                 return Err(Error::Conflict(format!(
                     "the destination {} already holds an object that job {} did not sign; remove it, or submit the job again with another destination prefix",
                     job.signed_object, job.job_id

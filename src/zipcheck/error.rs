@@ -351,7 +351,7 @@ pub enum Rule {
     },
     /// Not a zip at all: no end-of-central-directory record.
     #[error(
-        "not a zip archive: no end-of-central-directory record in its last 64 KiB (refused: nothing says where \
+        "not a zip archive: no end-of-central-directory record in its last 128 KiB (refused: nothing says where \
          the entries are); pass a .zip file"
     )]
     NotZip,
@@ -714,9 +714,9 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "entry \"a/../b\": path contains \"..\" (refused: it could write outside the extraction folder); \
-             rebuild the zip without it"
+             rebuild the zip without it [zip rule dot-dot]"
         );
         assert_eq!(ZipError::at("a\"\n", Rule::EmptyName).to_string().lines().count(), 1);
-        assert_eq!(ZipError::new(Rule::Empty).to_string(), Rule::Empty.to_string());
+        assert_eq!(ZipError::new(Rule::Empty).to_string(), format!("{} [zip rule empty]", Rule::Empty));
     }
 }

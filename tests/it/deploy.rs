@@ -620,10 +620,17 @@ fn deploy_check_refuses_malformed_input_with_the_json_path_and_unknown_things_wi
     make_zip(&evil, &[("../evil.sh", b"#!/bin/sh\n", false)]);
     let r = deploy(&env, &json!({"function":"f","code":s(&evil)}), &[]).expect(3);
     assert!(r.stderr.contains("$.code"), "{}", r.stderr);
-    // Something that is not a zip at all fails integrity.
+    // Something that is not a zip at all is refused from its last bytes, before hashing.
     let junk = env.path("junk.zip");
     std::fs::write(&junk, b"not a zip at all").unwrap();
-    let v = verdict(&deploy(&env, &json!({"function":"f","code":s(&junk)}), &[]).expect(1));
+    let r = deploy(&env, &json!({"function":"f","code":s(&junk)}), &[]).expect(3);
+    assert_eq!(r.json()["error"]["rule"], "not-a-zip");
+    // A zip whose end record is broken is a package that fails integrity.
+    let broken = env.path("broken.zip");
+    let mut bytes = std::fs::read(fixture("packages/hello-function.zip")).unwrap();
+    bytes.pop();
+    std::fs::write(&broken, bytes).unwrap();
+    let v = verdict(&deploy(&env, &json!({"function":"f","code":s(&broken)}), &[]).expect(1));
     assert_eq!(failed(&v, 0), ["integrity"]);
     assert_eq!(v["packages"][0]["unzipped_size"], Value::Null);
 }

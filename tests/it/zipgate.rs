@@ -697,7 +697,7 @@ fn the_refusal_names_the_entry_the_rule_and_the_fix() {
     assert_eq!(
         err.to_string(),
         "entry \"a/../b\": path contains \"..\" (refused: it could write outside the extraction folder); \
-         rebuild the zip without it"
+         rebuild the zip without it [zip rule dot-dot]"
     );
     assert_eq!(err.rule().id(), "dot-dot");
     // Control characters in names are escaped in messages.
@@ -883,7 +883,7 @@ fn the_unzipped_limit_is_applied_upfront_from_declared_sizes() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{} Make the package smaller, for example by moving dependencies into a layer.",
+            "{} Make the package smaller, for example by moving dependencies into a layer. [zip rule unzipped-too-large]",
             signer::limits::unzipped_size_message(120)
         )
     );
