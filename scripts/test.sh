@@ -103,6 +103,38 @@ export AWS_ALLOW_HTTP=true
 # Settings from the caller's environment that would point the S3 client elsewhere.
 unset AWS_ENDPOINT AWS_ENDPOINT_URL_S3 AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION || true
 
+# --- the zip writers and readers of tests/it/writers.rs ---------------------------------
+# Debian's zip, unzip, bsdtar and 7z (apt, as root only), and the npm zip libraries pinned
+# in tests/writers/package.json (with its lockfile) in target/npm-writers. With
+# SIGNER_TEST_WRITERS=1 the test fails when one is missing; plain `cargo test` skips it.
+WRITERS_NPM=target/npm-writers
+missing_debs=()
+for pair in zip:zip unzip:unzip bsdtar:libarchive-tools 7z:p7zip-full; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing_debs+=("${pair#*:}")
+done
+if ((${#missing_debs[@]})); then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${missing_debs[*]} (apt)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_debs[@]}" >/dev/null
+  else
+    log "notice: not root; not installing ${missing_debs[*]} (the writers test will say what is missing)"
+  fi
+fi
+if ! cmp -s tests/writers/package-lock.json "$WRITERS_NPM/package-lock.json" ||
+  [[ ! -d "$WRITERS_NPM/node_modules" ]]; then
+  log "installing the npm zip writers into $WRITERS_NPM"
+  rm -rf "$WRITERS_NPM"
+  mkdir -p "$WRITERS_NPM"
+  cp tests/writers/package.json tests/writers/package-lock.json "$WRITERS_NPM/"
+  npm install --no-audit --no-fund --omit-lockfile-registry-resolved --prefix "$WRITERS_NPM" >/dev/null
+  # npm may rewrite the lockfile; keep the committed one, so the next run sees no change.
+  cp tests/writers/package-lock.json "$WRITERS_NPM/package-lock.json"
+fi
+export SIGNER_TEST_WRITERS=1
+SIGNER_TEST_NODE_MODULES="$(pwd)/$WRITERS_NPM/node_modules"
+export SIGNER_TEST_NODE_MODULES
+
 # --- the checks -------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --check
@@ -116,17 +148,42 @@ cargo test --all-targets
 log "cargo test --doc"
 cargo test --doc
 
-# --- fuzzing: a bounded run of each target where a nightly toolchain and cargo-fuzz exist;
-# the committed seeds run in `cargo test` above either way (tests/it/fuzz_seeds.rs).
-if cargo +nightly --version >/dev/null 2>&1 && cargo +nightly fuzz --version >/dev/null 2>&1; then
-  for target in zip_inspect signature_block cert_chain deploy_json; do
-    log "cargo fuzz run $target (60 s)"
-    (cd fuzz && mkdir -p "corpus/$target" && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- -max_total_time=60 -rss_limit_mb=1024)
-  done
-else
-  log "notice: no nightly toolchain with cargo-fuzz here; fuzz targets not run (their seeds ran in cargo test)"
-  log "cargo build of the fuzz targets (they build on stable; only fuzzing needs nightly)"
-  cargo build --quiet --manifest-path fuzz/Cargo.toml
+# --- fuzzing: every target in fuzz/ (`cargo fuzz list`), for a bounded time each, on the
+# stable toolchain (RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags; `-s none`: no
+# sanitizer, which would need nightly's std). SIGNER_FUZZ_SECONDS sets the time per target
+# (default 45 s; the build of the targets comes on top, several minutes when uncached).
+# Each run starts from the committed seeds (fuzz/seeds/TARGET, replayed by `cargo test`
+# through tests/it/fuzz_seeds.rs) and the local corpus (fuzz/corpus/TARGET, not committed).
+# A crash fails CI; cargo fuzz leaves the input under fuzz/artifacts/TARGET/. Once the bug
+# is fixed, the crashing input is committed as a seed in fuzz/seeds/TARGET/ (named crash-…)
+# so `cargo test` keeps checking it. -timeout=30 makes a hanging input a failure too, within
+# the bound.
+FUZZ_SECONDS=${SIGNER_FUZZ_SECONDS:-45}
+CARGO_FUZZ_VERSION=0.13.2
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install, into cargo's bin directory)"
+  cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
+fi
+fuzz_targets=$(cd fuzz && cargo fuzz list)
+log "cargo fuzz build -s none (targets: ${fuzz_targets//$'\n'/ })"
+(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build -s none)
+fuzz_failed=()
+for target in $fuzz_targets; do
+  log "cargo fuzz run $target (${FUZZ_SECONDS} s)"
+  mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
+  marker=$(mktemp)
+  if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -s none "corpus/$target" "seeds/$target" -- \
+    -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=30); then
+    fuzz_failed+=("$target")
+    log "FUZZ FAILURE in $target; the input that made it fail (reproduce: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -s none $target FILE):"
+    found=$(find "fuzz/artifacts/$target" -type f -newer "$marker")
+    echo "${found:-(none written: see the output above)}" | sed 's/^/    /' >&2
+  fi
+  rm -f "$marker"
+done
+if ((${#fuzz_failed[@]})); then
+  log "fuzzing failed: ${fuzz_failed[*]} (inputs under fuzz/artifacts/TARGET/; fix, then commit them to fuzz/seeds/TARGET/)"
+  exit 1
 fi
 
 log "all checks passed"

@@ -206,10 +206,11 @@ fn report_error(e: &anyhow::Error, format: Format) -> u8 {
     }
     let code = exit_code(e);
     if format == Format::Json {
-        let mut doc = serde_json::json!({"error": {"message": message(e), "exit_code": code}});
-        if let Some(rule) = zip_rule(e) {
-            doc["error"]["rule"] = rule.into();
+        let mut error = serde_json::json!({"message": message(e), "exit_code": code});
+        if let (Some(rule), Some(fields)) = (zip_rule(e), error.as_object_mut()) {
+            fields.insert("rule".into(), rule.into());
         }
+        let doc = serde_json::json!({ "error": error });
         let _ = output::write_stdout(format!("{doc}\n").as_bytes());
     }
     output::stderr_line(&format!("error: {}", message(e)));

@@ -60,6 +60,8 @@ const S_IFMT: u32 = 0o170_000;
 const S_IFLNK: u32 = 0o120_000;
 const S_IFDIR: u32 = 0o040_000;
 const S_IFREG: u32 = 0o100_000;
+/// "Version made by" host system 3: Unix, whose readers honour the mode.
+const HOST_UNIX: u16 = 3;
 /// The MS-DOS directory attribute, in the low byte of the external attributes.
 const DOS_DIRECTORY: u32 = 0x10;
 
@@ -303,6 +305,15 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
         return Err(file_type("an MS-DOS directory, but its name does not end with \"/\""));
     }
     let kind = if mode & S_IFMT == S_IFLNK {
+        // Readers honour a Unix mode only from a Unix host: elsewhere the same entry is a
+        // plain file holding the target (Info-ZIP, libarchive, the zip crate).
+        let host = h.made_by >> 8;
+        if host != HOST_UNIX {
+            return Err(file_type(&format!(
+                "a symlink by its Unix mode, but it was made on host {host} (not Unix), where readers take it for \
+                 a file"
+            )));
+        }
         let bad = |problem: &str| blame(Rule::BadSymlinkTarget { problem: problem.to_owned() });
         if name.ends_with('/') {
             return Err(bad("belongs to a link whose name ends with \"/\""));

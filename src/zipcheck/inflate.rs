@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn the_descriptor_signature_is_found_across_every_boundary() {
-        let mut data = vec![b'x'; 20];
+        let mut data = [b'x'; 20];
         data[9..13].copy_from_slice(b"PK\x07\x08");
         for cut in 0..data.len() {
             for cut2 in cut..data.len() {

@@ -1,7 +1,12 @@
 //! Replays every committed fuzz seed and finding (`fuzz/seeds/<target>/`) through the
 //! fuzz entry points, so `cargo test` catches a regression without a fuzzer.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The `zip` crate's view of the `zip_differential` target, shared with the fuzz crate
+/// (which has the `zip` crate as a dependency; the signer crate only as a dev-dependency).
+#[path = "../../fuzz/src/lib.rs"]
+mod zip_crate_view;
 
 fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
@@ -19,6 +24,27 @@ fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 fn zip_inspect_seeds() {
     for (_, data) in seeds("zip_inspect") {
         signer::fuzzing::zip_inspect(&data);
+    }
+}
+
+/// A committed finding (`crash-…`, as cargo fuzz names them) need not pass the gate; the
+/// other seeds are valid zips that must, or the differential target compares nothing.
+fn is_finding(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("crash-"))
+}
+
+#[test]
+fn zip_differential_seeds() {
+    for (path, data) in seeds("zip_differential") {
+        let accepted = signer::fuzzing::zip_differential(&data);
+        if let Some(accepted) = &accepted {
+            zip_crate_view::zip_crate_agrees(&data, accepted);
+        }
+        if accepted.is_none() && !is_finding(&path) {
+            let limits = signer::zipcheck::ZipLimits { max_unzipped: 1 << 20, ..Default::default() };
+            let refusal = signer::zipcheck::inspect(&mut std::io::Cursor::new(&data), &limits).err();
+            panic!("{} should pass the gate: {refusal:?}", path.display());
+        }
     }
 }
 

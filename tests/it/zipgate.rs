@@ -747,9 +747,9 @@ fn symlinks_pointing_outside_are_refused() {
     // Deflated targets are inflated first.
     let z = zip(vec![E::symlink("l", "../../etc").with(|e| e.method = 8)]);
     assert!(matches!(refuse_rule(&z), Rule::SymlinkOutside { .. }));
-    // 7-Zip style: a Unix mode on a FAT host still makes a symlink.
+    // 7-Zip style, a Unix mode on a FAT host: 7-Zip makes a symlink, Info-ZIP a file.
     let z = zip(vec![E::symlink("l", "/").with(|e| e.made_by = 0x003f)]);
-    assert!(matches!(refuse_rule(&z), Rule::SymlinkOutside { .. }));
+    assert!(matches!(refuse_rule(&z), Rule::FileType { .. }));
 }
 
 #[test]
@@ -1167,4 +1167,16 @@ fn more_than_65535_entries_in_zip64_are_accepted() {
     let entries: Vec<E> = (0..70_000).map(|i| E::stored(&format!("f/{i:05}"), b"")).collect();
     let z = zip(entries).with(|z| z.zip64_end = true);
     assert_eq!(accept(&z).entries, 70_000);
+}
+
+#[test]
+fn a_symlink_mode_counts_only_from_a_unix_host() {
+    // Made on MS-DOS or NTFS, the same entry is a plain file to Info-ZIP, libarchive and the
+    // zip crate (found by the zip_differential fuzz target).
+    for host in [0u16, 10] {
+        let z = zip(vec![E::symlink("link", "target").with(|e| e.made_by = (host << 8) | 20)]);
+        let err = refuse(&z);
+        assert!(matches!(&err.rule, Rule::FileType { problem } if problem.contains("host")), "{err}");
+    }
+    accept(&zip(vec![E::stored("target", b"t"), E::symlink("link", "target")]));
 }
