@@ -356,6 +356,41 @@ def many_packages(count: int, size: int) -> Path:
     return d
 
 
+def many_entries_zip(count: int) -> Path:
+    """A STORED zip of `count` empty entries under 1000-entry folders (ZIP64 past 65,535)."""
+    path = INPUTS / f"entries-{count}-v{GEN_VERSION}.zip"
+
+    def write(tmp: Path):
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
+            for i in range(count):
+                z.writestr(_zinfo(f"node_modules/pkg{i // 1000:04d}/file{i:07d}.js"), b"")
+
+    return _atomic(path, write)
+
+
+def halves(src: Path) -> tuple[Path, Path]:
+    """The two halves of `src`, as files: what two cores hash side by side."""
+    a, b = INPUTS / (src.name + ".half1"), INPUTS / (src.name + ".half2")
+    if not (a.exists() and b.exists()):
+        data = src.read_bytes()
+        mid = len(data) // 2
+        _atomic(a, lambda tmp: tmp.write_bytes(data[:mid]))
+        _atomic(b, lambda tmp: tmp.write_bytes(data[mid:]))
+    return a, b
+
+
+def central_directory_size(path: Path) -> int:
+    """The central directory's size, from the end records (ZIP64 if present)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - 128 * 1024))
+        tail = f.read()
+    z64 = tail.rfind(b"PK\x06\x06")
+    if z64 >= 0:
+        return int.from_bytes(tail[z64 + 40:z64 + 48], "little")
+    eocd = tail.rfind(b"PK\x05\x06")
+    return int.from_bytes(tail[eocd + 12:eocd + 16], "little")
+
+
 def package_list(d: Path) -> list[Path]:
     return sorted(d.glob("pkg-*.zip"))
 
@@ -492,6 +527,7 @@ class Bench:
         self.mid = 2_500_000 if q else 25 * MB
         self.layer_unzipped = 25 * MB if q else 250 * MB
         self.jobs_count = 100 if q else 1000
+        self.entries_count = 100_000 if q else 1_000_000
         self.job_size = 100_000
         self.sign_baseline = 10 if q else 50
         self.cold_reps = 5 if q else 20
@@ -829,6 +865,73 @@ class Bench:
             row.error = "; ".join(row.extra["errors"])
         return row
 
+    def row_hash_floor(self) -> list[Row]:
+        """Sign and verify against the two-core hash floor: `openssl dgst -sha384` over each
+        half of the package, both at once (issue 11, point 8)."""
+        a, b = halves(self.in_big)
+        floor = ["sh", "-c", 'openssl dgst -sha384 "$1" >/dev/null & openssl dgst -sha384 "$2" '
+                 '>/dev/null; wait', "floor", a, b]
+        rows = []
+        out = self.t("out-floor.zip")
+        for key, title, cmd in (
+            ("floor-sign", "`signer sign` vs the two-core SHA-384 floor",
+             lambda: self.signer("sign", "--profile", "Bench", self.in_big, "-o", out,
+                                 warm=[self.in_big], timeout=900)),
+            ("floor-verify", "`signer verify` vs the two-core SHA-384 floor",
+             lambda: self.signer("verify", self.signed["big"], warm=[self.signed["big"]],
+                                 timeout=900)),
+        ):
+            row = Row(key, f"{title} ({self.big // MB} MB)", goal=1.25, goal_text="≤ 1.25")
+            row.signer, row.peer = Side(key), Side("openssl dgst -sha384 × 2 halves at once")
+
+            def run_signer(cmd=cmd):
+                s = must(cmd())
+                self.rm(out)
+                return s
+
+            alternate(self.rounds, row.signer, run_signer, row.peer,
+                      lambda: must(self.r.run(floor, warm=[a, b], timeout=900)))
+            rows.append(row)
+        rows[-1].note = ("floor: both halves of the package hashed by two `openssl dgst -sha384` "
+                         "at once, so both cores hash at OpenSSL's speed; `verify` also hashes "
+                         "SHA-256 over the whole package for the verdict")
+        return rows
+
+    def row_entries(self) -> Row:
+        """Peak RSS of sign, verify and layer publish for a zip of many tiny entries, against
+        the issue-11 budget of 2 × the central directory + 32 MB."""
+        src = many_entries_zip(self.entries_count)
+        cd = central_directory_size(src)
+        budget_kb = (2 * cd + 32 * MB) // 1024
+        row = Row("entries", f"peak RSS, {self.entries_count:,} entries "
+                  f"({cd / MB:.0f} MB central directory)",
+                  goal_text=f"≤ 2 × CD + 32 MB = {(2 * cd + 32 * MB) / MB:.0f} MB")
+        out = self.t("out-entries.zip")
+        sides = {}
+        for label, cmd in (
+            ("sign", lambda: self.signer("sign", "--profile", "Bench", src, "-o", out,
+                                         warm=[src], timeout=900)),
+            ("verify", lambda: self.signer("verify", out, warm=[out], timeout=900)),
+            ("layer publish", lambda: self.signer("layer", "publish", "many", src,
+                                                  warm=[src], timeout=900)),
+        ):
+            side = Side(label)
+            s = cmd()
+            if s.ok():
+                side.samples.append(s)
+            else:
+                side.error = s.why()
+            sides[label] = side
+        self.rm(out)
+        row.signer = max(sides.values(), key=lambda x: x.rss_kb or 0)
+        row.extra = {"central_directory": cd, "budget_kb": budget_kb,
+                     "rss_kb": {k: v.rss_kb for k, v in sides.items()},
+                     "wall_s": {k: v.wall for k, v in sides.items()}}
+        errors = [f"{k}: {v.error}" for k, v in sides.items() if v.error]
+        if errors:
+            row.error = "; ".join(errors)
+        return row
+
     def row_jobs(self) -> Row:
         row = Row("jobs", f"jobs: {self.jobs_count} × {self.job_size // 1000} KB, "
                   "`worker --concurrency 4`")
@@ -1148,6 +1251,7 @@ class Bench:
             ("zipsigners", self.row_zip_signers), ("layer", self.row_layer),
             ("memory", self.row_memory), ("jobs", self.row_jobs), ("cold", self.row_cold),
             ("deploy", self.row_deploy), ("hash", self.row_hash),
+            ("floor", self.row_hash_floor), ("entries", self.row_entries),
         ]
         for key, fn in steps:
             if only and key not in only:
@@ -1350,7 +1454,8 @@ def render(b: Bench, argv: list[str]) -> str:
     L.append("|---|---|---:|---|---:|---:|---|---|---:|---:|")
     order = [("1", "sign"), ("2", "verify"), ("3a", "jarsigner"), ("3b", "apksigner"),
              ("3c", "minisign"), ("4", "layer"), ("5", "memory"), ("6", "jobs"),
-             ("7", "cold"), ("8a", "deploy-small"), ("8b", "deploy-large")]
+             ("7", "cold"), ("8a", "deploy-small"), ("8b", "deploy-large"),
+             ("9a", "floor-sign"), ("9b", "floor-verify"), ("10", "entries")]
     for num, key in order:
         row = b.rows.get(key)
         if row is None:
@@ -1511,6 +1616,14 @@ def table_line(num: str, row: Row) -> str:
         return (f"| {num} | {row.title} | {fmb(peak)} peak; growth {fmb(growth)} "
                 f"({e['sizes_mb']['mid']:g}→{e['sizes_mb']['big']:g} MB) | — | — | — | "
                 f"{row.goal_text} | {fmet(ok)} | {fmb(peak)} | — |")
+    if row.key == "entries":
+        e = row.extra
+        rss = e.get("rss_kb", {})
+        peak = max((v for v in rss.values() if v), default=None)
+        each = "; ".join(f"{k} {fmb(v)}" for k, v in rss.items())
+        ok = None if peak is None else peak <= e["budget_kb"]
+        return (f"| {num} | {row.title} | {each} | — | — | — | {row.goal_text} | {fmet(ok)} | "
+                f"{fmb(peak)} | — |")
     if row.key == "jobs":
         e = row.extra
         w = (e.get("worker") or {}).get("median_wall_s")
@@ -1550,7 +1663,7 @@ def main() -> int:
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing target/release/signer without building")
     ap.add_argument("--only", help="comma-separated subset of: sign,verify,zipsigners,layer,"
-                    "memory,jobs,cold,deploy,hash,profile")
+                    "memory,jobs,cold,deploy,hash,floor,entries,profile")
     ap.add_argument("--no-install", action="store_true",
                     help="do not install missing peers from the distribution's packages")
     ap.add_argument("--keep", action="store_true",
