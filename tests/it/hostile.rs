@@ -243,33 +243,39 @@ fn first_external_attributes(bytes: &[u8]) -> u64 {
     bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap() as u64 + 38
 }
 
+/// The symlink mode, as the 4 bytes of external attributes that make an entry a link.
+fn symlink_attributes() -> Vec<u8> {
+    (0o120_777_u32 << 16).to_le_bytes().to_vec()
+}
+
+/// Signs `bytes` (written to a file) while the first body read turns the first entry into a
+/// symlink in the source; returns the source, the output and what signing answered.
+fn sign_while_rewriting(env: &Env, bytes: &[u8]) -> (PathBuf, PathBuf, Result<signer::sign::Signed, signer::Error>) {
+    profile(env);
+    let src = env.path("src.zip");
+    std::fs::write(&src, bytes).unwrap();
+    let out = env.path("out.zip");
+    let progress = rewrite_once(src.clone(), first_external_attributes(bytes), symlink_attributes());
+    let signed = rt().block_on(sign_location(
+        &Location::Path(src.clone()),
+        &Location::Path(out.clone()),
+        params(env),
+        ZipLimits::default(),
+        progress,
+    ));
+    (src, out, signed)
+}
+
 #[test]
 fn a_central_directory_rewritten_while_signing_is_never_what_gets_signed() {
     let env = Env::new();
-    profile(&env);
     let bytes = many_entries();
-    let src = env.path("src.zip");
-    std::fs::write(&src, &bytes).unwrap();
-    // Turn the first entry into a symlink while the body is being read.
-    let at = first_external_attributes(&bytes);
-    let symlink = (0o120_777_u32 << 16).to_le_bytes().to_vec();
-    let out = env.path("out.zip");
-    let progress = rewrite_once(src.clone(), at, symlink.clone());
-    let signed = rt()
-        .block_on(sign_location(
-            &Location::Path(src.clone()),
-            &Location::Path(out.clone()),
-            params(&env),
-            ZipLimits::default(),
-            progress,
-        ))
-        .unwrap();
-    assert_eq!(signed.inspected.entries, 4000);
+    let (src, out, signed) = sign_while_rewriting(&env, &bytes);
+    assert_eq!(signed.unwrap().inspected.entries, 4000);
     // The source changed; the package carries the central directory that was checked.
-    let now = std::fs::read(&src).unwrap();
-    assert_eq!(now[at as usize..at as usize + 4], symlink[..]);
-    let package = std::fs::read(&out).unwrap();
-    assert_eq!(package[at as usize..at as usize + 4], bytes[at as usize..at as usize + 4]);
+    let at = first_external_attributes(&bytes) as usize;
+    assert_eq!(std::fs::read(&src).unwrap()[at..at + 4], symlink_attributes()[..]);
+    assert_eq!(std::fs::read(&out).unwrap()[at..at + 4], bytes[at..at + 4]);
     env.run(["verify", s(&out)]).expect(0);
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
     assert_eq!(archive.by_index(0).unwrap().unix_mode(), Some(0o100_644));
@@ -278,22 +284,8 @@ fn a_central_directory_rewritten_while_signing_is_never_what_gets_signed() {
 #[test]
 fn end_records_rewritten_while_signing_fail_the_signing_and_leave_nothing() {
     let env = Env::new();
-    profile(&env);
-    let bytes = zip(sample()).build();
-    let src = env.path("src.zip");
-    std::fs::write(&src, &bytes).unwrap();
-    let at = first_external_attributes(&bytes);
-    let out = env.path("out.zip");
-    let progress = rewrite_once(src.clone(), at, (0o120_777_u32 << 16).to_le_bytes().to_vec());
-    let err = rt()
-        .block_on(sign_location(
-            &Location::Path(src.clone()),
-            &Location::Path(out.clone()),
-            params(&env),
-            ZipLimits::default(),
-            progress,
-        ))
-        .unwrap_err();
+    let (_, out, signed) = sign_while_rewriting(&env, &zip(sample()).build());
+    let err = signed.unwrap_err();
     assert!(err.to_string().contains("changed while it was being signed"), "{err}");
     assert!(!out.exists());
     let leftovers: Vec<_> = std::fs::read_dir(env.path("")).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -308,7 +300,7 @@ fn a_layer_rewritten_while_it_is_checked_is_stored_as_it_was_checked() {
     let src = env.path("layer.zip");
     std::fs::write(&src, &bytes).unwrap();
     let at = first_external_attributes(&bytes);
-    let rewrite = std::sync::Mutex::new(rewrite_once(src.clone(), at, (0o120_777_u32 << 16).to_le_bytes().to_vec()));
+    let rewrite = std::sync::Mutex::new(rewrite_once(src.clone(), at, symlink_attributes()));
     let store = Store::open(&format!("file://{}", env.home().join("store").display())).unwrap();
     let params = signer::layers::PublishParams {
         name: "deps".parse().unwrap(),

@@ -94,18 +94,7 @@ const fn w(
 }
 
 const fn npm(name: &'static str, package: &'static str, script: &'static str, dirs: Dirs, links: Links) -> Writer {
-    Writer {
-        name,
-        needs: &["node"],
-        npm: Some(package),
-        optional: false,
-        script,
-        dirs,
-        links,
-        extra: &[],
-        unzip_oem_names: false,
-        expect: Expect::Accepted,
-    }
+    Writer { npm: Some(package), ..w(name, &["node"], script, dirs, links) }
 }
 
 /// The writers and what each must give: the behaviour issue #11 wants.
