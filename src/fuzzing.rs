@@ -59,18 +59,17 @@ pub fn zip_differential(data: &[u8]) -> Option<Accepted> {
         entries.len(),
         "a streaming reader sees other entries than the gate: {:?} against {:?}",
         names(&mut streamed.iter().map(|s| s.name.as_slice())),
-        names(&mut by_offset.iter().filter_map(|&i| entries.get(i)).map(|e| e.raw_name.as_slice())),
+        names(&mut by_offset.iter().filter_map(|&i| entries.get(i)).map(|e| e.raw_name())),
     );
     let mut data_offsets = vec![0; entries.len()];
     for (s, &i) in streamed.iter().zip(&by_offset) {
         let e = entries.get(i).expect("an index into the entries");
-        let name = String::from_utf8_lossy(&e.raw_name);
+        let name = String::from_utf8_lossy(e.raw_name());
         let method = match e.method {
             Method::Stored => 0,
             Method::Deflate => 8,
         };
-        let gate =
-            (e.local_offset, e.raw_name.as_slice(), method, e.flags, e.crc32, e.compressed_size, e.uncompressed_size);
+        let gate = (e.local_offset, e.raw_name(), method, e.flags, e.crc32, e.compressed_size, e.uncompressed_size);
         let seen =
             (s.local_offset, s.name.as_slice(), s.method, s.flags, s.crc32, s.compressed_size, s.uncompressed_size);
         assert_eq!(

@@ -235,7 +235,7 @@ fn check_and_hash(
         }
         (checked, hasher.join())
     });
-    let (_, inspected) = checked.map_err(|e| refusal(name, shown, e))?;
+    let inspected = checked.map_err(|e| refusal(name, shown, e))?;
     let sha256 = hashed
         .map_err(|_| Error::Invalid("internal: the hashing thread failed".into()))?
         .map_err(|e| Error::io(format!("reading {shown}"), e))?

@@ -26,30 +26,31 @@ const READ_BUFFER: usize = 64 << 10;
 /// Entry indices in offset order, after checking what the central directory alone shows:
 /// the first entry at offset 0, no two at the same offset, and room for each entry's
 /// header, name, data and smallest descriptor before the next one.
-pub(crate) fn plan(entries: &[Entry], central_offset: u64) -> Result<Vec<usize>, ZipError> {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by_key(|&i| (entries.get(i).map_or(u64::MAX, |e| e.local_offset), i));
-    let sorted: Vec<&Entry> = order.iter().filter_map(|&i| entries.get(i)).collect();
-    if let Some(first) = sorted.first().filter(|e| e.local_offset != 0) {
+pub(crate) fn plan(entries: &[Entry], central_offset: u64) -> Result<Vec<u32>, ZipError> {
+    // u32 indices: at most a million entries, and 4 bytes each.
+    let mut order: Vec<u32> = (0..entries.len()).map(|i| u32::try_from(i).unwrap_or(u32::MAX)).collect();
+    order.sort_by_key(|&i| (entries.get(i as usize).map_or(u64::MAX, |e| e.local_offset), i));
+    let entry = |k: usize| order.get(k).and_then(|&i| entries.get(i as usize));
+    if let Some(first) = entry(0).filter(|e| e.local_offset != 0) {
         if first.local_offset >= central_offset {
-            return Err(ZipError::at(first.name.clone(), Rule::OverlapsCentralDirectory));
+            return Err(ZipError::at(first.name().to_owned(), Rule::OverlapsCentralDirectory));
         }
         return Err(Rule::BytesBeforeFirstEntry { len: first.local_offset }.into());
     }
-    for (i, e) in sorted.iter().enumerate() {
-        let next = sorted.get(i + 1);
-        let blame = |rule: Rule| ZipError::at(e.name.clone(), rule);
+    for (i, e) in (0..order.len()).filter_map(|k| entry(k).map(|e| (k, e))) {
+        let next = entry(i + 1);
+        let blame = |rule: Rule| ZipError::at(e.name().to_owned(), rule);
         if e.local_offset >= central_offset {
             return Err(blame(Rule::OverlapsCentralDirectory));
         }
-        let smallest_end = [LOCAL_FIXED as u64, e.raw_name.len() as u64, e.compressed_size, min_descriptor(e)]
+        let smallest_end = [LOCAL_FIXED as u64, e.raw_name().len() as u64, e.compressed_size, min_descriptor(e)]
             .iter()
             .try_fold(e.local_offset, |sum, &n| sum.checked_add(n));
         let limit = next.map_or(central_offset, |n| n.local_offset);
         if smallest_end.is_none_or(|end| end > limit) {
             return Err(match next {
                 Some(n) if n.local_offset < central_offset => {
-                    ZipError::at(n.name.clone(), Rule::OverlappingEntries { other: e.name.clone() })
+                    ZipError::at(n.name().to_owned(), Rule::OverlappingEntries { other: e.name().to_owned() })
                 }
                 _ => blame(Rule::OverlapsCentralDirectory),
             });
@@ -80,8 +81,8 @@ pub fn check_body<R: Read>(tail: &Tail, body: R, limits: &ZipLimits) -> Result<I
     let mut scratch = Scratch::new();
     let mut header = Vec::new();
     let mut unzipped = 0u64;
-    for (k, e) in order.iter().filter_map(|&i| entries.get(i)).enumerate() {
-        let bound = Bound::after(e, order.get(k + 1).and_then(|&i| entries.get(i)), central_offset);
+    for (k, e) in order.iter().filter_map(|&i| entries.get(i as usize)).enumerate() {
+        let bound = Bound::after(e, order.get(k + 1).and_then(|&i| entries.get(i as usize)), central_offset);
         let local = read_local(&mut body, e, &bound, &mut header)?;
         let descriptor = descriptor_len(e, &local, &bound)?;
         unzipped += check_entry_data(e, (&mut body).take(e.compressed_size), &mut budget, &mut scratch)?;
@@ -105,9 +106,11 @@ impl Bound {
         match next {
             Some(n) => Self {
                 at: n.local_offset,
-                overlap: ZipError::at(n.name.clone(), Rule::OverlappingEntries { other: e.name.clone() }),
+                overlap: ZipError::at(n.name().to_owned(), Rule::OverlappingEntries { other: e.name().to_owned() }),
             },
-            None => Self { at: central_offset, overlap: ZipError::at(e.name.clone(), Rule::OverlapsCentralDirectory) },
+            None => {
+                Self { at: central_offset, overlap: ZipError::at(e.name().to_owned(), Rule::OverlapsCentralDirectory) }
+            }
         }
     }
 }
@@ -124,7 +127,7 @@ struct Local {
 /// with the central directory. The header and data must fit before `bound`, which is
 /// checked before the name and extra field are read.
 fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>) -> Result<Local, InspectError> {
-    let blame = |rule: Rule| InspectError::Zip(ZipError::at(e.name.clone(), rule));
+    let blame = |rule: Rule| InspectError::Zip(ZipError::at(e.name().to_owned(), rule));
     let malformed = |problem: String| blame(Rule::MalformedLocalHeader { offset: e.local_offset, problem });
     // `plan` made room for the fixed part before the bound.
     let mut fixed = [0u8; LOCAL_FIXED];
@@ -167,8 +170,8 @@ fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>
     if !agrees(crc32.into(), e.crc32.into()) {
         return Err(mismatch("CRC-32", format!("{crc32:08x}"), format!("{:08x}", e.crc32)));
     }
-    if usize::from(name_len) != e.raw_name.len() {
-        return Err(mismatch("name length", name_len.to_string(), e.raw_name.len().to_string()));
+    if usize::from(name_len) != e.raw_name().len() {
+        return Err(mismatch("name length", name_len.to_string(), e.raw_name().len().to_string()));
     }
     let variable = usize::from(name_len) + usize::from(extra_len);
     let data_end = [LOCAL_FIXED as u64, variable as u64, e.compressed_size]
@@ -182,9 +185,9 @@ fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>
     buf.resize(variable, 0);
     body.read_exact(buf)?;
     let (name, extra) = buf.split_at(usize::from(name_len).min(buf.len()));
-    if name != e.raw_name.as_slice() {
+    if name != e.raw_name() {
         let show = |raw: &[u8]| format!("\"{}\"", names::display(raw, flags).escape_debug());
-        return Err(mismatch("name", show(name), show(&e.raw_name)));
+        return Err(mismatch("name", show(name), show(e.raw_name())));
     }
     let extras = Extras::parse(extra, Header::Local).map_err(|problem| {
         blame(problem.into_rule(|problem| Rule::MalformedLocalHeader {
@@ -197,7 +200,7 @@ fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>
             .map_err(|why| blame(Rule::ExtraField { tag: 0x6c78, header: "local", why }))?;
     }
     if let Some(field) = extras.unicode_path {
-        names::check_unicode_path(field, name, &e.name).map_err(blame)?;
+        names::check_unicode_path(field, name, e.name()).map_err(blame)?;
     }
     let mut sizes =
         [Zip64Field::u64("uncompressed size", uncompressed), Zip64Field::u64("compressed size", compressed)];
@@ -236,21 +239,21 @@ fn descriptor_len(e: &Entry, local: &Local, bound: &Bound) -> Result<Option<u64>
              (readers disagree on whether its sizes are 32 or 64 bits wide; yazl writes this with forceZip64Format: \
              build the zip without that option)"
         );
-        return Err(ZipError::at(e.name.clone(), Rule::DataDescriptor { problem }));
+        return Err(ZipError::at(e.name().to_owned(), Rule::DataDescriptor { problem }));
     }
     if left > long {
         return Err(Rule::BytesBetweenEntries { offset: local.data_end + long, len: left - long }.into());
     }
     if left != short && left != long {
         let problem = format!("would take {left} bytes; it must take {short} (without signature) or {long} (with)");
-        return Err(ZipError::at(e.name.clone(), Rule::DataDescriptor { problem }));
+        return Err(ZipError::at(e.name().to_owned(), Rule::DataDescriptor { problem }));
     }
     Ok(Some(left))
 }
 
 /// Reads a data descriptor of `len` bytes and checks it against the central directory.
 fn read_descriptor<R: Read>(body: &mut R, e: &Entry, local: &Local, len: u64) -> Result<(), InspectError> {
-    let bad = |problem: String| InspectError::Zip(ZipError::at(e.name.clone(), Rule::DataDescriptor { problem }));
+    let bad = |problem: String| InspectError::Zip(ZipError::at(e.name().to_owned(), Rule::DataDescriptor { problem }));
     let mut bytes = [0u8; 24];
     let bytes = bytes.get_mut(..usize::try_from(len).unwrap_or(usize::MAX)).unwrap_or_default();
     body.read_exact(bytes)?;

@@ -2,6 +2,8 @@
 //! (4.5), ZIP64 sizes and offsets (4.5.3), names, and the checks that need every entry
 //! (uniqueness, layout, total size).
 
+use std::sync::Arc;
+
 use super::names::{self, MAX_SYMLINK_TARGET};
 use super::{End, Rule, ZipError, ZipLimits, body};
 use crate::reader::Reader;
@@ -86,12 +88,21 @@ pub enum EntryKind {
 }
 
 /// One central-directory entry, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Compact, for archives of a million entries: the name is not copied out of the central
+/// directory, which the entry shares; only a CP437 name with bytes above 0x7F, whose
+/// decoded form differs from the stored bytes, is kept decoded beside it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The name, decoded (UTF-8 when flagged, else CP437).
-    pub name: String,
-    /// The name as stored.
-    pub raw_name: Vec<u8>,
+    /// The central directory the name lies in (shared by every entry of the archive).
+    pub(crate) central: Arc<Vec<u8>>,
+    /// Where the stored name lies in it.
+    pub(crate) name_at: u32,
+    /// Its length in bytes.
+    pub(crate) name_len: u16,
+    /// The decoded name, when it differs from the stored bytes (CP437 above 0x7F); boxed
+    /// twice so that the rest pay one pointer for it.
+    pub(crate) decoded: Option<Box<Box<str>>>,
     /// File, directory or symlink.
     pub kind: EntryKind,
     /// Stored or deflate.
@@ -106,8 +117,6 @@ pub struct Entry {
     pub compressed_size: u64,
     /// Uncompressed size as declared.
     pub uncompressed_size: u64,
-    /// The Unix mode from the external attributes, when one is set.
-    pub unix_mode: Option<u32>,
     /// "Version made by": the host system and the writer's APPNOTE version.
     pub made_by: u16,
     /// The external file attributes, as stored.
@@ -115,9 +124,43 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The name, decoded (UTF-8 when flagged, else CP437), as the gate checked it.
+    pub fn name(&self) -> &str {
+        match &self.decoded {
+            Some(name) => name,
+            // Checked as UTF-8 (or ASCII) when the entry was parsed.
+            None => std::str::from_utf8(self.raw_name()).unwrap_or_default(),
+        }
+    }
+
+    /// The name as stored.
+    pub fn raw_name(&self) -> &[u8] {
+        let at = self.name_at as usize;
+        self.central.get(at..at + usize::from(self.name_len)).unwrap_or_default()
+    }
+
+    /// The Unix mode from the external attributes, when one is set.
+    pub fn unix_mode(&self) -> Option<u32> {
+        let mode = self.external_attributes >> 16;
+        (mode != 0).then_some(mode)
+    }
+
     /// Whether a data descriptor follows the data (flag bit 3).
     pub fn has_descriptor(&self) -> bool {
         self.flags & FLAG_DESCRIPTOR != 0
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("name", &self.name())
+            .field("kind", &self.kind)
+            .field("method", &self.method)
+            .field("local_offset", &self.local_offset)
+            .field("compressed_size", &self.compressed_size)
+            .field("uncompressed_size", &self.uncompressed_size)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,8 +172,9 @@ pub struct Tail {
     /// Entries in central-directory order.
     pub entries: Vec<Entry>,
     /// The central directory as stored, every byte of it checked: what signing writes
-    /// back, so it never reads the central directory a second time.
-    pub central: Vec<u8>,
+    /// back, so it never reads the central directory a second time. The entries' names
+    /// lie in it.
+    pub central: Arc<Vec<u8>>,
 }
 
 /// Parses and checks the central directory.
@@ -153,12 +197,13 @@ pub fn parse_central(cd: Vec<u8>, end: End, limits: &ZipLimits) -> Result<Tail, 
     // The count is now at most max_entries, and each entry takes at least 46 bytes.
     let capacity = usize::try_from(end.entry_count.min(cd.len() as u64 / CENTRAL_FIXED as u64)).unwrap_or(0);
     let mut entries = Vec::with_capacity(capacity);
+    let cd = Arc::new(cd);
     let mut r = Reader::new(&cd);
     while r.left() > 0 {
         if entries.len() as u64 >= limits.max_entries {
             return Err(Rule::TooManyEntries { count: entries.len() as u64 + 1, max: limits.max_entries }.into());
         }
-        entries.push(parse_entry(&mut r, limits)?);
+        entries.push(parse_entry(&mut r, &cd, limits)?);
     }
     if entries.len() as u64 != end.entry_count {
         return Err(Rule::EntryCount { declared: end.entry_count, found: entries.len() as u64 }.into());
@@ -230,7 +275,7 @@ impl Fixed {
     }
 }
 
-fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError> {
+fn parse_entry(r: &mut Reader<'_>, cd: &Arc<Vec<u8>>, limits: &ZipLimits) -> Result<Entry, ZipError> {
     let at = r.position();
     let fixed = r
         .take(CENTRAL_FIXED)
@@ -288,7 +333,6 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
     // reader that ignores the mode sees a plain file or folder, never something the gate
     // did not check.
     let mode = h.external >> 16;
-    let unix_mode = (mode != 0).then_some(mode);
     let is_dir_name = name.ends_with('/');
     let file_type = |problem: &str| blame(Rule::FileType { problem: problem.to_owned() });
     match mode & S_IFMT {
@@ -330,9 +374,15 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
     } else {
         EntryKind::File
     };
+    // The name follows the fixed part; the central directory is at most 128 MiB.
+    let name_at =
+        u32::try_from(at + CENTRAL_FIXED).map_err(|_| malformed("the central directory is too large".into()))?;
+    let decoded = (name.as_bytes() != raw_name).then(|| Box::new(name.into_boxed_str()));
     Ok(Entry {
-        name,
-        raw_name: raw_name.to_vec(),
+        central: Arc::clone(cd),
+        name_at,
+        name_len: h.name_len,
+        decoded,
         kind,
         method,
         flags: h.flags,
@@ -340,7 +390,6 @@ fn parse_entry(r: &mut Reader<'_>, limits: &ZipLimits) -> Result<Entry, ZipError
         local_offset: sizes.offset,
         compressed_size: sizes.compressed,
         uncompressed_size: sizes.uncompressed,
-        unix_mode,
         made_by: h.made_by,
         external_attributes: h.external,
     })
@@ -536,4 +585,16 @@ pub(crate) fn resolve_zip64(zip64: Option<&[u8]>, fields: &mut [Zip64Field]) -> 
         field.value = read.unwrap_or(u64::MAX);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_record_stays_small() {
+        // SECURITY.md's memory formula counts 64 bytes an entry: a million entries must fit
+        // in twice their central directory.
+        assert!(std::mem::size_of::<Entry>() <= 64, "{} bytes", std::mem::size_of::<Entry>());
+    }
 }

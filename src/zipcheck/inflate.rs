@@ -85,7 +85,7 @@ pub fn check_entry_data<R: Read>(
     budget: &mut Budget,
     scratch: &mut Scratch,
 ) -> Result<u64, InspectError> {
-    let blame = |rule: Rule| InspectError::Zip(ZipError::at(entry.name.clone(), rule));
+    let blame = |rule: Rule| InspectError::Zip(ZipError::at(entry.name().to_owned(), rule));
     budget.reserve(entry.uncompressed_size).map_err(blame)?;
     let mut sink =
         Sink { crc: crc32fast::Hasher::new(), size: 0, target: (entry.kind == EntryKind::Symlink).then(Vec::new) };
@@ -101,7 +101,7 @@ pub fn check_entry_data<R: Read>(
         return Err(blame(Rule::CrcMismatch { declared: entry.crc32, actual }));
     }
     if let Some(target) = &sink.target {
-        names::check_symlink_target(&entry.name, target).map_err(blame)?;
+        names::check_symlink_target(entry.name(), target).map_err(blame)?;
     }
     Ok(sink.size)
 }
@@ -131,7 +131,7 @@ impl Sink {
 fn copy<R: Read>(entry: &Entry, data: &mut R, sink: &mut Sink, scratch: &mut Scratch) -> Result<(), InspectError> {
     if entry.compressed_size != entry.uncompressed_size {
         let rule = Rule::StoredSizes { compressed: entry.compressed_size, uncompressed: entry.uncompressed_size };
-        return Err(ZipError::at(entry.name.clone(), rule).into());
+        return Err(ZipError::at(entry.name().to_owned(), rule).into());
     }
     let mut scan = entry.has_descriptor().then(SignatureScan::default);
     let mut left = entry.compressed_size;
@@ -141,7 +141,7 @@ fn copy<R: Read>(entry: &Entry, data: &mut R, sink: &mut Sink, scratch: &mut Scr
         let n = read_some(data, buf, entry)?;
         let got = buf.get(..n).unwrap_or_default();
         if let Some(offset) = scan.as_mut().and_then(|s| s.find(got)) {
-            return Err(ZipError::at(entry.name.clone(), Rule::DescriptorSignatureInData { offset }).into());
+            return Err(ZipError::at(entry.name().to_owned(), Rule::DescriptorSignatureInData { offset }).into());
         }
         sink.write(got);
         left -= n as u64;
@@ -209,7 +209,7 @@ fn find_descriptor_sig(hay: &[u8]) -> Option<usize> {
 
 /// Deflate data: inflate into a bounded buffer, at most one byte past the declared size.
 fn inflate<R: Read>(entry: &Entry, data: &mut R, sink: &mut Sink, scratch: &mut Scratch) -> Result<(), InspectError> {
-    let blame = |rule: Rule| InspectError::Zip(ZipError::at(entry.name.clone(), rule));
+    let blame = |rule: Rule| InspectError::Zip(ZipError::at(entry.name().to_owned(), rule));
     let corrupt = |problem: String| blame(Rule::CorruptData { problem });
     let Scratch { output, input, inflater } = scratch;
     inflater.reset(false);
@@ -266,7 +266,7 @@ fn read_some<R: Read>(data: &mut R, buf: &mut [u8], entry: &Entry) -> Result<usi
             Ok(0) => {
                 return Err(InspectError::Io(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("the zip ended inside the data of entry \"{}\"", entry.name.escape_debug()),
+                    format!("the zip ended inside the data of entry \"{}\"", entry.name().escape_debug()),
                 )));
             }
             Ok(n) => return Ok(n),
@@ -292,8 +292,10 @@ mod tests {
 
     fn entry(method: Method, data: &[u8], compressed: &[u8]) -> Entry {
         Entry {
-            name: "f".into(),
-            raw_name: b"f".to_vec(),
+            central: std::sync::Arc::new(b"f".to_vec()),
+            name_at: 0,
+            name_len: 1,
+            decoded: None,
             kind: EntryKind::File,
             method,
             flags: 0,
@@ -301,7 +303,6 @@ mod tests {
             local_offset: 0,
             compressed_size: compressed.len() as u64,
             uncompressed_size: data.len() as u64,
-            unix_mode: None,
             made_by: 0x031e,
             external_attributes: 0o100_644 << 16,
         }

@@ -5,6 +5,8 @@
 //! mean the same in UTF-8 and CP437, so a name passes or fails them whichever way a reader
 //! decodes it.
 
+use std::hash::{BuildHasher, Hasher, RandomState};
+
 use super::central::{Entry, EntryKind};
 use super::{Rule, ZipError};
 
@@ -80,38 +82,70 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty() && *s != ".")
 }
 
-/// The name as extraction on a case-insensitive file system sees it: segments only, ASCII
-/// lowercased, joined by NUL (which no checked name contains) so that sorting puts a
-/// path right before everything under it.
-fn key(name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(name.len());
-    for (i, segment) in segments(name).enumerate() {
-        if i > 0 {
-            key.push(0);
+/// Whether the first `k` segments of `a` (all of them for `usize::MAX`) are `b`'s whole
+/// name as extraction on a case-insensitive file system sees it: segments only (no empty
+/// or `.` ones), ASCII case ignored.
+fn same_path(a: &str, k: usize, b: &str) -> bool {
+    let (mut x, mut y) = (segments(a).take(k), segments(b));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if p.eq_ignore_ascii_case(q) => {}
+            _ => return false,
         }
-        key.extend(segment.bytes().map(|b| b.to_ascii_lowercase()));
     }
-    key
 }
 
-/// No two entries may have the same [`key`], and no entry may lie under a file or
-/// symlink. One sort, then neighbours: O(n log n) whatever the names.
-pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
-    let mut keys: Vec<(Vec<u8>, usize)> = entries.iter().enumerate().map(|(i, e)| (key(&e.name), i)).collect();
-    keys.sort_unstable();
-    for pair in keys.windows(2) {
-        let [(first_key, first), (second_key, second)] = pair else {
-            continue;
-        };
-        let (Some(a), Some(b)) = (entries.get(*first), entries.get(*second)) else {
-            continue;
-        };
-        if first_key == second_key {
-            return Err(ZipError::at(b.name.clone(), Rule::DuplicateName { other: a.name.clone() }));
+/// Hashes of a name's path as [`same_path`] compares it: after each segment (the hash of
+/// that prefix), the last one the whole path's. Keyed at random per archive, so crafted
+/// names cannot collide on purpose.
+fn path_hashes<'a>(state: &'a RandomState, name: &'a str) -> impl Iterator<Item = u64> + 'a {
+    let mut hasher = state.build_hasher();
+    segments(name).map(move |segment| {
+        for b in segment.bytes() {
+            hasher.write_u8(b.to_ascii_lowercase());
         }
-        let under = second_key.strip_prefix(first_key.as_slice()).is_some_and(|rest| rest.first() == Some(&0));
-        if under && a.kind != EntryKind::Directory {
-            return Err(ZipError::at(b.name.clone(), Rule::FileUsedAsDirectory { file: a.name.clone() }));
+        hasher.write_u8(b'/');
+        hasher.clone().finish()
+    })
+}
+
+/// No two entries may name the same path (once case and `/` runs are ignored), and no
+/// entry may lie under a file or symlink.
+///
+/// Each path's hash with its entry, sorted (12 bytes per entry, no copy of any name); then
+/// equal neighbours are compared, and each folder of each name is looked up:
+/// O(n log n + total name length).
+pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
+    let state = RandomState::new();
+    let mut by_path: Vec<(u64, u32)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (path_hashes(&state, e.name()).last().unwrap_or(0), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    by_path.sort_unstable();
+    let at = |i: u32| entries.get(i as usize);
+    // The entries whose path hashes to `h`, in central-directory order.
+    let with_hash = |h: u64| {
+        let from = by_path.partition_point(|&(x, _)| x < h);
+        by_path.get(from..).unwrap_or_default().iter().take_while(move |&&(x, _)| x == h).filter_map(|&(_, i)| at(i))
+    };
+    for run in by_path.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+        for (k, &(_, later)) in run.iter().enumerate().skip(1) {
+            let Some(e) = at(later) else { continue };
+            let earlier = run.iter().take(k).filter_map(|&(_, i)| at(i));
+            if let Some(other) = earlier.clone().find(|o| same_path(o.name(), usize::MAX, e.name())) {
+                return Err(ZipError::at(e.name(), Rule::DuplicateName { other: other.name().to_owned() }));
+            }
+        }
+    }
+    for e in entries {
+        let folders = segments(e.name()).count().saturating_sub(1);
+        for (k, h) in path_hashes(&state, e.name()).enumerate().take(folders) {
+            let file = with_hash(h).find(|o| o.kind != EntryKind::Directory && same_path(e.name(), k + 1, o.name()));
+            if let Some(file) = file {
+                return Err(ZipError::at(e.name(), Rule::FileUsedAsDirectory { file: file.name().to_owned() }));
+            }
         }
     }
     Ok(())
@@ -242,12 +276,20 @@ mod tests {
     }
 
     #[test]
-    fn keys_ignore_case_and_slash_runs() {
-        assert_eq!(key("A/B"), key("a/b"));
-        assert_eq!(key("a//b"), key("a/b"));
-        assert_eq!(key("a/b/"), key("a/b"));
-        assert_eq!(key("./a/./b"), key("a/b"));
-        assert_ne!(key("a/b"), key("a/bc"));
+    fn paths_ignore_case_and_slash_runs_and_hash_alike() {
+        let state = RandomState::new();
+        let hashes = |name| path_hashes(&state, name).collect::<Vec<_>>();
+        for (a, b) in [("A/B", "a/b"), ("a//b", "a/b"), ("a/b/", "a/b"), ("./a/./b", "a/b")] {
+            assert!(same_path(a, usize::MAX, b), "{a} ~ {b}");
+            assert_eq!(hashes(a), hashes(b), "{a} ~ {b}");
+        }
+        assert!(!same_path("a/b", usize::MAX, "a/bc"));
+        assert_ne!(hashes("a/b"), hashes("a/bc"));
+        // "ab/c" and "a/bc" are other paths: the separator is hashed too.
+        assert_ne!(hashes("ab/c").last(), hashes("a/bc").last());
+        // Prefixes: the folders of a path, one hash each.
+        assert!(same_path("a/b/c", 2, "A/b"));
+        assert_eq!(hashes("a/b/c")[1], *hashes("a/b").last().unwrap());
     }
 
     #[test]

@@ -98,25 +98,28 @@ pub fn inspect_parallel<S: ReadAt + ?Sized>(
     limits: &ZipLimits,
     parallelism: Parallelism,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Tail, Inspected), InspectError> {
+) -> Result<Inspected, InspectError> {
     let size = src.size()?;
     let tail = read_tail(&mut Window::new(src, 0, size), limits)?;
     let region = tail.end.central_offset;
     let workers = parallelism.workers.get() as u64;
     let target = (region / workers.saturating_mul(RUNS_PER_WORKER)).max(parallelism.min_run);
-    let runs = split(&tail, target);
-    if workers == 1 || runs.len() <= 1 {
+    // Too little for two runs: one walk.
+    if workers == 1 || tail.entries.len() < 2 || region < target.saturating_mul(2) {
         let body = Counting { inner: Window::new(src, 0, region), progress };
-        let inspected = check_body(&tail, body, limits)?;
-        return Ok((tail, inspected));
+        return check_body(&tail, body, limits);
     }
+    // The entries move into the runs (no second copy of a million of them).
+    let runs = split(tail, target);
     match check_runs(src, &runs, limits, parallelism.workers, progress) {
-        Ok(inspected) => Ok((tail, inspected)),
+        Ok(inspected) => Ok(inspected),
         Err(InspectError::Io(e)) => Err(InspectError::Io(e)),
         Err(refusal @ InspectError::Zip(_)) => {
             // The sequential walk names the refusal it meets first, with whole-archive
             // offsets. It refuses too, unless the source changed under us: then the
             // run's refusal stands.
+            drop(runs);
+            let tail = read_tail(&mut Window::new(src, 0, size), limits)?;
             match check_body(&tail, Window::new(src, 0, region), limits) {
                 Err(e) => Err(e),
                 Ok(_) => Err(refusal),
@@ -137,29 +140,44 @@ struct Run {
 /// Cuts the entries, in offset order, into runs of at least `target` bytes (the last
 /// one may be shorter). `parse_central` has checked the layout: the first entry at 0,
 /// offsets distinct and below the central directory.
-fn split(tail: &Tail, target: u64) -> Vec<Run> {
-    let mut sorted: Vec<&Entry> = tail.entries.iter().collect();
-    sorted.sort_by_key(|e| e.local_offset);
-    let region = tail.end.central_offset;
-    let mut runs = Vec::new();
-    let mut members: Vec<&Entry> = Vec::new();
-    for (k, e) in sorted.iter().enumerate() {
-        members.push(e);
-        let end = sorted.get(k + 1).map_or(region, |n| n.local_offset);
-        let start = members.first().map_or(0, |m| m.local_offset);
+///
+/// The entries move into the runs, cut off the sorted list from its end, which shrinks as
+/// it goes: at no time are there two copies of them.
+fn split(tail: Tail, target: u64) -> Vec<Run> {
+    let Tail { end: end_records, mut entries, .. } = tail;
+    entries.sort_by_key(|e| e.local_offset);
+    let region = end_records.central_offset;
+    // (first entry, start offset, end offset) of each run.
+    let mut cuts = Vec::new();
+    let mut first = 0;
+    for k in 0..entries.len() {
+        let start = entries.get(first).map_or(0, |m| m.local_offset);
+        let end = entries.get(k + 1).map_or(region, |n| n.local_offset);
         if end.saturating_sub(start) >= target || end == region {
-            runs.push(rebase(&tail.end, &members, start, end));
-            members.clear();
+            cuts.push((first, start, end));
+            first = k + 1;
         }
     }
+    let mut runs: Vec<Run> = cuts
+        .into_iter()
+        .rev()
+        .map(|(first, start, end)| {
+            let members = entries.split_off(first.min(entries.len()));
+            entries.shrink_to_fit();
+            rebase(&end_records, members, start, end)
+        })
+        .collect();
+    runs.reverse();
     runs
 }
 
-fn rebase(end_records: &super::End, members: &[&Entry], start: u64, end: u64) -> Run {
-    let entries = members.iter().map(|e| Entry { local_offset: e.local_offset - start, ..(*e).clone() }).collect();
+fn rebase(end_records: &super::End, mut members: Vec<Entry>, start: u64, end: u64) -> Run {
+    for e in &mut members {
+        e.local_offset -= start;
+    }
     let mut end_records = end_records.clone();
     end_records.central_offset = end - start;
-    Run { start, end, tail: Tail { end: end_records, entries, central: Vec::new() } }
+    Run { start, end, tail: Tail { end: end_records, entries: members, central: std::sync::Arc::default() } }
 }
 
 /// Checks every run on up to `workers` threads, largest runs first; stops handing out
@@ -297,8 +315,9 @@ mod tests {
 
     fn both(bytes: &[u8], parallelism: Parallelism) -> (Result<Inspected, String>, Result<Inspected, String>) {
         let limits = ZipLimits::default();
-        let show = |r: Result<(Tail, Inspected), InspectError>| r.map(|(_, i)| i).map_err(|e| e.to_string());
-        (show(inspect(&mut Cursor::new(bytes), &limits)), show(inspect_parallel(bytes, &limits, parallelism, &|_| {})))
+        let show = |r: Result<Inspected, InspectError>| r.map_err(|e| e.to_string());
+        let sequential = inspect(&mut Cursor::new(bytes), &limits).map(|(_, i)| i);
+        (show(sequential), show(inspect_parallel(bytes, &limits, parallelism, &|_| {})))
     }
 
     fn sample() -> Vec<u8> {
@@ -329,7 +348,7 @@ mod tests {
         let bytes = sample();
         let (tail, _) = inspect(&mut Cursor::new(&bytes), &ZipLimits::default()).unwrap();
         for target in [0, 1, 5000, 20_000, u64::MAX] {
-            let runs = split(&tail, target);
+            let runs = split(tail.clone(), target);
             assert_eq!(runs.first().unwrap().start, 0);
             assert_eq!(runs.last().unwrap().end, tail.end.central_offset);
             for pair in runs.windows(2) {
@@ -337,8 +356,8 @@ mod tests {
             }
             assert_eq!(runs.iter().map(|r| r.tail.entries.len()).sum::<usize>(), tail.entries.len());
         }
-        assert_eq!(split(&tail, 0).len(), tail.entries.len());
-        assert_eq!(split(&tail, u64::MAX).len(), 1);
+        assert_eq!(split(tail.clone(), 0).len(), tail.entries.len());
+        assert_eq!(split(tail.clone(), u64::MAX).len(), 1);
     }
 
     #[test]
@@ -350,7 +369,8 @@ mod tests {
         // Flip one byte in the data, the local header or the name of each entry in turn:
         // CRC mismatches, corrupt streams and local/central mismatches, in every run.
         for e in &sorted {
-            for offset in [e.local_offset + 14, e.local_offset + 30, e.local_offset + 30 + e.raw_name.len() as u64 + 1]
+            for offset in
+                [e.local_offset + 14, e.local_offset + 30, e.local_offset + 30 + e.raw_name().len() as u64 + 1]
             {
                 let mut bad = good.clone();
                 let Some(b) = bad.get_mut(usize::try_from(offset).unwrap()) else { continue };
@@ -372,7 +392,7 @@ mod tests {
             vec![("a", b"alpha".to_vec(), false), ("b", b"bravo".to_vec(), false), ("c", b"charlie".to_vec(), false)];
         let good = zip(&entries);
         let (tail, _) = inspect(&mut Cursor::new(&good), &ZipLimits::default()).unwrap();
-        let third = tail.entries.iter().find(|e| e.name == "c").unwrap().local_offset as usize;
+        let third = tail.entries.iter().find(|e| e.name() == "c").unwrap().local_offset as usize;
         let mut bad = good[..third].to_vec();
         bad.extend_from_slice(b"JUNK!!!");
         bad.extend_from_slice(&good[third..]);
@@ -400,7 +420,7 @@ mod tests {
         // run's end: refused there too, before the sequential walk names it.
         let limits = ZipLimits::default();
         let bad_tail = read_tail(&mut Cursor::new(&bad), &limits).unwrap();
-        let runs = split(&bad_tail, 0);
+        let runs = split(bad_tail.clone(), 0);
         let refused =
             runs.iter().any(|r| check_body(&r.tail, Window::new(&bad[..], r.start, r.end - r.start), &limits).is_err());
         assert!(refused);

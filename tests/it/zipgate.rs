@@ -397,7 +397,7 @@ fn a_plain_zip_passes_with_its_real_sizes() {
 fn the_tail_lists_entries_in_central_order() {
     let bytes = zip(sample()).with(|z| z.order = Some(vec![2, 0, 1])).build();
     let (tail, inspected) = zipcheck::inspect(&mut Cursor::new(&bytes), &limits()).unwrap();
-    let names: Vec<_> = tail.entries.iter().map(|e| e.name.as_str()).collect();
+    let names: Vec<_> = tail.entries.iter().map(|e| e.name()).collect();
     assert_eq!(names, ["README", "src/", "src/main.py"]);
     assert_eq!(tail.entries[1].kind, EntryKind::Directory);
     assert_eq!(inspected.entries, 3);
@@ -455,7 +455,7 @@ fn a_zip_stored_inside_a_zip_is_no_second_end_record() {
 fn names_without_the_utf8_flag_are_read_as_cp437() {
     let z = zip(vec![E::stored("x", b"x").raw_name(b"filename_with_\x91o\x86.txt").with(|e| e.flags = 0)]);
     let (tail, _) = zipcheck::inspect(&mut Cursor::new(z.build()), &limits()).unwrap();
-    assert_eq!(tail.entries[0].name, "filename_with_æoå.txt");
+    assert_eq!(tail.entries[0].name(), "filename_with_æoå.txt");
 }
 
 // ---------------------------------------------------------------------------------------
