@@ -18,6 +18,7 @@
 
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -372,6 +373,21 @@ fn changed() -> Error {
 /// Copies the zip (a path, refused unless a regular file, or an object URL) into the
 /// private file `dest`: the one read of the source.
 async fn copy_private(zip: &Location, dest: &Path) -> Result<(), Error> {
+    if let Location::Path(src) = zip {
+        // File to file: the kernel copies (copy_file_range), no buffer passes through here.
+        let mut input = crate::location::open_file(src)?;
+        let (dest, shown) = (dest.to_owned(), src.display().to_string());
+        return blocking(move || {
+            let mut output = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&dest)
+                .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+            io::copy(&mut input, &mut output).map(drop).map_err(|e| Error::io(format!("copying {shown}"), e))
+        })
+        .await?;
+    }
     let mut input = zip.open().await?;
     let mut output = Location::Path(dest.to_owned()).create().await?;
     let shown = zip.to_string();
