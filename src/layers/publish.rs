@@ -12,8 +12,7 @@
 //!    inflates past its declared size, so the work is bounded by the limit, never by what
 //!    the zip would expand to.
 //! 2. **Store the blob once.** `blobs/sha256/<hex>.zip` is written only if absent, from the
-//!    same open file, hashed again on the way: if the file changed since it was checked,
-//!    the upload is discarded and nothing appears.
+//!    same private copy (a multipart upload, invisible until complete).
 //! 3. **Number the record.** [`Store::create_next`] creates `NAME:N` with create-if-absent.
 
 use std::fs::File;
@@ -194,7 +193,7 @@ async fn publish_file(
     let blob_created = if store.exists(&key).await? {
         false
     } else {
-        store_blob(store, &key, Arc::clone(&file), &sha256, zipped_size, progress).await?;
+        store_blob(store, &key, Arc::clone(&file), zipped_size, progress).await?;
         true
     };
 
@@ -294,16 +293,15 @@ fn read_chunk(file: &FileAt, buf: &mut [u8], offset: u64, size: u64) -> io::Resu
     }
 }
 
-/// Step 2: writes the blob from the open file, checking its SHA-256 again on the way.
+/// Step 2: writes the blob from the private copy, whose SHA-256 step 1 computed (nobody
+/// else writes the copy, so it is not hashed a second time).
 async fn store_blob(
     store: &Store,
     key: &crate::store::Key,
     file: Arc<FileAt>,
-    sha256: &str,
     size: u64,
     progress: Arc<dyn Fn(Step) + Send + Sync>,
 ) -> Result<(), Error> {
-    let expected = sha256.to_owned();
     if size <= CHUNK as u64 {
         // One request, create-if-absent: a concurrent publish of the same bytes wins
         // harmlessly.
@@ -317,9 +315,6 @@ async fn store_blob(
         })
         .await?
         .map_err(|e| Error::io("reading the zip", e))?;
-        if hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes)) != expected {
-            return Err(changed());
-        }
         return match store.create_bytes(key, Bytes::from(bytes)).await {
             Ok(()) | Err(StoreError::AlreadyExists { .. }) => {
                 progress(Step::Storing(size));
@@ -332,14 +327,12 @@ async fn store_blob(
     // of the same key carries the same bytes.
     let mut writer = store.writer(key).await?;
     blocking(move || {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         let mut buf = vec![0u8; CHUNK];
         let mut offset = 0u64;
         let copied = (|| {
             while offset < size {
                 let n = read_chunk(&file, &mut buf, offset, size).map_err(|e| Error::io("reading the zip", e))?;
                 let chunk = buf.get(..n).unwrap_or_default();
-                ctx.update(chunk);
                 io::Write::write_all(&mut writer, chunk).map_err(|e| Error::io("storing the layer's zip", e))?;
                 offset += n as u64;
                 progress(Step::Storing(offset));
@@ -347,11 +340,7 @@ async fn store_blob(
             Ok::<_, Error>(())
         })();
         match copied {
-            Ok(()) if hex::encode(ctx.finish()) == expected => writer.finish().map(drop).map_err(Error::from),
-            Ok(()) => {
-                let _ = writer.abort();
-                Err(changed())
-            }
+            Ok(()) => writer.finish().map(drop).map_err(Error::from),
             Err(e) => {
                 let _ = writer.abort();
                 Err(e)
@@ -359,15 +348,6 @@ async fn store_blob(
         }
     })
     .await?
-}
-
-/// The refusal when the zip changed while it was being published.
-fn changed() -> Error {
-    Error::Conflict(
-        "the zip changed while it was being published (its bytes are no longer those that were checked); \
-         publish it again once nothing writes to it"
-            .to_owned(),
-    )
 }
 
 /// Copies the zip (a path, refused unless a regular file, or an object URL) into the

@@ -9,7 +9,7 @@
 
 use std::io::{BufReader, Read};
 
-use super::central::{Entry, Extras, Header, Method, Tail, Zip64Field, check_xl, declared_total, resolve_zip64};
+use super::central::{Entry, Extras, Header, Method, Tail, Zip64Field, declared_total, resolve_zip64};
 use super::inflate::{Budget, Scratch, check_entry_data};
 use super::{InspectError, Inspected, Rule, ZipError, ZipLimits, names};
 use crate::reader::Reader;
@@ -195,10 +195,7 @@ fn read_local<R: Read>(body: &mut R, e: &Entry, bound: &Bound, buf: &mut Vec<u8>
             problem: format!("its extra field {problem}"),
         }))
     })?;
-    if let Some(xl) = extras.xl {
-        check_xl(xl, e.made_by, e.external_attributes)
-            .map_err(|why| blame(Rule::ExtraField { tag: 0x6c78, header: "local", why }))?;
-    }
+    extras.check_xl(Header::Local, e.made_by, e.external_attributes).map_err(blame)?;
     if let Some(field) = extras.unicode_path {
         names::check_unicode_path(field, name, e.name()).map_err(blame)?;
     }

@@ -300,10 +300,7 @@ fn parse_entry(r: &mut Reader<'_>, cd: &Arc<Vec<u8>>, limits: &ZipLimits) -> Res
                 .into_rule(|problem| Rule::MalformedCentralDirectory { problem: format!("its extra field {problem}") }),
         )
     })?;
-    if let Some(xl) = extras.xl {
-        check_xl(xl, h.made_by, h.external)
-            .map_err(|problem| blame(Rule::ExtraField { tag: EXTRA_XL, header: "central", why: problem }))?;
-    }
+    extras.check_xl(Header::Central, h.made_by, h.external).map_err(blame)?;
     if h.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED) != 0
         || h.method == METHOD_AES
         || extras.encryption
@@ -400,7 +397,7 @@ fn parse_entry(r: &mut Reader<'_>, cd: &Arc<Vec<u8>>, limits: &ZipLimits) -> Res
 /// external attributes (bit 2, 4 bytes), comment (bit 3, a 2-byte length and the bytes).
 /// libarchive takes the host and the file type from it, in the local header too, where
 /// other readers have neither; so it must repeat the central directory's values exactly.
-pub(crate) fn check_xl(field: &[u8], made_by: u16, external: u32) -> Result<(), &'static str> {
+fn check_xl(field: &[u8], made_by: u16, external: u32) -> Result<(), &'static str> {
     let mut r = Reader::new(field);
     let bitmap = r.array::<1>().map(|[b]| b).ok_or("it is empty")?;
     if bitmap & !0x0f != 0 {
@@ -480,6 +477,13 @@ pub(crate) struct Extras<'a> {
 }
 
 impl<'a> Extras<'a> {
+    /// Checks the `xl` field, if any, against the central header's "version made by" and
+    /// external attributes (see [`check_xl`]).
+    pub(crate) fn check_xl(&self, header: Header, made_by: u16, external: u32) -> Result<(), Rule> {
+        let Some(field) = self.xl else { return Ok(()) };
+        check_xl(field, made_by, external).map_err(|why| Rule::ExtraField { tag: EXTRA_XL, header: header.name(), why })
+    }
+
     /// Parses a list of (tag, size, data) fields that must fill `bytes` exactly.
     pub(crate) fn parse(bytes: &'a [u8], header: Header) -> Result<Self, ExtraProblem> {
         let mut r = Reader::new(bytes);

@@ -98,13 +98,7 @@ fn a_file_type_set_by_an_extra_field_is_refused_in_either_header() {
     xl.extend(0x031e_u16.to_le_bytes());
     xl.extend((0o120_777_u32 << 16).to_le_bytes());
     for local in [true, false] {
-        let z = zip(vec![E::stored("config", b"/etc/passwd").with(|e| {
-            if local {
-                e.local_extra = extra(0x6c78, &xl);
-            } else {
-                e.central_extra = extra(0x6c78, &xl);
-            }
-        })]);
+        let z = zip(vec![E::stored("config", b"/etc/passwd").extra_in(local, extra(0x6c78, &xl))]);
         let src = env.path("typed.zip");
         std::fs::write(&src, z.build()).unwrap();
         let out = env.path("typed.signed.zip");

@@ -106,6 +106,16 @@ impl E {
         self
     }
 
+    /// An extra field in the local header (`local`) or in the central one.
+    pub(crate) fn extra_in(mut self, local: bool, field: Vec<u8>) -> Self {
+        if local {
+            self.local_extra = field
+        } else {
+            self.central_extra = field
+        }
+        self
+    }
+
     /// A data descriptor, with or without its signature; the local header leaves zeros.
     pub(crate) fn streamed(mut self, signature: bool) -> Self {
         self.flags |= 1 << 3;
@@ -1071,9 +1081,7 @@ fn extra_fields_that_can_change_an_entry_are_refused_in_either_header() {
     pkware.extend_from_slice(b"/etc/passwd");
     for (tag, data) in [(0x6c78u16, xl), (0x756e, asi), (0x000d, pkware)] {
         for local in [true, false] {
-            let z = zip(vec![E::stored("config", b"setting=1\n").with(|e| {
-                if local { e.local_extra = extra(tag, &data) } else { e.central_extra = extra(tag, &data) }
-            })]);
+            let z = zip(vec![E::stored("config", b"setting=1\n").extra_in(local, extra(tag, &data))]);
             let err = refuse(&z);
             let header = if local { "local" } else { "central" };
             assert!(
