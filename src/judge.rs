@@ -8,13 +8,17 @@ use crate::policy::{self, Evidence, Revocations, Trust};
 use crate::profiles;
 use crate::store::Store;
 use crate::verdict::{PackageVerdict, Role, SignatureSummary};
-use crate::verify::{self, Integrity, PackageRead};
+use crate::verify::{self, Integrity, PackageRead, WholeHash};
 
 /// Reads a package once in a blocking task (hashing it all), reporting progress.
-pub async fn read(loc: &Location, progress: impl FnMut(u64) + Send + 'static) -> Result<PackageRead, Error> {
+pub async fn read(
+    loc: &Location,
+    whole: WholeHash,
+    progress: impl FnMut(u64) + Send + 'static,
+) -> Result<PackageRead, Error> {
     let mut input = loc.open().await?;
     let mut progress = progress;
-    tokio::task::spawn_blocking(move || verify::read_package(&mut input, &mut progress))
+    tokio::task::spawn_blocking(move || verify::read_package(&mut input, whole, &mut progress))
         .await
         .map_err(|e| Error::Invalid(format!("internal: verification task failed: {e}")))?
 }

@@ -61,8 +61,10 @@ pub struct PackageVerdict {
     pub role: Role,
     /// Path, URL or `NAME:N`.
     pub name: String,
-    /// SHA-256 of the whole package.
-    pub sha256: String,
+    /// SHA-256 of the whole package: always in the JSON, left out of the text (which
+    /// does not show it) so that no second whole-package hash is computed for it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sha256: Option<String>,
     /// Bytes.
     pub size: u64,
     /// Unzipped bytes (from the verified statement, or measured), if known.

@@ -23,7 +23,32 @@ pub enum Integrity {
     },
     /// The block parses, the content digest matches and the signature is good for the
     /// key in the block's first certificate.
-    Intact(Box<Block>),
+    Intact(IntactBlock),
+}
+
+/// A signature block whose content digest matched the package's bytes and whose signature
+/// verified for the key in its first certificate. Only [`read_package`] makes one (the
+/// field is private), so [`authenticate`] never sees a block that skipped those checks.
+#[derive(Debug)]
+pub struct IntactBlock(Box<Block>);
+
+impl std::ops::Deref for IntactBlock {
+    type Target = Block;
+
+    fn deref(&self) -> &Block {
+        &self.0
+    }
+}
+
+/// Whether reading a package also hashes the whole file with SHA-256: a second
+/// whole-package hash, for the answers that show it (the verdict's JSON, a job's result)
+/// and for no other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WholeHash {
+    /// Hash it: `PackageRead::sha256` is set.
+    Sha256,
+    /// Do not.
+    Skip,
 }
 
 /// A package's size and whole-file SHA-256 (for the verdict), and its integrity.
@@ -31,8 +56,8 @@ pub enum Integrity {
 pub struct PackageRead {
     /// Bytes in the package.
     pub size: u64,
-    /// Lowercase hex SHA-256 of the whole package.
-    pub sha256: String,
+    /// Lowercase hex SHA-256 of the whole package, when asked for.
+    pub sha256: Option<String>,
     /// Integrity.
     pub integrity: Integrity,
 }
@@ -41,7 +66,11 @@ pub struct PackageRead {
 /// the signature over the payload. Read errors are `Err`, and so is a file whose last
 /// bytes hold no end record at all (not a zip: the gate's refusal, exit 3, before any
 /// hashing); a bad package is `Ok` with [`Integrity::Broken`].
-pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) -> Result<PackageRead, Error> {
+pub fn read_package<R: Read + Seek>(
+    r: &mut R,
+    whole: WholeHash,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PackageRead, Error> {
     let io = |e| Error::io("reading the package", e);
     let window = zipcheck::read_end_window(r).map_err(io)?;
     let size = window.file_len;
@@ -65,15 +94,18 @@ pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) ->
         _ => crate::model::DigestAlgorithm::Sha384,
     };
     // One pass: this thread reads each chunk straight into the content hasher's buffer
-    // and updates SHA-256 over it; the content digest's chunks hash on the other cores.
+    // (and updates SHA-256 over it when asked); the content digest's chunks hash on the
+    // other cores.
     r.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut content = crate::hashpipe::ContentHasher::new(alg);
-    let mut whole = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut whole = (whole == WholeHash::Sha256).then(|| ring::digest::Context::new(&ring::digest::SHA256));
     let mut done = 0u64;
     while done < content_len {
         let want = usize::try_from(content_len - done).unwrap_or(usize::MAX).min(READ_LEN);
         let got = content.read_from(r, want).map_err(io)?;
-        whole.update(got);
+        if let Some(whole) = whole.as_mut() {
+            whole.update(got);
+        }
         done += got.len() as u64;
         progress(done);
     }
@@ -82,10 +114,12 @@ pub fn read_package<R: Read + Seek>(r: &mut R, progress: &mut dyn FnMut(u64)) ->
     if block_bytes.len() as u64 != size - done {
         return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
     }
-    whole.update(&block_bytes);
     progress(size);
     let content = content.finish()?;
-    let sha256 = hex::encode(whole.finish());
+    let sha256 = whole.map(|mut whole| {
+        whole.update(&block_bytes);
+        hex::encode(whole.finish())
+    });
     let integrity = match found {
         Err(reason) => Integrity::Broken { reason, block: None },
         Ok(None) => Integrity::Unsigned,
@@ -99,7 +133,7 @@ const READ_LEN: usize = 128 << 10;
 
 fn check_block(b: Block, content_len: u64, digest: &str) -> Integrity {
     match block_problem(&b, content_len, digest) {
-        None => Integrity::Intact(Box::new(b)),
+        None => Integrity::Intact(IntactBlock(Box::new(b))),
         Some(reason) => Integrity::Broken { reason, block: Some(Box::new(b)) },
     }
 }
@@ -153,8 +187,10 @@ impl Verified<'_> {
 /// Authenticity: the chain leads to the trusted anchor with codeSigning, and the signer's
 /// certificate is the one the store recorded for the claimed profile version.
 ///
-/// `trusted` is `None` when the store knows no such profile version.
-pub fn authenticate<'a>(block: &'a Block, trusted: Option<&TrustedVersion>) -> Result<Verified<'a>, String> {
+/// `trusted` is `None` when the store knows no such profile version. Only an
+/// [`IntactBlock`] can be authenticated: a [`Verified`] always stands for a signature that
+/// verified over bytes that matched.
+pub fn authenticate<'a>(block: &'a IntactBlock, trusted: Option<&TrustedVersion>) -> Result<Verified<'a>, String> {
     let st = &block.statement;
     let claimed = st.version_ref();
     let trusted = trusted.ok_or_else(|| format!("this store has no signing profile version {claimed}"))?;

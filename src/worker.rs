@@ -58,7 +58,7 @@ use crate::model::{JobId, ProfileStatus, Timestamp, VersionRef};
 use crate::profiles;
 use crate::sign::{SignParams, sign_package};
 use crate::store::{ObjectReader, ObjectWriter, Store, StoreError, keys, parse_object_url};
-use crate::verify::Integrity;
+use crate::verify::{Integrity, WholeHash};
 use crate::zipcheck::ZipLimits;
 
 /// The default lease, in seconds.
@@ -805,7 +805,7 @@ impl Inner {
     ) -> Result<JobResult, AttemptError> {
         let loc = Location::Object { store: dest, path, url: job.signed_object.clone() };
         // Not a zip at all is, like any other object, one this job did not sign.
-        let read = match judge::read(&loc, |_| {}).await {
+        let read = match judge::read(&loc, WholeHash::Sha256, |_| {}).await {
             Ok(read) => Some(read),
             Err(Error::Zip(_)) => None,
             Err(e) => return Err(e.into()),
@@ -833,7 +833,7 @@ impl Inner {
             signed_object: Some(job.signed_object.clone()),
             signed_at: Some(statement.signed_at),
             signature_expires_at: Some(statement.expires_at),
-            sha256: Some(read.sha256.clone()),
+            sha256: read.sha256.clone(),
             size: Some(read.size),
             attempts: n,
             worker: Some(self.id.clone()),

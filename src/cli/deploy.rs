@@ -19,7 +19,7 @@ use crate::model::{LayerVersionRef, Timestamp};
 use crate::policy::{Revocations, Trust};
 use crate::store::Store;
 use crate::verdict::{Decision, PackageVerdict, Role, Verdict};
-use crate::verify::Integrity;
+use crate::verify::{Integrity, WholeHash};
 use crate::zipcheck::{self, InspectError, Rule, ZipLimits};
 
 #[derive(Debug, Subcommand)]
@@ -104,9 +104,10 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     ctx.out.debug(format!("judging {} package(s) of {} at {at}", packages.len(), d.function));
 
     let trust = config.trust();
-    let judged =
-        futures::future::try_join_all(packages.iter().map(|p| judge_package(&store, p, &trust, &revocations, at)))
-            .await?;
+    let judged = futures::future::try_join_all(
+        packages.iter().map(|p| judge_package(&store, p, ctx.out.verdict_hash(), &trust, &revocations, at)),
+    )
+    .await?;
     let sizes = Sizes {
         function: judged.first().and_then(|p| p.unzipped_size),
         layers: judged.iter().skip(1).map(|p| (p.name.clone(), p.unzipped_size)).collect(),
@@ -174,11 +175,12 @@ struct Package {
 async fn judge_package(
     store: &Store,
     p: &Package,
+    whole: WholeHash,
     trust: &Trust<'_>,
     revocations: &Revocations,
     at: Timestamp,
 ) -> anyhow::Result<PackageVerdict> {
-    let read = judge::read(&p.loc, |_| {}).await.with_context(|| format!("at {} ({})", p.path, p.name))?;
+    let read = judge::read(&p.loc, whole, |_| {}).await.with_context(|| format!("at {} ({})", p.path, p.name))?;
     let unsigned = matches!(read.integrity, Integrity::Unsigned);
     let mut verdict = judge::judge(store, &read, p.role, p.name.clone(), trust, revocations, at).await?;
     if unsigned {

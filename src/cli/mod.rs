@@ -141,8 +141,9 @@ enum Shell {
 pub struct Ctx {
     /// The home.
     pub home_dir: PathBuf,
-    /// The store URL.
-    pub store_url: String,
+    /// The store URL given with `--store`/`SIGNER_STORE`; `None` is the home's default
+    /// store ([`Home::default_store_url`], the one place that URL is built).
+    pub store_url: Option<String>,
     /// Output.
     pub out: Out,
 }
@@ -153,20 +154,15 @@ impl Ctx {
         Ok(Home::open(&self.home_dir)?)
     }
 
-    /// Opens the store.
+    /// Opens the store: the one given, or the home's default store (opening the home
+    /// first, so that it exists with its modes).
     pub fn store(&self) -> anyhow::Result<Store> {
-        if self.store_url.starts_with("file://") || !self.store_url.contains("://") {
-            // The default store lives in the home: make sure the home exists with its modes.
-            if self.store_url == default_store_url(&self.home_dir) {
-                self.home()?;
-            }
-        }
-        Ok(Store::open(&self.store_url)?)
+        let url = match &self.store_url {
+            Some(url) => url.clone(),
+            None => self.home()?.default_store_url(),
+        };
+        Ok(Store::open(&url)?)
     }
-}
-
-fn default_store_url(home: &std::path::Path) -> String {
-    format!("file://{}", home.join("store").display())
 }
 
 fn default_home() -> PathBuf {
@@ -268,8 +264,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
     let home_dir = g.home.clone().unwrap_or_else(default_home);
-    let store_url = g.store.clone().unwrap_or_else(|| default_store_url(&home_dir));
-    let ctx = Ctx { out: Out::new(g.output, g.quiet, g.verbose), home_dir, store_url };
+    let ctx = Ctx { out: Out::new(g.output, g.quiet, g.verbose), home_dir, store_url: g.store.clone() };
     match cli.command {
         Command::Init => init(&ctx).await,
         Command::Profile(cmd) => profile::run(&ctx, cmd).await,

@@ -45,6 +45,15 @@ impl Out {
         self.format
     }
 
+    /// Whether a verdict printed here needs the packages' whole-file SHA-256: only its
+    /// JSON shows it.
+    pub fn verdict_hash(&self) -> crate::verify::WholeHash {
+        match self.format {
+            Format::Json => crate::verify::WholeHash::Sha256,
+            Format::Text => crate::verify::WholeHash::Skip,
+        }
+    }
+
     /// Prints the result: `value` as JSON, or `text`.
     pub fn emit<T: Serialize>(&self, value: &T, text: impl AsRef<str>) -> anyhow::Result<()> {
         let doc = match self.format {

@@ -39,7 +39,7 @@ pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
     let revocations = args.revocations.load(ctx, &store).await?;
     let bar = ctx.out.progress(loc.size().await?, "verifying");
     let b = bar.clone();
-    let read = judge::read(&loc, move |n| b.set_position(n)).await;
+    let read = judge::read(&loc, ctx.out.verdict_hash(), move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let read = read?;
     let pkg = judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &revocations, at).await?;
@@ -81,7 +81,7 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
         SignatureCmd::Export { package, dir } => (package, Some(dir)),
     };
     let loc = Location::parse(&package)?;
-    let read = judge::read(&loc, |_| {}).await?;
+    let read = judge::read(&loc, crate::verify::WholeHash::Skip, |_| {}).await?;
     let (block, integrity) = match &read.integrity {
         Integrity::Unsigned => {
             return Err(crate::Error::NotFound(format!("{loc} carries no signature")).into());
@@ -90,7 +90,7 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
             return Err(crate::Error::Invalid(format!("{loc}: {reason}")).into());
         }
         Integrity::Broken { block: Some(b), reason } => (b.as_ref(), format!("fail: {reason}")),
-        Integrity::Intact(b) => (b.as_ref(), "pass".to_owned()),
+        Integrity::Intact(b) => (&**b, "pass".to_owned()),
     };
     match dir {
         None => show(ctx, block, &integrity),

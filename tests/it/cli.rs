@@ -1,6 +1,7 @@
 //! The foundation through the real binary: init, profiles, sign, verify, signature
 //! export, refusals and their exit codes (issue #2).
 
+use sha2::Digest as _;
 use std::os::unix::fs::PermissionsExt;
 
 use crate::util::{Env, fixture, make_zip, tool};
@@ -32,6 +33,12 @@ fn sign_verify_round_trip_for_every_platform_and_unzip_tools_see_the_source() {
         assert_eq!(checks[0]["check"], "integrity");
         assert_eq!(checks[0]["status"], "pass");
         assert_eq!(checks[1]["status"], "pass");
+        // The JSON verdict carries the whole package's SHA-256 (the text verdict does not
+        // show it, and `verify` then skips that second whole-package hash).
+        let bytes = std::fs::read(&signed).unwrap();
+        assert_eq!(v["packages"][0]["sha256"], hex::encode(sha2::Sha256::digest(&bytes)), "{platform}");
+        assert_eq!(v["packages"][0]["size"], bytes.len());
+        env.run(["verify", signed.to_str().unwrap()]).expect(0);
 
         // Info-ZIP and Python see exactly the source's entries and bytes.
         tool("unzip", &["-tq", signed.to_str().unwrap()]).expect(0);
@@ -450,5 +457,43 @@ fn a_closed_stdout_is_not_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(stderr.matches("(os error").count() <= 1, "a cause said twice: {stderr}");
         assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    }
+}
+
+/// The default store is `<home>/store` whatever the home is called: spaces, `#` and `%`
+/// in its name, or a relative `SIGNER_HOME` (issue #15: the CLI built the URL by hand, so
+/// `#` broke `init` and `%41` put the keys in one folder and the store in another).
+#[test]
+fn the_default_store_lives_in_any_home() {
+    let base = tempfile::tempdir().unwrap();
+    for name in ["with space", "hash#tag", "percent%41", "q?mark", "relative"] {
+        let (home, cwd) = if name == "relative" {
+            (std::path::PathBuf::from("rel/home"), base.path().join("cwd"))
+        } else {
+            (base.path().join(name).join("home"), base.path().to_owned())
+        };
+        std::fs::create_dir_all(&cwd).unwrap();
+        let run = |args: &[&str]| -> crate::util::Run {
+            std::process::Command::new(env!("CARGO_BIN_EXE_signer"))
+                .current_dir(&cwd)
+                .env("SIGNER_HOME", &home)
+                .env_remove("SIGNER_STORE")
+                .args(args)
+                .output()
+                .unwrap()
+                .into()
+        };
+        run(&["init"]).expect(0);
+        run(&["profile", "create", "App"]).expect(0);
+        let out = base.path().join(format!("{}.signed.zip", name.replace(['#', '%', '?', ' '], "_")));
+        let src = fixture("packages/hello-function.zip");
+        run(&["sign", "--profile", "App", src.to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
+        run(&["verify", out.to_str().unwrap()]).expect(0);
+        // Keys and store side by side in the one home, nowhere else.
+        let abs = cwd.join(&home);
+        assert!(abs.join("store").is_dir(), "{name}: no store in {}", abs.display());
+        assert!(abs.join("keys").is_dir(), "{name}: no keys in {}", abs.display());
+        let stray: Vec<_> = std::fs::read_dir(abs.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(stray, ["home"], "{name}: something was written beside the home");
     }
 }
