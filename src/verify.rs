@@ -85,45 +85,57 @@ pub fn read_package<R: Read + Seek>(
         }
         Ok(end) => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
     };
+    // Only a block that parsed has a content digest to check; an unsigned or broken
+    // package is judged without one.
+    let mut found = found.map(|block| {
+        block.map(|b| {
+            let hasher = crate::hashpipe::ContentHasher::new(b.statement.content.digest_algorithm);
+            (b, hasher)
+        })
+    });
     let content_len = match &found {
-        Ok(Some(b)) => size - b.len as u64,
+        Ok(Some((b, _))) => size - b.len as u64,
         _ => size,
     };
-    let alg = match &found {
-        Ok(Some(b)) => b.statement.content.digest_algorithm,
-        _ => crate::model::DigestAlgorithm::Sha384,
-    };
-    // One pass: this thread reads each chunk straight into the content hasher's buffer
-    // (and updates SHA-256 over it when asked); the content digest's chunks hash on the
-    // other cores.
-    r.seek(SeekFrom::Start(0)).map_err(io)?;
-    let mut content = crate::hashpipe::ContentHasher::new(alg);
     let mut whole = (whole == WholeHash::Sha256).then(|| ring::digest::Context::new(&ring::digest::SHA256));
-    let mut done = 0u64;
-    while done < content_len {
-        let want = usize::try_from(content_len - done).unwrap_or(usize::MAX).min(READ_LEN);
-        let got = content.read_from(r, want).map_err(io)?;
-        if let Some(whole) = whole.as_mut() {
-            whole.update(got);
+    if matches!(found, Ok(Some(_))) || whole.is_some() {
+        // One pass: this thread reads each chunk straight into the content hasher's
+        // buffer (and updates SHA-256 over it when asked); the content digest's chunks
+        // hash on the other cores.
+        r.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut plain = if matches!(found, Ok(Some(_))) { Vec::new() } else { vec![0; READ_LEN] };
+        let mut done = 0u64;
+        while done < content_len {
+            let want = usize::try_from(content_len - done).unwrap_or(usize::MAX).min(READ_LEN);
+            let got = match found.as_mut() {
+                Ok(Some((_, content))) => content.read_from(r, want).map_err(io)?,
+                _ => {
+                    let buf = plain.get_mut(..want).unwrap_or_default();
+                    r.read_exact(buf).map_err(io)?;
+                    buf
+                }
+            };
+            if let Some(whole) = whole.as_mut() {
+                whole.update(got);
+            }
+            done += got.len() as u64;
+            progress(done);
         }
-        done += got.len() as u64;
-        progress(done);
-    }
-    let mut block_bytes = Vec::new();
-    r.take(size - done).read_to_end(&mut block_bytes).map_err(io)?;
-    if block_bytes.len() as u64 != size - done {
-        return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+        let mut block_bytes = Vec::new();
+        r.take(size - done).read_to_end(&mut block_bytes).map_err(io)?;
+        if block_bytes.len() as u64 != size - done {
+            return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        if let Some(whole) = whole.as_mut() {
+            whole.update(&block_bytes);
+        }
     }
     progress(size);
-    let content = content.finish()?;
-    let sha256 = whole.map(|mut whole| {
-        whole.update(&block_bytes);
-        hex::encode(whole.finish())
-    });
+    let sha256 = whole.map(|whole| hex::encode(whole.finish()));
     let integrity = match found {
         Err(reason) => Integrity::Broken { reason, block: None },
         Ok(None) => Integrity::Unsigned,
-        Ok(Some(b)) => check_block(b, content_len, &hex::encode(content)),
+        Ok(Some((b, content))) => check_block(b, content_len, &hex::encode(content.finish()?)),
     };
     Ok(PackageRead { size, sha256, integrity })
 }
