@@ -18,6 +18,97 @@ use crate::policy::Trust;
 use crate::profiles;
 use crate::store::{Store, StoreError, keys};
 
+/// What can go wrong with a code-signing config.
+#[derive(Debug, thiserror::Error)]
+pub enum CscError {
+    /// Too few or too many allowed publishers.
+    #[error(
+        "a code-signing config allows {} to {} publishers, not {count}; {}",
+        ALLOWED_PUBLISHERS.start(),
+        ALLOWED_PUBLISHERS.end(),
+        if *count == 0 {
+            "name at least one with --allowed-publisher NAME/VERSION (or delete the config)"
+        } else {
+            "split them over several configs"
+        }
+    )]
+    PublisherCount {
+        /// How many (distinct) were given.
+        count: usize,
+    },
+    /// A description over [`MAX_DESCRIPTION`] characters.
+    #[error("the description is longer than {MAX_DESCRIPTION} characters; shorten it")]
+    DescriptionTooLong,
+    /// A description with a control character.
+    #[error("the description contains a control character (a newline, a tab…); use one line")]
+    DescriptionControl,
+    /// An allowed publisher the store does not know.
+    #[error("no profile version {version} in this store; see `signer profile show {}` for its versions", version.profile)]
+    UnknownPublisher {
+        /// The version.
+        version: VersionRef,
+    },
+    /// No free id after many tries.
+    #[error("could not find a free code-signing config id; run the command again")]
+    NoFreeId,
+    /// The config was deleted.
+    #[error("code-signing config {id} was deleted at {deleted_at}; see `signer csc list`")]
+    Deleted {
+        /// The config.
+        id: CscId,
+        /// When.
+        deleted_at: Timestamp,
+    },
+    /// No such config.
+    #[error("no code-signing config {id}; see `signer csc list`")]
+    NotFound {
+        /// The config.
+        id: CscId,
+    },
+    /// Removing a publisher the config does not allow.
+    #[error("{version} is not an allowed publisher of {id} (it allows {allowed}); nothing was changed")]
+    NotAllowed {
+        /// The version.
+        version: VersionRef,
+        /// The config.
+        id: CscId,
+        /// What it allows, for people.
+        allowed: String,
+    },
+    /// An update that would leave no publisher.
+    #[error(
+        "removing {removed} would leave {id} with no allowed publisher; add another in the same update, or delete the config with `signer csc delete {id}`"
+    )]
+    WouldBeEmpty {
+        /// The versions being removed, for people.
+        removed: String,
+        /// The config.
+        id: CscId,
+    },
+    /// Other writers kept taking the next revision.
+    #[error(
+        "{id} was changed by {WRITE_ATTEMPTS} other writers while this change was being made; run the command again"
+    )]
+    Contended {
+        /// The config.
+        id: CscId,
+    },
+    /// A config file over [`MAX_FILE_BYTES`].
+    #[error("the code-signing config file is {len} bytes, over the {MAX_FILE_BYTES}-byte limit")]
+    FileTooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// A config file that does not parse.
+    #[error(
+        "not a code-signing config ({reason}); write the one `signer --output json csc show ID` prints, or {{\"allowed_publishers\":[\"NAME/VERSION\"],\"policy\":\"enforce\"}}"
+    )]
+    BadFile {
+        /// What the JSON parser said.
+        reason: String,
+    },
+}
+
 /// The longest description, in characters.
 pub const MAX_DESCRIPTION: usize = 256;
 /// The largest config file `--csc-file` reads, in bytes.
@@ -42,17 +133,7 @@ impl AllowedPublishers {
             }
         }
         if !ALLOWED_PUBLISHERS.contains(&out.len()) {
-            return Err(Error::Invalid(format!(
-                "a code-signing config allows {} to {} publishers, not {}; {}",
-                ALLOWED_PUBLISHERS.start(),
-                ALLOWED_PUBLISHERS.end(),
-                out.len(),
-                if out.is_empty() {
-                    "name at least one with --allowed-publisher NAME/VERSION (or delete the config)"
-                } else {
-                    "split them over several configs"
-                }
-            )));
+            return Err(CscError::PublisherCount { count: out.len() }.into());
         }
         Ok(Self(out))
     }
@@ -114,12 +195,10 @@ enum Revision {
 /// Checks a description: at most [`MAX_DESCRIPTION`] characters, no control characters.
 pub fn check_description(d: &str) -> Result<(), Error> {
     if d.chars().count() > MAX_DESCRIPTION {
-        return Err(Error::Invalid(format!("the description is longer than {MAX_DESCRIPTION} characters; shorten it")));
+        return Err(CscError::DescriptionTooLong.into());
     }
     if d.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "the description contains a control character (a newline, a tab…); use one line".into(),
-        ));
+        return Err(CscError::DescriptionControl.into());
     }
     Ok(())
 }
@@ -129,10 +208,7 @@ pub fn check_description(d: &str) -> Result<(), Error> {
 async fn ensure_versions_exist(store: &Store, versions: &[VersionRef]) -> Result<(), Error> {
     for v in versions {
         if profiles::trusted_version(store, v).await?.is_none() {
-            return Err(Error::NotFound(format!(
-                "no profile version {v} in this store; see `signer profile show {}` for its versions",
-                v.profile
-            )));
+            return Err(CscError::UnknownPublisher { version: v.clone() }.into());
         }
     }
     Ok(())
@@ -159,7 +235,7 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::Conflict("could not find a free code-signing config id; run the command again".into()))
+    Err(CscError::NoFreeId.into())
 }
 
 fn current(id: &CscId, revision: u64, rev: Revision) -> Result<Csc, Error> {
@@ -167,9 +243,7 @@ fn current(id: &CscId, revision: u64, rev: Revision) -> Result<Csc, Error> {
         Revision::Active { description, allowed_publishers, policy, created_at, updated_at } => {
             Ok(Csc { id: id.clone(), description, allowed_publishers, policy, revision, created_at, updated_at })
         }
-        Revision::Deleted { deleted_at, .. } => {
-            Err(Error::NotFound(format!("code-signing config {id} was deleted at {deleted_at}; see `signer csc list`")))
-        }
+        Revision::Deleted { deleted_at, .. } => Err(CscError::Deleted { id: id.clone(), deleted_at }.into()),
     }
 }
 
@@ -189,7 +263,7 @@ async fn latest(store: &Store, id: &CscId) -> Result<Option<(u64, Revision)>, Er
 }
 
 fn not_found(id: &CscId) -> Error {
-    Error::NotFound(format!("no code-signing config {id}; see `signer csc list`"))
+    CscError::NotFound { id: id.clone() }.into()
 }
 
 /// The config's current state. Unknown or deleted: exit 4.
@@ -243,19 +317,18 @@ pub async fn update(store: &Store, id: &CscId, update: &Update, now: Timestamp) 
         let mut list = old.allowed_publishers.as_slice().to_vec();
         for r in &update.remove {
             let Some(i) = list.iter().position(|v| v == r) else {
-                return Err(Error::Invalid(format!(
-                    "{r} is not an allowed publisher of {id} (it allows {}); nothing was changed",
-                    names(old.allowed_publishers.as_slice())
-                )));
+                return Err(CscError::NotAllowed {
+                    version: r.clone(),
+                    id: id.clone(),
+                    allowed: names(old.allowed_publishers.as_slice()),
+                }
+                .into());
             };
             list.remove(i);
         }
         list.extend(update.add.iter().cloned());
         if list.is_empty() {
-            return Err(Error::Invalid(format!(
-                "removing {} would leave {id} with no allowed publisher; add another in the same update, or delete the config with `signer csc delete {id}`",
-                names(&update.remove)
-            )));
+            return Err(CscError::WouldBeEmpty { removed: names(&update.remove), id: id.clone() }.into());
         }
         let next = Revision::Active {
             description: update.description.clone().unwrap_or(old.description),
@@ -289,9 +362,7 @@ pub async fn delete(store: &Store, id: &CscId, now: Timestamp) -> Result<Csc, Er
 }
 
 fn contended(id: &CscId) -> Error {
-    Error::Conflict(format!(
-        "{id} was changed by {WRITE_ATTEMPTS} other writers while this change was being made; run the command again"
-    ))
+    CscError::Contended { id: id.clone() }.into()
 }
 
 fn names(list: &[VersionRef]) -> String {
@@ -342,16 +413,10 @@ struct FileDoc {
 /// Parses a config file (at most [`MAX_FILE_BYTES`]; unknown fields refused).
 pub fn parse_file(bytes: &[u8]) -> Result<FileConfig, Error> {
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(Error::Invalid(format!(
-            "the code-signing config file is {} bytes, over the {MAX_FILE_BYTES}-byte limit",
-            bytes.len()
-        )));
+        return Err(CscError::FileTooLarge { len: bytes.len() }.into());
     }
-    let doc: FileDoc = serde_json::from_slice(bytes).map_err(|e| {
-        Error::Invalid(format!(
-            "not a code-signing config ({e}); write the one `signer --output json csc show ID` prints, or {{\"allowed_publishers\":[\"NAME/VERSION\"],\"policy\":\"enforce\"}}"
-        ))
-    })?;
+    let doc: FileDoc =
+        serde_json::from_slice(bytes).map_err(|e| Error::from(CscError::BadFile { reason: e.to_string() }))?;
     if let Some(d) = &doc.description {
         check_description(d)?;
     }

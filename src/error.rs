@@ -2,7 +2,9 @@
 //! exit codes (SPEC §7).
 
 use crate::{
-    crypto::CryptoError, format::FormatError, home::HomeError, model::NameError, store::StoreError, zipcheck::ZipError,
+    crypto::CryptoError, csc::CscError, deploy::InputError, format::FormatError, home::HomeError, jobs::JobError,
+    layers::LayerError, model::NameError, profiles::ProfileError, sign::SignError, store::StoreError,
+    zipcheck::ZipError,
 };
 
 /// Exit codes (SPEC §7).
@@ -27,6 +29,152 @@ pub mod exit {
     pub fn of_io(e: &std::io::Error) -> u8 {
         if e.kind() == std::io::ErrorKind::NotFound { NOT_FOUND } else { IO }
     }
+
+    /// The code of a store error.
+    pub fn of_store(e: &super::StoreError) -> u8 {
+        use super::StoreError::*;
+        match e {
+            NotFound { .. } => NOT_FOUND,
+            AlreadyExists { .. } | Conflict { .. } => CONFLICT,
+            BadUrl { .. } => USAGE,
+            BadKey { .. } => INVALID,
+            Backend { .. } | Corrupt { .. } | Open { .. } => IO,
+        }
+    }
+
+    /// The code of a home error.
+    pub fn of_home(e: &super::HomeError) -> u8 {
+        use super::HomeError::*;
+        match e {
+            AlreadyExists { .. } => CONFLICT,
+            KeyNotFound { .. } => NOT_FOUND,
+            Io { .. } => IO,
+            BadKeyId { .. }
+            | InsecureDir { .. }
+            | InsecureKey { .. }
+            | NotADirectory { .. }
+            | NotAKeyFile { .. }
+            | TooLarge { .. } => INVALID,
+        }
+    }
+
+    /// The code of a key, certificate or signature error.
+    pub(crate) fn of_crypto(e: &super::CryptoError) -> u8 {
+        use super::CryptoError::*;
+        match e {
+            BadCertificate { .. } | BadKey { .. } | BadPem { .. } | KeyCertMismatch | UnsupportedAlgorithm { .. } => {
+                INVALID
+            }
+            BadSignature | ChainInvalid { .. } | PlatformMismatch { .. } => DENIED,
+            Rng => IO,
+        }
+    }
+
+    /// The code of a profile error.
+    fn of_profile(e: &super::ProfileError) -> u8 {
+        use super::ProfileError::*;
+        match e {
+            NoCertificateInPem | EmptyChain | ChainWithoutRoot | FutureRevocation { .. } => INVALID,
+            NoRootCa { .. }
+            | NoRootCaKey { .. }
+            | NotFound { .. }
+            | NoVersion { .. }
+            | VersionMissing { .. }
+            | NoSuchVersion { .. }
+            | NoVersionKey { .. } => NOT_FOUND,
+            NameTaken { .. }
+            | OwnChain { .. }
+            | Canceled { .. }
+            | AlreadyCanceled { .. }
+            | CurrentVersionRevoked { .. }
+            | RevocationLater { .. }
+            | JobAlreadyRevoked { .. } => CONFLICT,
+        }
+    }
+
+    /// The code of a code-signing config error.
+    fn of_csc(e: &super::CscError) -> u8 {
+        use super::CscError::*;
+        match e {
+            PublisherCount { .. }
+            | DescriptionTooLong
+            | DescriptionControl
+            | NotAllowed { .. }
+            | WouldBeEmpty { .. }
+            | FileTooLarge { .. }
+            | BadFile { .. } => INVALID,
+            UnknownPublisher { .. } | Deleted { .. } | NotFound { .. } => NOT_FOUND,
+            NoFreeId | Contended { .. } => CONFLICT,
+        }
+    }
+
+    /// The code of a signing-job error.
+    fn of_job(e: &super::JobError) -> u8 {
+        use super::JobError::*;
+        match e {
+            BadDestination { .. } | BadSource { .. } | EmptyPath | NoETag { .. } | BadText { .. } => INVALID,
+            SourceNotFound { .. }
+            | NotFound { .. }
+            | VersionMissing { .. }
+            | NoKeyNoWorker { .. }
+            | SourceGone { .. } => NOT_FOUND,
+            ProfileNotActive { .. }
+            | TokenReused { .. }
+            | Vanished { .. }
+            | NotSucceeded { .. }
+            | WaitTimedOut { .. }
+            | WaitInterrupted { .. }
+            | CanceledSince { .. }
+            | RevokedSince { .. }
+            | DestinationTaken { .. }
+            | SourceChanged { .. } => CONFLICT,
+        }
+    }
+
+    /// The code of a layer error.
+    fn of_layer(e: &super::LayerError) -> u8 {
+        use super::LayerError::*;
+        match e {
+            TextTooLong { .. } | TextControl { .. } | TooManyRuntimes { .. } | TooLarge { .. } => INVALID,
+            VersionDeleted { .. } | VersionNotFound { .. } | NotFound { .. } => NOT_FOUND,
+        }
+    }
+
+    /// The code of a signing refusal.
+    fn of_sign(e: &super::SignError) -> u8 {
+        use super::SignError::*;
+        match e {
+            AlreadySigned | CommentTooLong | NoCertificate | SourceChanged => INVALID,
+        }
+    }
+
+    /// The exit code of any error the library returns: the one map from errors to
+    /// codes. Nothing else decides a code, and no code is branched on.
+    pub fn of(e: &super::Error) -> u8 {
+        use super::Error::*;
+        match e {
+            Zip(_)
+            | Format(_)
+            | Name(_)
+            | Deploy(_)
+            | RevocationList { .. }
+            | BothGiven { .. }
+            | BrokenBlock { .. } => INVALID,
+            FileTooLarge { .. } | NotAFilePath { .. } | NotAFile { .. } => INVALID,
+            Unsigned { .. } | NoFile { .. } => NOT_FOUND,
+            Crypto(e) => of_crypto(e),
+            Store(e) => of_store(e),
+            Home(e) => of_home(e),
+            Profile(e) => of_profile(e),
+            Csc(e) => of_csc(e),
+            Job(e) => of_job(e),
+            Layer(e) => of_layer(e),
+            Sign(e) => of_sign(e),
+            Io { source, .. } => of_io(source),
+            // A broken invariant is a bug, not the caller's input: the "failure" code.
+            Internal(_) => IO,
+        }
+    }
 }
 
 /// Any error the library returns.
@@ -50,12 +198,77 @@ pub enum Error {
     /// A name or id broke its rule.
     #[error(transparent)]
     Name(#[from] NameError),
-    /// Input was refused (not a zip, already signed, over a limit…).
-    #[error("{0}")]
-    Invalid(String),
-    /// Something does not exist.
-    #[error("{0}")]
-    NotFound(String),
+    /// A signing profile, its versions or the root CA.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// A code-signing config.
+    #[error(transparent)]
+    Csc(#[from] CscError),
+    /// A signing job.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// A broken internal invariant: a bug in signer (exit 6), never the input's fault.
+    #[error("internal error (a bug in signer; please report it): {0}")]
+    Internal(String),
+    /// A layer or layer version.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    /// A signing refused apart from the zip gate.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// A malformed deployment.
+    #[error(transparent)]
+    Deploy(#[from] InputError),
+    /// A revocation list that is not one this store's root signed, or is stale.
+    #[error("revocation list refused: {why}")]
+    RevocationList {
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Two inputs where one is wanted (a config id and a config file…).
+    #[error("{what}; give one")]
+    BothGiven {
+        /// The two, for people.
+        what: String,
+    },
+    /// `signature show|export` of a package with no signature block.
+    #[error("{package} carries no signature")]
+    Unsigned {
+        /// The package.
+        package: String,
+    },
+    /// `signature show|export` of a package whose block does not parse.
+    #[error("{package}: {reason}")]
+    BrokenBlock {
+        /// The package.
+        package: String,
+        /// Why.
+        reason: String,
+    },
+    /// An input file that does not exist.
+    #[error("no {what} {path}; {fix}")]
+    NoFile {
+        /// The path (and where it was named).
+        path: String,
+        /// Which file ("deployment file", …).
+        what: &'static str,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// An input file over its size limit.
+    #[error("{path} is over the {max}-byte limit for this file")]
+    FileTooLarge {
+        /// The path.
+        path: String,
+        /// The limit.
+        max: usize,
+    },
+    /// An output path with no file name.
+    #[error("{path} is not a file path")]
+    NotAFilePath {
+        /// The path.
+        path: String,
+    },
     /// An input path names something other than a regular file (a FIFO, a device, a
     /// socket, a directory), refused before anything is read from it.
     #[error("{path} is {kind}, not a regular file; give the path of a file")]
@@ -65,9 +278,6 @@ pub enum Error {
         /// What it is instead ("a FIFO (named pipe)", "a directory", …).
         kind: &'static str,
     },
-    /// The request conflicts with the state (exists, canceled, wrong state).
-    #[error("{0}")]
-    Conflict(String),
     /// Local I/O failed.
     #[error("{context}: {source}")]
     Io {
@@ -81,15 +291,7 @@ pub enum Error {
 impl Error {
     /// The exit code this error maps to (SPEC §7).
     pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Zip(_) | Self::Format(_) | Self::Name(_) | Self::Invalid(_) | Self::NotAFile { .. } => exit::INVALID,
-            Self::Crypto(e) => e.exit_code(),
-            Self::Store(e) => e.exit_code(),
-            Self::Home(e) => e.exit_code(),
-            Self::NotFound(_) => exit::NOT_FOUND,
-            Self::Conflict(_) => exit::CONFLICT,
-            Self::Io { source, .. } => exit::of_io(source),
-        }
+        exit::of(self)
     }
 
     /// An I/O error with what was being done.
@@ -104,5 +306,33 @@ impl From<crate::zipcheck::InspectError> for Error {
             crate::zipcheck::InspectError::Zip(z) => Self::Zip(z),
             crate::zipcheck::InspectError::Io(io) => Self::io("reading the zip", io),
         }
+    }
+}
+
+/// Unit tests read an area error's code without wrapping it first.
+#[cfg(test)]
+pub(crate) trait ExitCode {
+    /// The code the error maps to.
+    fn exit_code(&self) -> u8;
+}
+
+#[cfg(test)]
+impl ExitCode for CryptoError {
+    fn exit_code(&self) -> u8 {
+        exit::of_crypto(self)
+    }
+}
+
+#[cfg(test)]
+impl ExitCode for StoreError {
+    fn exit_code(&self) -> u8 {
+        exit::of_store(self)
+    }
+}
+
+#[cfg(test)]
+impl ExitCode for HomeError {
+    fn exit_code(&self) -> u8 {
+        exit::of_home(self)
     }
 }

@@ -177,11 +177,11 @@ impl ContentHasher {
                 }
             }
             if lost {
-                return Err(Error::Invalid("internal: a hashing thread failed".into()));
+                return Err(Error::Internal("a hashing thread failed".into()));
             }
         }
         let all: Option<Vec<_>> = chunks.into_iter().chain(last.map(Some)).collect();
-        let all = all.ok_or_else(|| Error::Invalid("internal: a chunk of the content digest is missing".into()))?;
+        let all = all.ok_or_else(|| Error::Internal("a chunk of the content digest is missing".into()))?;
         Ok(digest::combine(self.alg, all.iter().map(|d| d.as_ref())))
     }
 }

@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::error::exit;
 use crate::model::VersionRef;
 
 /// The largest key file read, in bytes (a PKCS#8 key is well under 1 KiB).
@@ -128,23 +127,6 @@ pub enum HomeError {
         /// The path.
         path: PathBuf,
     },
-}
-
-impl HomeError {
-    /// The exit code of this error (SPEC §7).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::AlreadyExists { .. } => exit::CONFLICT,
-            Self::KeyNotFound { .. } => exit::NOT_FOUND,
-            Self::Io { .. } => exit::IO,
-            Self::BadKeyId { .. }
-            | Self::InsecureDir { .. }
-            | Self::InsecureKey { .. }
-            | Self::NotADirectory { .. }
-            | Self::NotAKeyFile { .. }
-            | Self::TooLarge { .. } => exit::INVALID,
-        }
-    }
 }
 
 /// Which private key: the root CA's or a profile version's.
@@ -386,6 +368,7 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     use super::*;
+    use crate::error::{ExitCode as _, exit};
 
     fn version(s: &str) -> KeyId {
         KeyId::Version(s.parse().unwrap())

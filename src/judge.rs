@@ -20,7 +20,7 @@ pub async fn read(
     let mut progress = progress;
     tokio::task::spawn_blocking(move || verify::read_package(&mut input, whole, &mut progress))
         .await
-        .map_err(|e| Error::Invalid(format!("internal: verification task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?
 }
 
 /// Judges one package already read.

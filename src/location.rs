@@ -134,7 +134,7 @@ pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     if bytes.len() > max {
-        return Err(Error::Invalid(format!("{} is over the {max}-byte limit for this file", path.display())));
+        return Err(Error::FileTooLarge { path: path.display().to_string(), max });
     }
     Ok(bytes)
 }
@@ -203,7 +203,7 @@ impl StagedFile {
     /// Creates the temporary file beside `dest`.
     pub fn create(dest: &Path) -> Result<Self, Error> {
         let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = dest.file_name().ok_or_else(|| Error::Invalid(format!("{} is not a file path", dest.display())))?;
+        let name = dest.file_name().ok_or_else(|| Error::NotAFilePath { path: dest.display().to_string() })?;
         let temp = dir.join(format!(".{}.{}.partial", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
         let file = OpenOptions::new()
             .write(true)

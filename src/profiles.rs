@@ -6,11 +6,128 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, SecretKey};
 use crate::error::Error;
-use crate::home::{Home, KeyId};
+use crate::home::{Home, HomeError, KeyId};
 use crate::model::{JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionId, VersionRef};
 use crate::policy::Revocations;
 use crate::store::{Store, StoreError, keys};
 use crate::verify::TrustedVersion;
+
+/// What can go wrong with the root CA, signing profiles, their versions and revocations.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// A PEM text held no certificate.
+    #[error("no certificate in PEM")]
+    NoCertificateInPem,
+    /// The store has no root CA.
+    #[error("the store {store} has no root CA yet; run `signer init` first")]
+    NoRootCa {
+        /// The store's URL.
+        store: String,
+    },
+    /// The root CA's key is not in this home.
+    #[error("the root CA's private key is not in the home {}; {what} where `signer init` ran", home.display())]
+    NoRootCaKey {
+        /// The home.
+        home: std::path::PathBuf,
+        /// What needs the key ("create profile versions", …).
+        what: &'static str,
+    },
+    /// The name is taken (now or once: canceled names are never reused).
+    #[error(
+        "a signing profile named {name} already exists or existed (canceled names are never reused); choose another name"
+    )]
+    NameTaken {
+        /// The name.
+        name: ProfileName,
+    },
+    /// A certificate chain with no certificate.
+    #[error("the certificate chain is empty")]
+    EmptyChain,
+    /// A chain that does not end at a CA.
+    #[error("the last certificate of --cert-chain must be the root CA that verifiers will trust")]
+    ChainWithoutRoot,
+    /// Rotating a profile that brought its own chain.
+    #[error("{name} brings its own certificate chain; create a new profile with --cert-chain and --key for a new key")]
+    OwnChain {
+        /// The profile.
+        name: ProfileName,
+    },
+    /// No such profile.
+    #[error("no signing profile named {name}; see `signer profile list`")]
+    NotFound {
+        /// The name.
+        name: ProfileName,
+    },
+    /// The profile is canceled.
+    #[error("signing profile {name} is canceled; it signs nothing new (create another profile)")]
+    Canceled {
+        /// The profile.
+        name: ProfileName,
+    },
+    /// Canceling a profile twice.
+    #[error("signing profile {name} is already canceled")]
+    AlreadyCanceled {
+        /// The profile.
+        name: ProfileName,
+    },
+    /// The profile's current version is revoked.
+    #[error(
+        "the current version of signing profile {name} is revoked; run `signer profile rotate {name}` for a new version"
+    )]
+    CurrentVersionRevoked {
+        /// The profile.
+        name: ProfileName,
+    },
+    /// A profile with no version.
+    #[error("signing profile {name} has no version")]
+    NoVersion {
+        /// The profile.
+        name: ProfileName,
+    },
+    /// A version the profile names is not in the store.
+    #[error("profile version {version} is missing from the store")]
+    VersionMissing {
+        /// The version.
+        version: VersionRef,
+    },
+    /// No such version (asked for by name).
+    #[error("no profile version {version}; see `signer profile show {}`", version.profile)]
+    NoSuchVersion {
+        /// The version.
+        version: VersionRef,
+    },
+    /// A version's private key is not in this home.
+    #[error(
+        "the private key of {version} is not in the home {}; copy it there or point SIGNER_HOME at a home that has it",
+        home.display()
+    )]
+    NoVersionKey {
+        /// The version.
+        version: VersionRef,
+        /// The home.
+        home: std::path::PathBuf,
+    },
+    /// A revocation effective in the future.
+    #[error("the effective time {effective} is in the future; it must be now or earlier")]
+    FutureRevocation {
+        /// The time asked for.
+        effective: Timestamp,
+    },
+    /// A revocation that would move the effective time later.
+    #[error("{version} is already revoked effective {current}; the effective time may move earlier, never later")]
+    RevocationLater {
+        /// The version.
+        version: VersionRef,
+        /// Its current effective time.
+        current: Timestamp,
+    },
+    /// A job's signature revoked twice.
+    #[error("the signature of job {job} is already revoked")]
+    JobAlreadyRevoked {
+        /// The job.
+        job: JobId,
+    },
+}
 
 /// How long a version's certificate is valid: the longest signature validity, plus a
 /// year, so a version can sign for years and each signature still lasts its validity.
@@ -39,7 +156,7 @@ impl RootCa {
 }
 
 fn first_cert(pem: &str) -> Result<Vec<u8>, Error> {
-    crypto::parse_pem_certs(pem)?.into_iter().next().ok_or_else(|| Error::Invalid("no certificate in PEM".into()))
+    crypto::parse_pem_certs(pem)?.into_iter().next().ok_or_else(|| ProfileError::NoCertificateInPem.into())
 }
 
 /// A signing profile as first created. Immutable; status comes from other records.
@@ -149,9 +266,10 @@ pub struct VersionSummary {
 
 /// The store's root CA, or a not-found error that says to run `signer init`.
 pub async fn root_ca(store: &Store) -> Result<RootCa, Error> {
-    store.get_json::<RootCa>(&keys::root_ca()?).await?.ok_or_else(|| {
-        Error::NotFound(format!("the store {} has no root CA yet; run `signer init` first", store.url()))
-    })
+    store
+        .get_json::<RootCa>(&keys::root_ca()?)
+        .await?
+        .ok_or_else(|| ProfileError::NoRootCa { store: store.url().to_owned() }.into())
 }
 
 /// Creates the root CA once per store. Returns it and whether it was created now.
@@ -214,15 +332,15 @@ pub async fn create_profile(
     let record =
         ProfileRecord { name: name.clone(), platform, signature_validity: validity, own_chain, created_at: now };
     store.create_json(&keys::profile(name)?, &record).await.map_err(|e| match e {
-        StoreError::AlreadyExists { .. } => Error::Conflict(format!(
-            "a signing profile named {name} already exists or existed (canceled names are never reused); choose another name"
-        )),
+        StoreError::AlreadyExists { .. } => Error::from(ProfileError::NameTaken { name: name.clone() }),
         e => e.into(),
     })?;
     match (first, ca) {
         (NewVersion::Issued, Some((ca, ca_key))) => add_issued_version(store, home, &record, &ca, &ca_key, now).await?,
         (NewVersion::OwnChain { chain, key }, _) => add_own_version(store, home, name, chain, *key, now).await?,
-        (NewVersion::Issued, None) => return Err(Error::Invalid("internal: no CA".into())),
+        (NewVersion::Issued, None) => {
+            return Err(Error::Internal("a new profile version was issued without a CA".into()));
+        }
     };
     show_profile(store, name).await
 }
@@ -230,28 +348,29 @@ pub async fn create_profile(
 /// Checks a chain and key brought by the user: they match, the leaf is for code signing
 /// and the chain is valid now to its own root (the last certificate).
 pub fn check_own_chain(chain: &[Vec<u8>], key: &SecretKey, now: Timestamp) -> Result<(), Error> {
-    let (leaf, rest) = chain.split_first().ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let (leaf, rest) = chain.split_first().ok_or(ProfileError::EmptyChain)?;
     crypto::key_matches_cert(key, leaf)?;
-    let anchor = chain.last().ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let anchor = chain.last().ok_or(ProfileError::EmptyChain)?;
     if !crypto::cert_info(anchor)?.is_ca {
-        return Err(Error::Invalid(
-            "the last certificate of --cert-chain must be the root CA that verifiers will trust".into(),
-        ));
+        return Err(ProfileError::ChainWithoutRoot.into());
     }
     let intermediates = rest.get(..rest.len().saturating_sub(1)).unwrap_or_default();
     crypto::validate_chain(leaf, intermediates, anchor, now)?;
     Ok(())
 }
 
+/// The root CA's private key from the home; `what` says what needs it, for the message
+/// when the key is not there.
+pub fn read_root_ca_key(home: &Home, ca: &RootCa, what: &'static str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    home.read_key(&ca.key_id()).map_err(|e| match e {
+        HomeError::KeyNotFound { .. } => ProfileError::NoRootCaKey { home: home.dir().to_owned(), what }.into(),
+        e => e.into(),
+    })
+}
+
 async fn ca_with_key(store: &Store, home: &Home) -> Result<(RootCa, SecretKey), Error> {
     let ca = root_ca(store).await?;
-    let der = home.read_key(&ca.key_id()).map_err(|e| match e.exit_code() {
-        crate::error::exit::NOT_FOUND => Error::NotFound(format!(
-            "the root CA's private key is not in the home {}; create profile versions where `signer init` ran",
-            home.dir().display()
-        )),
-        _ => e.into(),
-    })?;
+    let der = read_root_ca_key(home, &ca, "create profile versions")?;
     Ok((ca, SecretKey::from_pkcs8(&der)?))
 }
 
@@ -286,7 +405,7 @@ async fn add_own_version(
     now: Timestamp,
 ) -> Result<VersionRecord, Error> {
     check_own_chain(&chain, &key, now)?;
-    let (leaf, issuers) = chain.split_first().ok_or_else(|| Error::Invalid("the certificate chain is empty".into()))?;
+    let (leaf, issuers) = chain.split_first().ok_or(ProfileError::EmptyChain)?;
     let version = VersionRef { profile: name.clone(), version: VersionId::random() };
     publish_version(store, home, version, leaf, issuers, &key, now).await
 }
@@ -327,9 +446,7 @@ pub async fn rotate(store: &Store, home: &Home, name: &ProfileName, now: Timesta
     let profile = profile_record(store, name).await?;
     ensure_active(store, name).await?;
     if profile.own_chain {
-        return Err(Error::Conflict(format!(
-            "{name} brings its own certificate chain; create a new profile with --cert-chain and --key for a new key"
-        )));
+        return Err(ProfileError::OwnChain { name: name.clone() }.into());
     }
     let (ca, ca_key) = ca_with_key(store, home).await?;
     add_issued_version(store, home, &profile, &ca, &ca_key, now).await?;
@@ -337,17 +454,12 @@ pub async fn rotate(store: &Store, home: &Home, name: &ProfileName, now: Timesta
 }
 
 async fn profile_record(store: &Store, name: &ProfileName) -> Result<ProfileRecord, Error> {
-    store
-        .get_json(&keys::profile(name)?)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no signing profile named {name}; see `signer profile list`")))
+    store.get_json(&keys::profile(name)?).await?.ok_or_else(|| ProfileError::NotFound { name: name.clone() }.into())
 }
 
 async fn ensure_active(store: &Store, name: &ProfileName) -> Result<(), Error> {
     if store.exists(&keys::profile_canceled(name)?).await? {
-        return Err(Error::Conflict(format!(
-            "signing profile {name} is canceled; it signs nothing new (create another profile)"
-        )));
+        return Err(ProfileError::Canceled { name: name.clone() }.into());
     }
     Ok(())
 }
@@ -426,9 +538,7 @@ pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result
     profile_record(store, name).await?;
     match store.create_json(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
         Ok(()) => show_profile(store, name).await,
-        Err(StoreError::AlreadyExists { .. }) => {
-            Err(Error::Conflict(format!("signing profile {name} is already canceled")))
-        }
+        Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::AlreadyCanceled { name: name.clone() }.into()),
         Err(e) => Err(e.into()),
     }
 }
@@ -464,32 +574,27 @@ pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) ->
     match profile.status {
         ProfileStatus::Active => {}
         ProfileStatus::Canceled => {
-            return Err(Error::Conflict(format!("signing profile {name} is canceled; it signs nothing new")));
+            return Err(ProfileError::Canceled { name: name.clone() }.into());
         }
         ProfileStatus::Revoked => {
-            return Err(Error::Conflict(format!(
-                "the current version of signing profile {name} is revoked; run `signer profile rotate {name}` for a new version"
-            )));
+            return Err(ProfileError::CurrentVersionRevoked { name: name.clone() }.into());
         }
     }
-    let current =
-        profile.current_version.ok_or_else(|| Error::NotFound(format!("signing profile {name} has no version")))?;
-    let version = store
-        .get_json::<VersionRecord>(&keys::profile_version(name, &current)?)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("profile version {name}/{current} is missing from the store")))?;
+    let current = profile.current_version.ok_or_else(|| ProfileError::NoVersion { name: name.clone() })?;
+    let version = store.get_json::<VersionRecord>(&keys::profile_version(name, &current)?).await?.ok_or_else(|| {
+        ProfileError::VersionMissing { version: VersionRef { profile: name.clone(), version: current } }
+    })?;
     let key = signing_key(home, &version.version)?;
     Ok(SigningIdentity { version, key, validity: profile.signature_validity })
 }
 
 /// The private key of a profile version from the home.
 pub fn signing_key(home: &Home, version: &VersionRef) -> Result<SecretKey, Error> {
-    let der = home.read_key(&KeyId::Version(version.clone())).map_err(|e| match e.exit_code() {
-        crate::error::exit::NOT_FOUND => Error::NotFound(format!(
-            "the private key of {version} is not in the home {}; copy it there or point SIGNER_HOME at a home that has it",
-            home.dir().display()
-        )),
-        _ => e.into(),
+    let der = home.read_key(&KeyId::Version(version.clone())).map_err(|e| match e {
+        HomeError::KeyNotFound { .. } => {
+            Error::from(ProfileError::NoVersionKey { version: version.clone(), home: home.dir().to_owned() })
+        }
+        e => e.into(),
     })?;
     Ok(SecretKey::from_pkcs8(&der)?)
 }
@@ -519,23 +624,16 @@ pub async fn revoke_version(
     now: Timestamp,
 ) -> Result<VersionRevocation, Error> {
     if store.get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?.is_none() {
-        return Err(Error::NotFound(format!(
-            "no profile version {version}; see `signer profile show {}`",
-            version.profile
-        )));
+        return Err(ProfileError::NoSuchVersion { version: version.clone() }.into());
     }
     if effective > now {
-        return Err(Error::Invalid(format!(
-            "the effective time {effective} is in the future; it must be now or earlier"
-        )));
+        return Err(ProfileError::FutureRevocation { effective }.into());
     }
     let current = revocations(store).await?.versions.get(version).copied();
     if let Some(current) = current
         && effective > current
     {
-        return Err(Error::Conflict(format!(
-            "{version} is already revoked effective {current}; the effective time may move earlier, never later"
-        )));
+        return Err(ProfileError::RevocationLater { version: version.clone(), current }.into());
     }
     let record = VersionRevocation {
         version: version.clone(),
@@ -553,9 +651,7 @@ pub async fn revoke_job(store: &Store, job: &JobId, reason: &str, now: Timestamp
     let record = JobRevocation { job_id: job.clone(), reason: reason.to_owned(), revoked_at: now };
     match store.create_json(&keys::job_revocation(job)?, &record).await {
         Ok(()) => Ok(record),
-        Err(StoreError::AlreadyExists { .. }) => {
-            Err(Error::Conflict(format!("the signature of job {job} is already revoked")))
-        }
+        Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::JobAlreadyRevoked { job: job.clone() }.into()),
         Err(e) => Err(e.into()),
     }
 }

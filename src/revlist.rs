@@ -172,8 +172,8 @@ pub fn export(
             .collect(),
         jobs: revocations.jobs.iter().map(|(j, r)| JobEntry { job_id: j.clone(), reason: r.clone() }).collect(),
     };
-    let payload = serde_json::to_vec(&payload)
-        .map_err(|e| Error::Invalid(format!("internal: cannot encode the revocation list: {e}")))?;
+    let payload =
+        serde_json::to_vec(&payload).map_err(|e| Error::Internal(format!("cannot encode the revocation list: {e}")))?;
     let signature = root_key.sign(&payload)?;
     let envelope = Envelope {
         format: FORMAT.into(),
@@ -183,7 +183,7 @@ pub fn export(
         signature: B64.encode(signature),
     };
     let mut out = serde_json::to_vec_pretty(&envelope)
-        .map_err(|e| Error::Invalid(format!("internal: cannot encode the revocation list: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot encode the revocation list: {e}")))?;
     out.push(b'\n');
     Ok(out)
 }
@@ -192,7 +192,7 @@ pub fn export(
 /// clock, not an audit time): signed by that root, unaltered, issued no later than
 /// `now` plus the clock skew and, with `max_age`, no earlier than `now - max_age`.
 pub fn verify(bytes: &[u8], root_der: &[u8], now: Timestamp, max_age: Option<MaxAge>) -> Result<RevocationList, Error> {
-    let refuse = |why: String| Error::Invalid(format!("revocation list refused: {why}"));
+    let refuse = |why: String| Error::RevocationList { why };
     if bytes.len() > MAX_LIST_BYTES {
         return Err(refuse(format!("it is {} bytes, over the {MAX_LIST_BYTES}-byte limit", bytes.len())));
     }

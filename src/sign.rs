@@ -12,6 +12,29 @@ use crate::format::{self, ContentDigest, FormatError, STATEMENT_TYPE, Statement,
 use crate::model::{JobId, Timestamp, VersionRef};
 use crate::zipcheck::{self, Inspected, TAIL_WINDOW, ZipLimits};
 
+/// What can refuse a signing, apart from the zip gate.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The source carries a signature block already.
+    #[error(
+        "the zip is already signed (its comment ends with a signer signature block); sign the original zip instead"
+    )]
+    AlreadySigned,
+    /// The zip comment and the block do not fit the end record's 16-bit length.
+    #[error(
+        "the zip comment is too long to append a signature block (the end record counts at most 65,535 bytes); shorten the comment or remove it"
+    )]
+    CommentTooLong,
+    /// Signing parameters with no certificate.
+    #[error("no certificate to sign with")]
+    NoCertificate,
+    /// The source changed while it was being signed.
+    #[error(
+        "the source changed while it was being signed (its end records are not the ones that were checked); nothing was written: sign it again once it is complete"
+    )]
+    SourceChanged,
+}
+
 /// Largest zip comment.
 const MAX_COMMENT: usize = 65_535;
 
@@ -59,10 +82,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let tail = zipcheck::tail_from_window(src, &tail_window, limits)?;
     let end = &tail.end;
     if block::present(&end.comment) {
-        return Err(Error::Invalid(
-            "the zip is already signed (its comment ends with a signer signature block); sign the original zip instead"
-                .into(),
-        ));
+        return Err(SignError::AlreadySigned.into());
     }
     let platform = params.key.platform();
     let digest_alg = platform.content_digest();
@@ -99,7 +119,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
         let mut body = (&mut tee).take(end.central_offset);
         let inspected = zipcheck::check_body(&tail, &mut body, limits)?;
         if body.limit() != 0 {
-            return Err(Error::Invalid("the zip gate left entry bytes unread".into()));
+            return Err(Error::Internal("the zip gate left entry bytes unread".into()));
         }
         inspected
     };
@@ -115,7 +135,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
 
     // 2. The central directory and end records as the gate parsed them, never read again;
     //    the comment length counts the block; the original comment. Padding is dropped.
-    let len_field = u16::try_from(new_comment_len).map_err(|_| Error::Invalid("comment too long".into()))?;
+    let len_field = u16::try_from(new_comment_len).map_err(|_| SignError::CommentTooLong)?;
     let len_field = len_field.to_le_bytes();
     let records = end.records.get(..end.records.len().saturating_sub(2)).unwrap_or_default();
     for piece in [&tail.central[..], records, &len_field, &end.comment] {
@@ -130,23 +150,19 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let signature = params.key.sign(&payload)?;
     let blk = block::encode(&payload, &signature)?;
     if blk.len() != block_len {
-        return Err(Error::Invalid(format!("internal: block is {} bytes, {block_len} were announced", blk.len())));
+        return Err(Error::Internal(format!("block is {} bytes, {block_len} were announced", blk.len())));
     }
     // 4. What verify will read: the package's last bytes find the same end records and
     //    this block, and the signature checks against the certificate's key.
     let window = last_bytes(&[&kept, &tail.central, records, &len_field, &end.comment, &blk], TAIL_WINDOW);
     check_as_verify_reads(&window, content_length + blk.len() as u64, end)?;
     let parsed = block::parse(&blk)?;
-    let leaf = params.chain.first().ok_or_else(|| Error::Invalid("no certificate to sign with".into()))?;
+    let leaf = params.chain.first().ok_or(SignError::NoCertificate)?;
     crypto::verify_signature(platform, &crypto::cert_info(leaf)?.spki_der, &parsed.payload, &parsed.signature)?;
     // 5. The source still ends as it did when its tail was read: a writer racing the
     //    signing is told so (what was signed is what was checked either way).
     if zipcheck::read_end_window(src).map_err(|e| Error::io("reading the source", e))? != tail_window {
-        return Err(Error::Invalid(
-            "the source changed while it was being signed (its end records are not the ones that were checked); \
-             nothing was written: sign it again once it is complete"
-                .into(),
-        ));
+        return Err(SignError::SourceChanged.into());
     }
     w.write_all(&blk).map_err(|e| Error::io("writing the signed package", e))?;
     w.flush().map_err(|e| Error::io("writing the signed package", e))?;
@@ -179,9 +195,8 @@ fn check_as_verify_reads(window: &[u8], package_len: u64, source: &zipcheck::End
         && end.entry_count == source.entry_count
         && end.padding == 0;
     if !same || !block::present(&end.comment) {
-        return Err(Error::Invalid(
-            "internal: the signed package's end records read back differently from the source's; nothing was written"
-                .into(),
+        return Err(Error::Internal(
+            "the signed package's end records read back differently from the source's; nothing was written".into(),
         ));
     }
     Ok(())
@@ -245,5 +260,5 @@ pub async fn sign_location(
         }
     })
     .await;
-    outcome.map_err(|e| Error::Invalid(format!("internal: signing task failed: {e}")))?
+    outcome.map_err(|e| Error::Internal(format!("signing task failed: {e}")))?
 }

@@ -46,16 +46,16 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::clock;
-use crate::error::{Error, exit};
+use crate::error::Error;
 use crate::home::{Home, KeyId};
 use crate::jobs::{
-    self, AttemptEnd, Claim, FailureKind, FinalStatus, JobRecord, JobResult, Next, RecordCache, Records, Renewal,
-    SourcePin, WorkerPresence,
+    self, AttemptEnd, Claim, FailureKind, FinalStatus, JobError, JobRecord, JobResult, Next, RecordCache, Records,
+    Renewal, SourcePin, WorkerPresence,
 };
 use crate::judge;
 use crate::location::Location;
 use crate::model::{JobId, ProfileStatus, Timestamp, VersionRef};
-use crate::profiles;
+use crate::profiles::{self, ProfileError};
 use crate::sign::{SignParams, sign_package};
 use crate::store::{ObjectReader, ObjectWriter, Store, StoreError, keys, parse_object_url};
 use crate::verify::{Integrity, WholeHash};
@@ -535,7 +535,7 @@ impl Inner {
         }
         let records = match jobs::load(&self.store, &id, &self.cache, false).await {
             Ok(r) => r,
-            Err(Error::NotFound(_)) => {
+            Err(Error::Job(JobError::NotFound { .. })) => {
                 let repaired = jobs::repair_submission(&self.store, &entry).await?;
                 return Ok(if repaired { Look::Later } else { Look::Nothing });
             }
@@ -702,24 +702,19 @@ impl Inner {
         // The profile must still sign: canceled or revoked after submission fails the job.
         let profile = profiles::show_profile(store, &job.profile).await?;
         if profile.status == ProfileStatus::Canceled {
-            return Err(Error::Conflict(format!(
-                "signing profile {} was canceled after the job was submitted; a canceled profile signs nothing new",
-                job.profile
-            ))
-            .into());
+            return Err(Error::from(JobError::CanceledSince { profile: job.profile.clone() }).into());
         }
         if let Some(at) =
             profile.versions.iter().find(|v| v.version == job.profile_version).and_then(|v| v.revoked_effective)
         {
-            return Err(Error::Conflict(format!(
-                "profile version {version_ref} was revoked (effective {at}); it signs nothing new"
-            ))
-            .into());
+            return Err(Error::from(JobError::RevokedSince { version: version_ref, effective: at }).into());
         }
         let version = jobs::version_record(store, job).await?;
         let key = match profiles::signing_key(&self.home, &version_ref) {
             Ok(k) => k,
-            Err(e) if e.exit_code() == exit::NOT_FOUND => return Err(AttemptError::NoKey(e.to_string())),
+            Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => {
+                return Err(AttemptError::NoKey(e.to_string()));
+            }
             Err(e) => return Err(e.into()),
         };
         let (dest, dest_path) = parse_object_url(&job.signed_object)?;
@@ -755,7 +750,7 @@ impl Inner {
             }
         })
         .await
-        .map_err(|e| Error::Invalid(format!("internal: the signing task failed: {e}")))?;
+        .map_err(|e| Error::Internal(format!("the signing task failed: {e}")))?;
         let state = flag.load(Ordering::SeqCst);
         if state == LOST || (state == RELEASE && signed.is_err()) {
             delete_quietly(&dest, &staging).await;
@@ -819,10 +814,10 @@ impl Inner {
         let (read, statement) = match signed {
             Some(found) => found,
             None => {
-                return Err(Error::Conflict(format!(
-                    "the destination {} already holds an object that job {} did not sign; remove it, or submit the job again with another destination prefix",
-                    job.signed_object, job.job_id
-                ))
+                return Err(Error::from(JobError::DestinationTaken {
+                    object: job.signed_object.clone(),
+                    job: job.job_id.clone(),
+                })
                 .into());
             }
         };
@@ -887,33 +882,28 @@ async fn open_pinned(src: Arc<DynObjectStore>, path: Path, pin: &SourcePin) -> R
         // A versioned bucket: read the very version submitted; later writes to the key
         // do not concern this job.
         return ObjectReader::open_version(src, path, version, &pin.e_tag).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => Error::NotFound(format!(
-                "version {version} of source {} no longer exists (it was deleted after the job was submitted); nothing was signed",
-                pin.url
-            )),
-            StoreError::Conflict { .. } => Error::Conflict(changed(pin, "another")),
+            StoreError::NotFound { .. } => {
+                JobError::SourceGone { url: pin.url.clone(), version: Some(version.clone()) }.into()
+            }
+            StoreError::Conflict { .. } => changed(pin, "another").into(),
             e => e.into(),
         });
     }
     let meta = src.head(&path).await.map_err(|e| match e {
-        object_store::Error::NotFound { .. } => Error::NotFound(format!(
-            "source {} no longer exists (it was deleted after the job was submitted); nothing was signed",
-            pin.url
-        )),
+        object_store::Error::NotFound { .. } => {
+            Error::from(JobError::SourceGone { url: pin.url.clone(), version: None })
+        }
         e => jobs::backend_error("head", &pin.url, &src, e).into(),
     })?;
     if meta.e_tag.as_deref() != Some(pin.e_tag.as_str()) || meta.size != pin.size {
-        return Err(Error::Conflict(changed(pin, meta.e_tag.as_deref().unwrap_or("none"))));
+        return Err(changed(pin, meta.e_tag.as_deref().unwrap_or("none")).into());
     }
     // The head just made is the pin check: no second one to open the reader.
     Ok(ObjectReader::from_head(src, path, meta))
 }
 
-fn changed(pin: &SourcePin, now: &str) -> String {
-    format!(
-        "source {} changed since submission (ETag {}, now {now}); nothing was signed: submit a new job to sign the new bytes",
-        pin.url, pin.e_tag
-    )
+fn changed(pin: &SourcePin, now: &str) -> JobError {
+    JobError::SourceChanged { url: pin.url.clone(), pinned: pin.e_tag.clone(), now: now.to_owned() }
 }
 
 /// The reason to record when a read of the source failed because it changed mid-read.
@@ -925,7 +915,7 @@ fn source_changed_reason(e: &Error, pin: &SourcePin) -> Option<String> {
             .is_some_and(|s| matches!(s, StoreError::Conflict { .. })),
         _ => false,
     };
-    conflict.then(|| changed(pin, "another, while it was being read"))
+    conflict.then(|| changed(pin, "another, while it was being read").to_string())
 }
 
 fn failed_result(job: &JobRecord, attempts: u64, reason: String, worker: Option<&str>) -> JobResult {
@@ -1027,7 +1017,7 @@ mod tests {
         let e = Error::io("reading the zip", std::io::Error::other(conflict));
         let why = source_changed_reason(&e, &pin).unwrap();
         assert!(why.contains("changed since submission") && why.contains("\"e1\""), "{why}");
-        assert_eq!(source_changed_reason(&Error::Invalid("x".into()), &pin), None);
+        assert_eq!(source_changed_reason(&Error::Internal("x".into()), &pin), None);
         assert_eq!(jobs::classify(&e), FailureKind::Permanent);
     }
 }

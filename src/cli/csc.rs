@@ -189,10 +189,9 @@ impl Loaded {
             }
             (None, None) => Self::None,
             (Some(id), Some(path)) => {
-                return Err(crate::Error::Invalid(format!(
-                    "two code-signing configs: {id} and the file {}; give one",
-                    path.display()
-                ))
+                return Err(crate::Error::BothGiven {
+                    what: format!("two code-signing configs: {id} and the file {}", path.display()),
+                }
                 .into());
             }
         })

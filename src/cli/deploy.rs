@@ -69,18 +69,17 @@ pub(super) struct CheckArgs {
 pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     let DeployCmd::Check(args) = cmd;
     let bytes = read_input(&args.input)?;
-    let d = deploy::parse(&bytes).map_err(|e| crate::Error::Invalid(e.to_string()))?;
+    let d = deploy::parse(&bytes).map_err(crate::Error::from)?;
     let at = args.at.unwrap_or_else(clock::now);
     let store = ctx.store()?;
 
     let code = Location::parse(&d.code)
-        .map_err(|e| crate::Error::Invalid(format!("invalid deployment at {}: {e}", field_path("code"))))?;
+        .map_err(|e| crate::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;
     code_exists(&code).await?;
     if let (Some(id), Some(file)) = (&d.code_signing_config, &args.csc_file) {
-        return Err(crate::Error::Invalid(format!(
-            "the deployment names code_signing_config {id} and --csc-file {} was given; give one",
-            file.display()
-        ))
+        return Err(crate::Error::BothGiven {
+            what: format!("the deployment names code_signing_config {id} and --csc-file {} was given", file.display()),
+        }
         .into());
     }
     let config = Loaded::load(&store, d.code_signing_config.as_ref(), args.csc_file.as_deref()).await.with_context(
@@ -134,9 +133,11 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
             .map_err(|e| crate::Error::io("reading the deployment from stdin", e))?;
     } else {
         let f = crate::location::open_file(std::path::Path::new(input)).map_err(|e| match e {
-            crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                crate::Error::NotFound(format!("no deployment file {input}; pass a path, or - for stdin"))
-            }
+            crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => crate::Error::NoFile {
+                path: input.to_owned(),
+                what: "deployment file",
+                fix: "pass a path, or - for stdin",
+            },
             e => e,
         })?;
         f.take(cap).read_to_end(&mut bytes).map_err(|e| crate::Error::io(format!("reading {input}"), e))?;
@@ -148,10 +149,14 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
 async fn code_exists(code: &Location) -> anyhow::Result<()> {
     match code.size().await {
         Ok(_) => Ok(()),
-        Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Err(
-            crate::Error::NotFound(format!("the function package {code} (at {}) does not exist", field_path("code")))
-                .into(),
-        ),
+        Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(crate::Error::NoFile {
+                path: format!("{code} (at {})", field_path("code")),
+                what: "function package",
+                fix: "check the deployment's code field",
+            }
+            .into())
+        }
         Err(e @ crate::Error::Store(crate::store::StoreError::NotFound { .. })) => {
             Err(anyhow::Error::from(e).context(format!("the function package at {}", field_path("code"))))
         }
@@ -193,7 +198,7 @@ async fn measure(p: &Package) -> anyhow::Result<u64> {
     let mut input = p.loc.open().await?;
     let inspected = tokio::task::spawn_blocking(move || zipcheck::inspect(&mut input, &ZipLimits::default()))
         .await
-        .map_err(|e| crate::Error::Invalid(format!("internal: the zip check failed: {e}")))?;
+        .map_err(|e| crate::Error::Internal(format!("the zip check failed: {e}")))?;
     match inspected {
         Ok((_, i)) => Ok(i.unzipped_size),
         Err(InspectError::Zip(z)) => {

@@ -249,10 +249,10 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             return err.exit_code();
         }
         if let Some(err) = cause.downcast_ref::<crate::store::StoreError>() {
-            return err.exit_code();
+            return exit::of_store(err);
         }
         if let Some(err) = cause.downcast_ref::<crate::home::HomeError>() {
-            return err.exit_code();
+            return exit::of_home(err);
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             return exit::of_io(io);

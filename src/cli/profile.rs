@@ -160,8 +160,9 @@ const MAX_KEY_FILE: usize = crate::home::MAX_KEY_FILE_BYTES as usize;
 
 fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<NewVersion> {
     let pem = location::read_file(chain, MAX_CHAIN_FILE)?;
-    let pem = String::from_utf8(pem)
-        .map_err(|_| crate::Error::Invalid(format!("{} is not a PEM file (not text)", chain.display())))?;
+    let pem = String::from_utf8(pem).map_err(|_| {
+        crate::Error::from(crypto::CryptoError::pem(format!("{} is not a PEM file (not text)", chain.display())))
+    })?;
     let chain =
         crypto::parse_pem_certs(&pem).with_context(|| format!("reading the certificate chain {}", chain.display()))?;
     let bytes = zeroize::Zeroizing::new(location::read_file(key, MAX_KEY_FILE)?);

@@ -11,7 +11,6 @@ use super::Ctx;
 use crate::clock;
 use crate::crypto::SecretKey;
 use crate::error::exit;
-use crate::home::KeyId;
 use crate::location::Location;
 use crate::policy::Revocations;
 use crate::profiles;
@@ -39,14 +38,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let home = ctx.home()?;
     let ca = profiles::root_ca(&store).await?;
-    let der =
-        home.read_key(&KeyId::RootCa { fingerprint: ca.fingerprint.clone() }).map_err(|e| match e.exit_code() {
-            exit::NOT_FOUND => crate::Error::NotFound(format!(
-                "the root CA's private key is not in the home {}; export revocation lists where `signer init` ran",
-                home.dir().display()
-            )),
-            _ => e.into(),
-        })?;
+    let der = profiles::read_root_ca_key(&home, &ca, "export revocation lists")?;
     let key = SecretKey::from_pkcs8(&der).map_err(crate::Error::from)?;
     let revocations = profiles::revocations(&store).await?;
     let now = clock::now();
@@ -117,7 +109,7 @@ impl RevocationArgs {
 pub(super) fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result<Vec<u8>> {
     crate::location::read_file(path, max).map_err(|e| match e {
         crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            crate::Error::NotFound(format!("no file {}", path.display())).into()
+            crate::Error::NoFile { path: path.display().to_string(), what: "file", fix: "check the path" }.into()
         }
         e => e.into(),
     })

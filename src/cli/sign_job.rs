@@ -8,6 +8,7 @@ use clap::Subcommand;
 use super::Ctx;
 use crate::clock;
 use crate::error::{Error, exit};
+use crate::jobs::JobError;
 use crate::jobs::{self, EventLog, JobEvent, JobStatus, JobSummary, JobView, ListFilter, StartRequest};
 use crate::model::{JobId, ProfileName, Timestamp};
 use crate::store::Store;
@@ -182,14 +183,8 @@ async fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<u8> {
             && summary.left_to_others > 0
             && jobs::live_workers(&store, clock::now()).await?.is_empty()
         {
-            return Err(Error::NotFound(format!(
-                "job {id} needs the private key of {}/{}, which is not in this home, and no worker runs against {}; \
-                 run `signer worker` where that key is (the job waits for it)",
-                v.profile,
-                v.profile_version,
-                store.url()
-            ))
-            .into());
+            let version = crate::model::VersionRef { profile: v.profile.clone(), version: v.profile_version.clone() };
+            return Err(Error::from(JobError::NoKeyNoWorker { id, version, store: store.url().to_owned() }).into());
         }
     }
     let v = wait_for(ctx, &store, &id, args.timeout.map(Duration::from_secs)).await?;
@@ -218,25 +213,24 @@ async fn wait_for(ctx: &Ctx, store: &Store, id: &JobId, timeout: Option<Duration
     let spinner = ctx.out.spinner(&format!("waiting for job {id}"));
     let started = Instant::now();
     let mut pause = Duration::from_millis(200);
-    let outcome = loop {
+    let outcome: Result<JobView, Error> = loop {
         let v = jobs::describe(store, id, clock::now()).await?;
         if v.status.is_final() {
             break Ok(v);
         }
         spinner.set_message(format!("job {id}: {} — {}", v.status, v.status_reason.as_deref().unwrap_or("")));
         if timeout.is_some_and(|t| started.elapsed() >= t) {
-            break Err(Error::Conflict(format!(
-                "job {id} is still {} after {} s ({}); wait again with `signer sign-job wait {id}`, and check that a worker runs",
-                v.status,
-                started.elapsed().as_secs(),
-                v.status_reason.as_deref().unwrap_or("no reason given")
-            )));
+            break Err(JobError::WaitTimedOut {
+                id: id.clone(),
+                status: v.status,
+                secs: started.elapsed().as_secs(),
+                reason: v.status_reason.clone().unwrap_or_else(|| "no reason given".to_owned()),
+            }
+            .into());
         }
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
-            _ = tokio::signal::ctrl_c() => break Err(Error::Conflict(format!(
-                "interrupted while waiting; job {id} goes on: `signer sign-job wait {id}`"
-            ))),
+            _ = tokio::signal::ctrl_c() => break Err(JobError::WaitInterrupted { id: id.clone() }.into()),
         }
         pause = (pause * 2).min(Duration::from_secs(2));
     };

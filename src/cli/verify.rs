@@ -84,10 +84,10 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
     let read = judge::read(&loc, crate::verify::WholeHash::Skip, |_| {}).await?;
     let (block, integrity) = match &read.integrity {
         Integrity::Unsigned => {
-            return Err(crate::Error::NotFound(format!("{loc} carries no signature")).into());
+            return Err(crate::Error::Unsigned { package: loc.to_string() }.into());
         }
         Integrity::Broken { block: None, reason } => {
-            return Err(crate::Error::Invalid(format!("{loc}: {reason}")).into());
+            return Err(crate::Error::BrokenBlock { package: loc.to_string(), reason: reason.clone() }.into());
         }
         Integrity::Broken { block: Some(b), reason } => (b.as_ref(), format!("fail: {reason}")),
         Integrity::Intact(b) => (&**b, "pass".to_owned()),

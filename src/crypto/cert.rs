@@ -277,6 +277,7 @@ impl<K: SigningKey + ?Sized> rcgen::SigningKey for RcgenSigner<'_, K> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::error::ExitCode as _;
 
     pub(crate) const NOW: i64 = 1_800_000_000;
 

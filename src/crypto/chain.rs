@@ -185,6 +185,7 @@ mod tests {
     use crate::crypto::cert::tests::{NOW, root_and_leaf, version};
     use crate::crypto::cert::{RcgenPublicKey, RcgenSigner, name, random_serial};
     use crate::crypto::{SecretKey, SigningKey, create_root_ca, issue_code_signing_cert};
+    use crate::error::ExitCode as _;
     use crate::model::Platform;
 
     fn at(secs: i64) -> Timestamp {

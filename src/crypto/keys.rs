@@ -420,6 +420,7 @@ fn der_short_len(len: usize) -> Result<u8, CryptoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitCode as _;
 
     fn high_s_twin(platform: Platform, sig: &[u8]) -> Vec<u8> {
         let order = ecdsa_order(platform).unwrap();

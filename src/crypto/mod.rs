@@ -41,7 +41,6 @@ pub use chain::validate_chain;
 pub use keys::{SecretKey, signature_len, signature_to_der, verify_signature};
 pub use pem::{parse_pem_certs, to_pem};
 
-use crate::error::exit;
 use crate::model::Platform;
 
 /// The most certificates a chain may hold (leaf and issuers), in a PEM file or a
@@ -128,19 +127,6 @@ pub enum CryptoError {
 }
 
 impl CryptoError {
-    /// The exit code this error maps to (SPEC §7).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::BadCertificate { .. }
-            | Self::BadKey { .. }
-            | Self::BadPem { .. }
-            | Self::KeyCertMismatch
-            | Self::UnsupportedAlgorithm { .. } => exit::INVALID,
-            Self::BadSignature | Self::ChainInvalid { .. } | Self::PlatformMismatch { .. } => exit::DENIED,
-            Self::Rng => exit::IO,
-        }
-    }
-
     pub(crate) fn cert(reason: impl Into<String>) -> Self {
         Self::BadCertificate { reason: reason.into() }
     }
@@ -161,6 +147,7 @@ impl CryptoError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{ExitCode as _, exit};
 
     #[test]
     fn input_errors_are_invalid_and_verification_errors_are_denied() {

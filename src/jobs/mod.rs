@@ -43,8 +43,180 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::model::{JobId, ProfileName, ProfileStatus, Timestamp};
-use crate::profiles::{self, JobRevocation, VersionRecord};
+use crate::profiles::{self, JobRevocation, ProfileError, VersionRecord};
 use crate::store::{Key, Store, StoreError, keys, parse_object_url};
+
+/// What can go wrong with signing jobs.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The profile is canceled or revoked.
+    #[error("signing profile {profile} is {status:?}; it starts no new jobs (see `signer profile show {profile}`)")]
+    ProfileNotActive {
+        /// The profile.
+        profile: ProfileName,
+        /// Its status.
+        status: ProfileStatus,
+    },
+    /// The destination prefix is not usable.
+    #[error("invalid destination prefix {destination:?}: {why}")]
+    BadDestination {
+        /// As given.
+        destination: String,
+        /// Why, and what to do.
+        why: String,
+    },
+    /// A local source path that has no `file://` URL.
+    #[error("{path} is not a usable local path; give a file:// or s3:// URL")]
+    BadSource {
+        /// As given.
+        path: String,
+    },
+    /// An empty path.
+    #[error("an empty path; give a path or an object URL")]
+    EmptyPath,
+    /// The source object does not exist.
+    #[error("source {url} not found; upload it first, or check the URL")]
+    SourceNotFound {
+        /// The source.
+        url: String,
+    },
+    /// The source's store gives no ETag to pin it by.
+    #[error("the store of {url} gives the object no ETag, so its bytes cannot be pinned")]
+    NoETag {
+        /// The source.
+        url: String,
+    },
+    /// The client token names another request.
+    #[error(
+        "the client token was already used for job {job} (profile {profile}, source {source_url}, destination {destination}); use a new token for a different request"
+    )]
+    TokenReused {
+        /// The job it names.
+        job: JobId,
+        /// That job's profile.
+        profile: ProfileName,
+        /// Its source.
+        source_url: String,
+        /// Its destination.
+        destination: String,
+    },
+    /// A record that was just there is gone (someone removed it from the store).
+    #[error("{what} vanished; {fix}")]
+    Vanished {
+        /// Which record.
+        what: String,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// No such job.
+    #[error("no signing job {id} in the store; see `signer sign-job list`")]
+    NotFound {
+        /// The job.
+        id: JobId,
+    },
+    /// Revoking a job that has no signature.
+    #[error("job {id} is {status}; only a Succeeded job has a signature to revoke")]
+    NotSucceeded {
+        /// The job.
+        id: JobId,
+        /// Its status.
+        status: records::JobStatus,
+    },
+    /// The job's profile version is not in the store.
+    #[error("profile version {version} is missing from the store")]
+    VersionMissing {
+        /// The version.
+        version: crate::model::VersionRef,
+    },
+    /// A client token or reason out of bounds.
+    #[error("a {what} is 1 to {max} characters without control characters")]
+    BadText {
+        /// Which text.
+        what: &'static str,
+        /// Its longest length.
+        max: usize,
+    },
+    /// No key for the job here and no worker elsewhere.
+    #[error(
+        "job {id} needs the private key of {version}, which is not in this home, and no worker runs against {store}; \
+         run `signer worker` where that key is (the job waits for it)"
+    )]
+    NoKeyNoWorker {
+        /// The job.
+        id: JobId,
+        /// The version whose key it needs.
+        version: crate::model::VersionRef,
+        /// The store.
+        store: String,
+    },
+    /// `sign-job wait` gave up.
+    #[error(
+        "job {id} is still {status} after {secs} s ({reason}); wait again with `signer sign-job wait {id}`, and check that a worker runs"
+    )]
+    WaitTimedOut {
+        /// The job.
+        id: JobId,
+        /// Its status.
+        status: records::JobStatus,
+        /// How long it waited.
+        secs: u64,
+        /// The job's status reason.
+        reason: String,
+    },
+    /// The profile was canceled after the job was submitted.
+    #[error("signing profile {profile} was canceled after the job was submitted; a canceled profile signs nothing new")]
+    CanceledSince {
+        /// The profile.
+        profile: ProfileName,
+    },
+    /// The job's profile version was revoked after the job was submitted.
+    #[error("profile version {version} was revoked (effective {effective}); it signs nothing new")]
+    RevokedSince {
+        /// The version.
+        version: crate::model::VersionRef,
+        /// Effective since.
+        effective: Timestamp,
+    },
+    /// The destination holds an object this job did not sign.
+    #[error(
+        "the destination {object} already holds an object that job {job} did not sign; remove it, or submit the job again with another destination prefix"
+    )]
+    DestinationTaken {
+        /// The destination object.
+        object: String,
+        /// The job.
+        job: JobId,
+    },
+    /// The source (or the pinned version of it) was deleted after submission.
+    #[error(
+        "{}source {url} no longer exists (it was deleted after the job was submitted); nothing was signed",
+        version.as_ref().map(|v| format!("version {v} of ")).unwrap_or_default()
+    )]
+    SourceGone {
+        /// The source.
+        url: String,
+        /// The pinned version, in a versioned bucket.
+        version: Option<String>,
+    },
+    /// The source's bytes changed after submission.
+    #[error(
+        "source {url} changed since submission (ETag {pinned}, now {now}); nothing was signed: submit a new job to sign the new bytes"
+    )]
+    SourceChanged {
+        /// The source.
+        url: String,
+        /// The ETag pinned at submission.
+        pinned: String,
+        /// What it is now.
+        now: String,
+    },
+    /// `sign-job wait` was interrupted.
+    #[error("interrupted while waiting; job {id} goes on: `signer sign-job wait {id}`")]
+    WaitInterrupted {
+        /// The job.
+        id: JobId,
+    },
+}
 
 /// The longest client token accepted, in characters.
 pub const MAX_CLIENT_TOKEN_LEN: usize = 256;
@@ -99,19 +271,16 @@ pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<
 
     let profile = profiles::show_profile(store, &req.profile).await?;
     if profile.status != ProfileStatus::Active {
-        return Err(Error::Conflict(format!(
-            "signing profile {} is {:?}; it starts no new jobs (see `signer profile show {}`)",
-            req.profile, profile.status, req.profile
-        )));
+        return Err(JobError::ProfileNotActive { profile: req.profile.clone(), status: profile.status }.into());
     }
-    let version = profile
-        .current_version
-        .ok_or_else(|| Error::NotFound(format!("signing profile {} has no version", req.profile)))?;
+    let version = profile.current_version.ok_or_else(|| ProfileError::NoVersion { name: req.profile.clone() })?;
     let pin = pin_source(&source).await?;
     let job_id = JobId::random();
     let signed_object = format!("{destination}{job_id}.zip");
-    parse_object_url(&signed_object)
-        .map_err(|e| Error::Invalid(format!("the destination prefix {destination} gives no valid object URL: {e}")))?;
+    parse_object_url(&signed_object).map_err(|e| JobError::BadDestination {
+        destination: destination.clone(),
+        why: format!("it gives no valid object URL: {e}"),
+    })?;
     let mut job = JobRecord {
         job_id,
         profile: req.profile.clone(),
@@ -130,8 +299,9 @@ pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<
             Ok(()) => {}
             Err(StoreError::AlreadyExists { .. }) => {
                 // A concurrent start with this token won: its job is the job.
-                let existing = store.get_json::<JobRecord>(&key).await?.ok_or_else(|| {
-                    Error::Conflict(format!("client token record {key} vanished; run the command again"))
+                let existing = store.get_json::<JobRecord>(&key).await?.ok_or_else(|| JobError::Vanished {
+                    what: format!("client token record {key}"),
+                    fix: "run the command again",
                 })?;
                 same_request(&existing, req, &job.source.url, &job.destination)?;
                 job = existing;
@@ -159,10 +329,13 @@ fn same_request(existing: &JobRecord, req: &StartRequest, source: &str, destinat
     if existing.profile == req.profile && existing.source.url == source && existing.destination == destination {
         return Ok(());
     }
-    Err(Error::Conflict(format!(
-        "the client token was already used for job {} (profile {}, source {}, destination {}); use a new token for a different request",
-        existing.job_id, existing.profile, existing.source.url, existing.destination
-    )))
+    Err(JobError::TokenReused {
+        job: existing.job_id.clone(),
+        profile: existing.profile.clone(),
+        source_url: existing.source.url.clone(),
+        destination: existing.destination.clone(),
+    }
+    .into())
 }
 
 /// A source as stored in a job: object URLs as given, local paths as `file://` URLs.
@@ -174,14 +347,15 @@ pub fn source_url(source: &str) -> Result<String, Error> {
     let path = absolute(source)?;
     url::Url::from_file_path(&path)
         .map(String::from)
-        .map_err(|()| Error::Invalid(format!("{source} is not a usable local path; give a file:// or s3:// URL")))
+        .map_err(|()| JobError::BadSource { path: source.to_owned() }.into())
 }
 
 /// A destination prefix as stored in a job. The signed object is `<prefix><job id>.zip`,
 /// the prefix taken literally as S3 does, except that a bare bucket (`s3://bucket`) and an
 /// existing local folder get their `/`, and a local path is a folder.
 pub fn destination_prefix(destination: &str) -> Result<String, Error> {
-    let bad = |why: &str| Error::Invalid(format!("invalid destination prefix {destination:?}: {why}"));
+    let bad =
+        |why: &str| Error::from(JobError::BadDestination { destination: destination.to_owned(), why: why.to_owned() });
     if let Some(rest) = destination.strip_prefix("s3://") {
         if rest.is_empty() {
             return Err(bad("name a bucket: s3://bucket/prefix/"));
@@ -206,7 +380,7 @@ pub fn destination_prefix(destination: &str) -> Result<String, Error> {
 
 fn absolute(p: &str) -> Result<std::path::PathBuf, Error> {
     if p.is_empty() {
-        return Err(Error::Invalid("an empty path; give a path or an object URL".into()));
+        return Err(JobError::EmptyPath.into());
     }
     let abs = std::path::absolute(p).map_err(|e| Error::io(format!("resolving {p}"), e))?;
     Ok(abs.canonicalize().unwrap_or(abs))
@@ -217,14 +391,10 @@ fn absolute(p: &str) -> Result<std::path::PathBuf, Error> {
 pub async fn pin_source(url: &str) -> Result<SourcePin, Error> {
     let (store, path) = parse_object_url(url)?;
     let meta = store.head(&path).await.map_err(|e| match e {
-        object_store::Error::NotFound { .. } => {
-            Error::NotFound(format!("source {url} not found; upload it first, or check the URL"))
-        }
+        object_store::Error::NotFound { .. } => Error::from(JobError::SourceNotFound { url: url.to_owned() }),
         e => backend_error("head", url, &store, e).into(),
     })?;
-    let e_tag = meta.e_tag.ok_or_else(|| {
-        Error::Invalid(format!("the store of {url} gives the object no ETag, so its bytes cannot be pinned"))
-    })?;
+    let e_tag = meta.e_tag.ok_or_else(|| JobError::NoETag { url: url.to_owned() })?;
     Ok(SourcePin {
         url: url.to_owned(),
         e_tag,
@@ -259,7 +429,7 @@ pub fn staging_path(signed_object: &Path, attempt: u64) -> Result<Path, Error> {
     let s = signed_object.as_ref();
     let stem = s.strip_suffix(".zip").unwrap_or(s);
     Path::parse(format!("{stem}.attempt-{attempt}.partial"))
-        .map_err(|e| Error::Invalid(format!("no staging name for {s}: {e}")))
+        .map_err(|e| Error::Internal(format!("no staging name for {s}: {e}")))
 }
 
 /// Immutable records already read, by key (a worker reads each record once).
@@ -306,10 +476,8 @@ impl RecordCache {
 pub async fn load(store: &Store, id: &JobId, cache: &RecordCache, with_revocation: bool) -> Result<Records, Error> {
     let dir = keys::job_dir(id)?;
     let listed = store.list_keys(&dir).await?;
-    let job: JobRecord = cache
-        .get(store, &keys::job(id)?)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no signing job {id} in the store; see `signer sign-job list`")))?;
+    let job: JobRecord =
+        cache.get(store, &keys::job(id)?).await?.ok_or_else(|| JobError::NotFound { id: id.clone() })?;
     let layout = JobKeys::from_listing(&dir, &listed);
     let mut attempts = Vec::new();
     for (n, info) in &layout.attempts {
@@ -586,10 +754,7 @@ pub async fn revoke(store: &Store, id: &JobId, reason: &str, now: Timestamp) -> 
     let records = load(store, id, &RecordCache::default(), true).await?;
     let v = view(&records, now);
     if v.status != JobStatus::Succeeded {
-        return Err(Error::Conflict(format!(
-            "job {id} is {}; only a Succeeded job has a signature to revoke",
-            v.status
-        )));
+        return Err(JobError::NotSucceeded { id: id.clone(), status: v.status }.into());
     }
     profiles::revoke_job(store, id, reason, now).await?;
     describe(store, id, now).await
@@ -601,10 +766,9 @@ pub async fn conclude(store: &Store, job: &JobRecord, result: JobResult) -> Resu
     let key = keys::job_result(&job.job_id)?;
     let standing = match store.create_json(&key, &result).await {
         Ok(()) => result,
-        Err(StoreError::AlreadyExists { .. }) => store
-            .get_json::<JobResult>(&key)
-            .await?
-            .ok_or_else(|| Error::Conflict(format!("the result of job {} vanished; look at the store", job.job_id)))?,
+        Err(StoreError::AlreadyExists { .. }) => store.get_json::<JobResult>(&key).await?.ok_or_else(|| {
+            JobError::Vanished { what: format!("the result of job {}", job.job_id), fix: "look at the store" }
+        })?,
         Err(e) => return Err(e.into()),
     };
     settle(store, job, &standing).await?;
@@ -709,7 +873,7 @@ pub async fn version_record(store: &Store, job: &JobRecord) -> Result<VersionRec
     store
         .get_json::<VersionRecord>(&keys::profile_version(&job.profile, &job.profile_version)?)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("profile version {} is missing from the store", job.version_ref())))
+        .ok_or_else(|| JobError::VersionMissing { version: job.version_ref() }.into())
 }
 
 /// A renewal record's content (its time is in its key).
@@ -726,10 +890,10 @@ async fn create_or_keep<T: Serialize>(store: &Store, key: &Key, value: &T) -> Re
     }
 }
 
-fn check_text(what: &str, s: &str, max: usize) -> Result<(), Error> {
+fn check_text(what: &'static str, s: &str, max: usize) -> Result<(), Error> {
     let n = s.chars().count();
     if n == 0 || n > max || s.chars().any(char::is_control) {
-        return Err(Error::Invalid(format!("a {what} is 1 to {max} characters without control characters")));
+        return Err(JobError::BadText { what, max }.into());
     }
     Ok(())
 }

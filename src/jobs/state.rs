@@ -304,10 +304,21 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Format(_)
         | Error::Crypto(_)
         | Error::Name(_)
-        | Error::Invalid(_)
-        | Error::NotAFile { .. }
-        | Error::NotFound(_)
-        | Error::Conflict(_) => FailureKind::Permanent,
+        | Error::Profile(_)
+        | Error::Csc(_)
+        | Error::Job(_)
+        | Error::Internal(_)
+        | Error::Layer(_)
+        | Error::Sign(_)
+        | Error::Deploy(_)
+        | Error::RevocationList { .. }
+        | Error::BothGiven { .. }
+        | Error::Unsigned { .. }
+        | Error::BrokenBlock { .. }
+        | Error::NoFile { .. }
+        | Error::FileTooLarge { .. }
+        | Error::NotAFilePath { .. }
+        | Error::NotAFile { .. } => FailureKind::Permanent,
     }
 }
 
@@ -491,8 +502,11 @@ mod tests {
         let changed = StoreError::Conflict { key: "in.zip".into(), reason: "changed".into() };
         let wrapped = Error::io("reading the source", std::io::Error::other(changed));
         assert_eq!(classify(&wrapped), FailureKind::Permanent, "a source changed mid-read");
-        assert_eq!(classify(&Error::Invalid("not a zip".into())), FailureKind::Permanent);
-        assert_eq!(classify(&Error::Conflict("canceled".into())), FailureKind::Permanent);
+        assert_eq!(classify(&Error::Sign(crate::sign::SignError::AlreadySigned)), FailureKind::Permanent);
+        assert_eq!(
+            classify(&Error::Profile(crate::profiles::ProfileError::Canceled { name: "App".parse().unwrap() })),
+            FailureKind::Permanent
+        );
         assert_eq!(classify(&Error::Store(StoreError::NotFound { key: "in.zip".into() })), FailureKind::Permanent);
         let zip = ZipError::at("/etc/passwd", Rule::AbsolutePath);
         assert_eq!(classify(&Error::Zip(zip)), FailureKind::Permanent);

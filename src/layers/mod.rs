@@ -38,6 +38,62 @@ use crate::location::Location;
 use crate::model::{JobId, LayerName, LayerVersionRef, NameError, Timestamp, VersionRef};
 use crate::store::{Key, Store, StoreError, keys};
 
+/// What can go wrong with layers and their versions.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    /// A description or licence over its length.
+    #[error("the {what} has {len} characters; at most {max} are allowed")]
+    TextTooLong {
+        /// Which text.
+        what: &'static str,
+        /// Its length in characters.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// A description or licence with a control character.
+    #[error("the {what} holds a control character (a newline, a tab…); use plain text")]
+    TextControl {
+        /// Which text.
+        what: &'static str,
+    },
+    /// Too many compatible runtimes.
+    #[error("{count} compatible runtimes given; a layer version names at most {MAX_RUNTIMES}")]
+    TooManyRuntimes {
+        /// How many were given.
+        count: usize,
+    },
+    /// Over Lambda's unzipped limit.
+    #[error(
+        "layer {name}: {} Remove what the layer does not need (tests, documentation, caches, debug symbols) and publish again.",
+        crate::limits::unzipped_size_message(*actual)
+    )]
+    TooLarge {
+        /// The layer.
+        name: LayerName,
+        /// Its unzipped size, as far as it was measured.
+        actual: u64,
+    },
+    /// The version was deleted.
+    #[error("layer version {layer} was deleted; `signer layer versions {}` lists the versions left", layer.name)]
+    VersionDeleted {
+        /// The version.
+        layer: LayerVersionRef,
+    },
+    /// No such version.
+    #[error("layer version {layer} not found; `signer layer versions {}` lists the versions", layer.name)]
+    VersionNotFound {
+        /// The version.
+        layer: LayerVersionRef,
+    },
+    /// No such layer.
+    #[error("layer {name} not found; `signer layer list` lists the layers")]
+    NotFound {
+        /// The layer.
+        name: LayerName,
+    },
+}
+
 /// Runtimes one version may name (Lambda's limit).
 pub const MAX_RUNTIMES: usize = 15;
 /// Longest description, in characters (Lambda's limit).
@@ -192,10 +248,7 @@ pub async fn resolve(store: &Store, layer: &LayerVersionRef) -> Result<ResolvedL
 pub async fn show(store: &Store, layer: &LayerVersionRef) -> Result<LayerVersion, Error> {
     let resolved = resolve(store, layer).await?;
     if resolved.deleted {
-        return Err(Error::NotFound(format!(
-            "layer version {layer} was deleted; `signer layer versions {}` lists the versions left",
-            layer.name
-        )));
+        return Err(LayerError::VersionDeleted { layer: layer.clone() }.into());
     }
     Ok(resolved.version)
 }
@@ -305,7 +358,7 @@ pub async fn get(
         }
     })
     .await;
-    copied.map_err(|e| Error::Invalid(format!("internal: the copy task failed: {e}")))??;
+    copied.map_err(|e| Error::Internal(format!("the copy task failed: {e}")))??;
     Ok(version)
 }
 
@@ -324,10 +377,7 @@ async fn record(store: &Store, layer: &LayerVersionRef) -> Result<LayerVersion, 
         if !known {
             return Err(unknown_layer(&layer.name));
         }
-        return Err(Error::NotFound(format!(
-            "layer version {layer} not found; `signer layer versions {}` lists the versions",
-            layer.name
-        )));
+        return Err(LayerError::VersionNotFound { layer: layer.clone() }.into());
     };
     if &version.layer != layer || keys::blob_sha256(&version.sha256).is_err() {
         return Err(StoreError::Corrupt {
@@ -344,7 +394,7 @@ async fn record(store: &Store, layer: &LayerVersionRef) -> Result<LayerVersion, 
 }
 
 fn unknown_layer(name: &LayerName) -> Error {
-    Error::NotFound(format!("layer {name} not found; `signer layer list` lists the layers"))
+    LayerError::NotFound { name: name.clone() }.into()
 }
 
 /// A layer's version numbers that have no tombstone, ascending.

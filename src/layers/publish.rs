@@ -24,9 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 
-use super::{Architecture, LayerVersion, MAX_DESCRIPTION, MAX_LICENSE_INFO, MAX_RUNTIMES, Runtime};
+use super::{Architecture, LayerError, LayerVersion, MAX_DESCRIPTION, MAX_LICENSE_INFO, MAX_RUNTIMES, Runtime};
 use crate::error::Error;
-use crate::limits::unzipped_size_message;
 use crate::location::Location;
 use crate::model::{JobId, LayerName, LayerVersionRef, Timestamp, VersionRef};
 use crate::sign::{SignParams, sign_location};
@@ -53,20 +52,16 @@ pub struct PublishParams {
 
 impl PublishParams {
     /// Checks the lengths and counts (Lambda's limits) and drops duplicates; refusals are
-    /// [`Error::Invalid`].
+    /// [`LayerError`].
     fn checked(mut self) -> Result<Self, Error> {
-        let text = |what: &str, value: &Option<String>, max: usize| -> Result<(), Error> {
+        let text = |what: &'static str, value: &Option<String>, max: usize| -> Result<(), LayerError> {
             let Some(v) = value else { return Ok(()) };
-            if v.chars().count() > max {
-                return Err(Error::Invalid(format!(
-                    "the {what} has {} characters; at most {max} are allowed",
-                    v.chars().count()
-                )));
+            let len = v.chars().count();
+            if len > max {
+                return Err(LayerError::TextTooLong { what, len, max });
             }
             if v.chars().any(char::is_control) {
-                return Err(Error::Invalid(format!(
-                    "the {what} holds a control character (a newline, a tab…); use plain text"
-                )));
+                return Err(LayerError::TextControl { what });
             }
             Ok(())
         };
@@ -75,10 +70,7 @@ impl PublishParams {
         dedup(&mut self.compatible_runtimes);
         dedup(&mut self.compatible_architectures);
         if self.compatible_runtimes.len() > MAX_RUNTIMES {
-            return Err(Error::Invalid(format!(
-                "{} compatible runtimes given; a layer version names at most {MAX_RUNTIMES}",
-                self.compatible_runtimes.len()
-            )));
+            return Err(LayerError::TooManyRuntimes { count: self.compatible_runtimes.len() }.into());
         }
         Ok(self)
     }
@@ -133,7 +125,7 @@ pub enum Step {
 /// profile version, the job (if any) and the signing time.
 ///
 /// Refusals: a zip the strict gate refuses, or whose entries inflate to more than
-/// 262,144,000 bytes, is [`Error::Invalid`] / [`Error::Zip`] (exit 3), with Lambda's
+/// 262,144,000 bytes, is [`LayerError::TooLarge`] (exit 3), with Lambda's
 /// wording and the actual size for the limit. Nothing is written to the store then.
 pub async fn publish(
     store: &Store,
@@ -237,9 +229,9 @@ fn check_and_hash(
     });
     let inspected = checked.map_err(|e| refusal(name, shown, e))?;
     let sha256 = hashed
-        .map_err(|_| Error::Invalid("internal: the hashing thread failed".into()))?
+        .map_err(|_| Error::Internal("the hashing thread failed".into()))?
         .map_err(|e| Error::io(format!("reading {shown}"), e))?
-        .ok_or_else(|| Error::Invalid("internal: hashing stopped early".into()))?;
+        .ok_or_else(|| Error::Internal("hashing stopped early".into()))?;
     Ok((inspected, sha256, size))
 }
 
@@ -247,11 +239,7 @@ fn check_and_hash(
 fn refusal(name: &LayerName, shown: &str, e: InspectError) -> Error {
     match e {
         InspectError::Zip(z) => match z.rule {
-            Rule::UnzippedTooLarge { actual } => Error::Invalid(format!(
-                "layer {name}: {} Remove what the layer does not need (tests, documentation, caches, debug \
-                 symbols) and publish again.",
-                unzipped_size_message(actual)
-            )),
+            Rule::UnzippedTooLarge { actual } => LayerError::TooLarge { name: name.clone(), actual }.into(),
             _ => Error::Zip(z),
         },
         InspectError::Io(io) => Error::io(format!("reading {shown}"), io),
@@ -383,7 +371,7 @@ async fn copy_private(zip: &Location, dest: &Path) -> Result<(), Error> {
 
 /// Runs blocking work off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Invalid(format!("internal: a publishing task failed: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("a publishing task failed: {e}")))
 }
 
 /// A file read by offset from several threads at once (`pread`: no shared cursor).

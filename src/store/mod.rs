@@ -57,8 +57,6 @@ use object_store::{DynObjectStore, GetOptions, ObjectStore, ObjectStoreExt, PutM
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::exit;
-
 /// The largest JSON record [`Store::get_json`] reads, in bytes: a store is shared, so what
 /// it holds is checked like any other input.
 pub const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
@@ -136,17 +134,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The exit code of this error (SPEC §7).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::NotFound { .. } => exit::NOT_FOUND,
-            Self::AlreadyExists { .. } | Self::Conflict { .. } => exit::CONFLICT,
-            Self::BadUrl { .. } => exit::USAGE,
-            Self::BadKey { .. } => exit::INVALID,
-            Self::Backend { .. } | Self::Corrupt { .. } | Self::Open { .. } => exit::IO,
-        }
-    }
-
     /// Maps a backend error on `key`: the semantic cases get their own variants.
     fn from_backend(op: &'static str, key: &str, store: &str, e: object_store::Error) -> Self {
         match e {
@@ -556,6 +543,7 @@ fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{ExitCode as _, exit};
 
     #[test]
     fn urls_are_checked() {

@@ -116,7 +116,7 @@ async fn create_is_exclusive(store: &Store) {
     store.create_json(&k, &serde_json::json!({"v": 1})).await.unwrap();
     let err = store.create_json(&k, &serde_json::json!({"v": 2})).await.unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
-    assert_eq!(err.exit_code(), 5);
+    assert_eq!(signer::error::exit::of_store(&err), 5);
     assert!(err.to_string().contains("records/one.json"), "{err}");
     let got: serde_json::Value = store.get_json(&k).await.unwrap().unwrap();
     assert_eq!(got, serde_json::json!({"v": 1}), "the loser changed nothing");
@@ -237,7 +237,7 @@ async fn missing_objects(store: &Store) {
     assert!(!store.exists(&k).await.unwrap());
     let err = store.reader(&k).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
-    assert_eq!(err.exit_code(), 4);
+    assert_eq!(signer::error::exit::of_store(&err), 4);
 }
 
 /// Deterministic bytes that differ at every offset of interest.
@@ -378,7 +378,7 @@ async fn object_reader_pins_the_version(store: &Store) {
     .unwrap();
     let inner = err.downcast::<StoreError>().expect("a StoreError inside");
     assert!(matches!(inner, StoreError::Conflict { .. }), "{inner}");
-    assert_eq!(inner.exit_code(), 5);
+    assert_eq!(signer::error::exit::of_store(&inner), 5);
 
     let err = ObjectReader::open_if_match(Arc::clone(store.inner()), k.path(), &e_tag).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
