@@ -142,6 +142,25 @@ cargo fmt --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
+# --- the MSRV: no older toolchain can be installed here, so the declared rust-version is
+# checked two ways instead. clippy's incompatible_msrv lint (above) refuses std APIs newer
+# than it; this step refuses a rust-version lower than any dependency's (cargo metadata).
+# Language features are on the reviewer: let-chains need 1.88, below the 1.89 that uuid
+# asks for.
+log "rust-version covers every dependency's"
+cargo metadata --format-version 1 --locked | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+ver = lambda v: tuple(int(x) for x in (v.split(".") + ["0", "0"])[:3])
+root = next(p for p in m["packages"] if p["id"] in m["workspace_members"])
+declared = root["rust_version"]
+need, name = max((ver(p["rust_version"]), p["name"]) for p in m["packages"] if p["rust_version"])
+shown = ".".join(map(str, need))
+if need > ver(declared):
+    sys.exit(f"Cargo.toml says rust-version {declared}, but {name} needs {shown}: raise it")
+print(f"rust-version {declared}: every dependency builds with it (the highest, {name}, needs {shown})")
+'
+
 log "cargo test --all-targets"
 cargo test --all-targets
 
