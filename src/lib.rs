@@ -1,43 +1,90 @@
 //! `signer`: a self-hosted, offline-verifiable code-signing and layer manager for
 //! zip-packaged functions.
 //!
-//! The crate is a pure core — zip inspection ([`zipcheck`]), the signed-package format
-//! ([`format`](mod@format)), cryptography ([`crypto`]), verification ([`verify`]) and Lambda's limits
-//! ([`limits`]) — wrapped by effects at the edge: the object store ([`store`]), the home
-//! with its private keys ([`home`]), the clock ([`clock`]) and the command line (`cli`).
+//! The folders are the layers, and `tests/it/layering.rs` keeps them apart:
 //!
+//! - `core/` — pure: bytes in, answers out. The strict zip gate ([`zipcheck`]), the
+//!   signed-package format ([`format`](mod@format)), [`crypto`], signing a package
+//!   ([`sign`]) and reading one back ([`verify`]), the policy and its [`verdict`], Lambda's
+//!   [`limits`] and the deployment input ([`deploy`]), revocation lists ([`revlist`]), the
+//!   [`model`]'s names and times. No store, home, clock, tokio or file system.
+//! - `ops/` — the use cases over the store and the home: [`profiles`], code-signing
+//!   configs ([`csc`]), signing [`jobs`] and their [`worker`], [`layers`], judging a
+//!   package ([`judge`]), signing between locations ([`signing`]).
+//! - `edge/` — where signer touches the world: the object [`store`], the [`home`] with
+//!   the private keys, the [`clock`] (the one place that reads the time) and local or
+//!   object [`location`]s.
+//! - [`error`] — one error enum per area, wrapped by [`Error`], and the one map from
+//!   errors to exit codes.
+//!
+//! The command line (clap, output, progress) is the binary's, in `src/cli/`.
 //! SECURITY.md is the specification of the signed package; the modules that implement it
 //! quote it.
+//!
+//! The core alone signs a package and checks it, in memory:
+//!
+//! ```
+//! use std::io::{Cursor, Write};
+//! use signer::crypto::{self, SecretKey};
+//! use signer::model::{Platform, Timestamp, VersionRef};
+//! use signer::sign::{SignParams, sign_package};
+//! use signer::verify::{self, Integrity, TrustedVersion, WholeHash};
+//! use signer::zipcheck::ZipLimits;
+//!
+//! // A zip, as any writer makes one (the zip crate here, Info-ZIP or Python elsewhere).
+//! let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+//! zip.start_file("handler.py", zip::write::SimpleFileOptions::default())?;
+//! zip.write_all(b"def handler(event, context):\n    return 'ok'\n")?;
+//! let source = zip.finish()?.into_inner();
+//!
+//! // A root CA, and a profile version's key and certificate under it.
+//! let now: Timestamp = "2026-12-01T00:00:00Z".parse()?;
+//! let (root, root_key) = crypto::create_root_ca(now)?;
+//! let version: VersionRef = "MyApp/AbCdE12345".parse()?;
+//! let key = SecretKey::generate(Platform::EcdsaP384Sha384)?;
+//! let cert = crypto::issue_code_signing_cert(&root, &root_key, &key, &version, now, now.plus_secs(86_400))?;
+//!
+//! let params = SignParams {
+//!     key,
+//!     chain: vec![cert.clone(), root.clone()],
+//!     version: version.clone(),
+//!     job_id: None,
+//!     signed_at: now,
+//!     expires_at: now.plus_secs(3_600),
+//! };
+//! let mut signed = Vec::new();
+//! sign_package(&mut Cursor::new(&source), &mut signed, &params, &ZipLimits::default(), &mut |_| {})?;
+//!
+//! // Read back: the bytes are intact, and the signer is the version the store recorded.
+//! let read = verify::read_package(&mut Cursor::new(&signed), WholeHash::Skip, &mut |_| {})?;
+//! let Integrity::Intact(block) = &read.integrity else { panic!("{:?}", read.integrity) };
+//! let trusted = TrustedVersion { version, certificate: cert, anchor: root };
+//! let verified = verify::authenticate(block, Some(&trusted))?;
+//! assert_eq!(verified.statement().signed_at, now);
+//!
+//! // One byte changed, and integrity fails.
+//! let mut tampered = signed.clone();
+//! tampered[40] ^= 1;
+//! let read = verify::read_package(&mut Cursor::new(&tampered), WholeHash::Skip, &mut |_| {})?;
+//! assert!(matches!(read.integrity, Integrity::Broken { .. }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-pub mod cli;
-pub mod clock;
-pub mod crypto;
-pub mod csc;
-pub mod deploy;
+mod core;
+mod edge;
 pub mod error;
-pub mod format;
+mod ops;
+
+// One path per module, whatever layer it lives in: `signer::zipcheck`, `signer::store`…
 #[doc(hidden)]
-pub mod fuzzing;
-pub mod hashpipe;
-pub mod home;
-pub mod jobs;
-pub mod judge;
-pub mod layers;
-pub mod limits;
-pub mod location;
-pub mod model;
-pub mod policy;
-pub mod profiles;
-pub mod reader;
-pub mod revlist;
-pub mod sign;
-pub mod store;
-pub mod verdict;
-pub mod verify;
-pub mod worker;
-pub mod zipcheck;
+pub use core::fuzzing;
+pub use core::{
+    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, verdict, verify, zipcheck,
+};
+pub use edge::{clock, home, location, store};
+pub use ops::{csc, jobs, judge, layers, profiles, signing, worker};
 
 pub use error::Error;

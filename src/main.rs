@@ -1,5 +1,9 @@
-//! The `signer` command line; everything lives in the library's `cli` module.
+//! The `signer` command line: clap's types, the commands and the output live here, in the
+//! binary; what they do lives in the library.
+#![forbid(unsafe_code)]
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    signer::cli::main()
+    cli::main()
 }

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::Ctx;
-use crate::clock;
-use crate::csc::{self, Csc, FileConfig, Update};
-use crate::error::exit;
-use crate::model::{CscId, Policy, VersionRef};
-use crate::policy::Trust;
-use crate::store::Store;
+use signer::clock;
+use signer::csc::{self, Csc, FileConfig, Update};
+use signer::error::exit;
+use signer::model::{CscId, Policy, VersionRef};
+use signer::policy::Trust;
+use signer::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum CscCmd {
@@ -189,7 +189,7 @@ impl Loaded {
             }
             (None, None) => Self::None,
             (Some(id), Some(path)) => {
-                return Err(crate::Error::BothGiven {
+                return Err(signer::Error::BothGiven {
                     what: format!("two code-signing configs: {id} and the file {}", path.display()),
                 }
                 .into());

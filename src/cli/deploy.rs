@@ -9,18 +9,18 @@ use clap::Subcommand;
 use super::Ctx;
 use super::csc::Loaded;
 use super::revocations::RevocationArgs;
-use crate::clock;
-use crate::deploy::{self, Sizes, field_path, layer_path};
-use crate::error::exit;
-use crate::judge;
-use crate::layers;
-use crate::location::Location;
-use crate::model::{LayerVersionRef, Timestamp};
-use crate::policy::{Revocations, Trust};
-use crate::store::Store;
-use crate::verdict::{Decision, PackageVerdict, Role, Verdict};
-use crate::verify::{Integrity, WholeHash};
-use crate::zipcheck::{self, InspectError, Rule, ZipLimits};
+use signer::clock;
+use signer::deploy::{self, Sizes, field_path, layer_path};
+use signer::error::exit;
+use signer::judge;
+use signer::layers;
+use signer::location::Location;
+use signer::model::{LayerVersionRef, Timestamp};
+use signer::policy::{Revocations, Trust};
+use signer::store::Store;
+use signer::verdict::{Decision, PackageVerdict, Role, Verdict};
+use signer::verify::{Integrity, WholeHash};
+use signer::zipcheck::{self, InspectError, Rule, ZipLimits};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum DeployCmd {
@@ -69,15 +69,15 @@ pub(super) struct CheckArgs {
 pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     let DeployCmd::Check(args) = cmd;
     let bytes = read_input(&args.input)?;
-    let d = deploy::parse(&bytes).map_err(crate::Error::from)?;
+    let d = deploy::parse(&bytes).map_err(signer::Error::from)?;
     let at = args.at.unwrap_or_else(clock::now);
     let store = ctx.store()?;
 
     let code = Location::parse(&d.code)
-        .map_err(|e| crate::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;
+        .map_err(|e| signer::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;
     code_exists(&code).await?;
     if let (Some(id), Some(file)) = (&d.code_signing_config, &args.csc_file) {
-        return Err(crate::Error::BothGiven {
+        return Err(signer::Error::BothGiven {
             what: format!("the deployment names code_signing_config {id} and --csc-file {} was given", file.display()),
         }
         .into());
@@ -130,17 +130,19 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
             .lock()
             .take(cap)
             .read_to_end(&mut bytes)
-            .map_err(|e| crate::Error::io("reading the deployment from stdin", e))?;
+            .map_err(|e| signer::Error::io("reading the deployment from stdin", e))?;
     } else {
-        let f = crate::location::open_file(std::path::Path::new(input)).map_err(|e| match e {
-            crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => crate::Error::NoFile {
-                path: input.to_owned(),
-                what: "deployment file",
-                fix: "pass a path, or - for stdin",
-            },
+        let f = signer::location::open_file(std::path::Path::new(input)).map_err(|e| match e {
+            signer::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                signer::Error::NoFile {
+                    path: input.to_owned(),
+                    what: "deployment file",
+                    fix: "pass a path, or - for stdin",
+                }
+            }
             e => e,
         })?;
-        f.take(cap).read_to_end(&mut bytes).map_err(|e| crate::Error::io(format!("reading {input}"), e))?;
+        f.take(cap).read_to_end(&mut bytes).map_err(|e| signer::Error::io(format!("reading {input}"), e))?;
     }
     Ok(bytes)
 }
@@ -149,15 +151,15 @@ fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
 async fn code_exists(code: &Location) -> anyhow::Result<()> {
     match code.size().await {
         Ok(_) => Ok(()),
-        Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            Err(crate::Error::NoFile {
+        Err(signer::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(signer::Error::NoFile {
                 path: format!("{code} (at {})", field_path("code")),
                 what: "function package",
                 fix: "check the deployment's code field",
             }
             .into())
         }
-        Err(e @ crate::Error::Store(crate::store::StoreError::NotFound { .. })) => {
+        Err(e @ signer::Error::Store(signer::store::StoreError::NotFound { .. })) => {
             Err(anyhow::Error::from(e).context(format!("the function package at {}", field_path("code"))))
         }
         Err(e) => Err(e.into()),
@@ -198,7 +200,7 @@ async fn measure(p: &Package) -> anyhow::Result<u64> {
     let mut input = p.loc.open().await?;
     let inspected = tokio::task::spawn_blocking(move || zipcheck::inspect(&mut input, &ZipLimits::default()))
         .await
-        .map_err(|e| crate::Error::Internal(format!("the zip check failed: {e}")))?;
+        .map_err(|e| signer::Error::Internal(format!("the zip check failed: {e}")))?;
     match inspected {
         Ok((_, i)) => Ok(i.unzipped_size),
         Err(InspectError::Zip(z)) => {
@@ -207,9 +209,9 @@ async fn measure(p: &Package) -> anyhow::Result<u64> {
             if let Rule::UnzippedTooLarge { actual } = z.rule() {
                 return Ok(*actual);
             }
-            Err(anyhow::Error::from(crate::Error::Zip(z))
+            Err(anyhow::Error::from(signer::Error::Zip(z))
                 .context(format!("at {} ({}): the unsigned package is refused by the zip check", p.path, p.name)))
         }
-        Err(InspectError::Io(e)) => Err(crate::Error::io(format!("reading {}", p.loc), e).into()),
+        Err(InspectError::Io(e)) => Err(signer::Error::io(format!("reading {}", p.loc), e).into()),
     }
 }

@@ -8,12 +8,12 @@ use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::clock;
-use crate::error::exit;
-use crate::layers::{self, Architecture, Deleted, LayerVersion, PublishParams, Runtime, Step};
-use crate::location::Location;
-use crate::model::{LayerName, LayerVersionRef, ProfileName};
-use crate::profiles;
+use signer::clock;
+use signer::error::exit;
+use signer::layers::{self, Architecture, Deleted, LayerVersion, PublishParams, Runtime, Step};
+use signer::location::Location;
+use signer::model::{LayerName, LayerVersionRef, ProfileName};
+use signer::profiles;
 
 /// Layer versions: immutable, numbered from 1, never renumbered.
 #[derive(Debug, Subcommand)]
@@ -82,7 +82,7 @@ pub(super) struct PublishArgs {
     #[arg(long, value_name = "RUNTIME")]
     compatible_runtime: Vec<Runtime>,
     /// An instruction set the layer is built for (repeat for both).
-    #[arg(long, value_enum, value_name = "ARCH")]
+    #[arg(long, value_name = "ARCH", value_parser = super::one_of::<Architecture>(Architecture::ALL.map(Architecture::as_str)))]
     compatible_architecture: Vec<Architecture>,
     /// Its licence: an SPDX identifier, a URL or a short text (at most 512 characters).
     #[arg(long, value_name = "LICENSE")]

@@ -22,9 +22,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use output::{Format, Out};
 
-use crate::error::exit;
-use crate::home::Home;
-use crate::store::Store;
+use signer::error::exit;
+use signer::home::Home;
+use signer::store::Store;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success/allowed, 1 denied, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 store or I/O.
@@ -137,6 +137,17 @@ enum Shell {
     Fish,
 }
 
+/// A parser for one of a library enum's names: clap shows them as the possible values
+/// (in `--help` and in errors), the enum's `FromStr` makes the value. The library's types
+/// know nothing of clap.
+fn one_of<T>(names: impl IntoIterator<Item = &'static str>) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
 /// What every command gets: where state lives and how to talk to the user.
 pub struct Ctx {
     /// The home.
@@ -232,9 +243,9 @@ fn message(e: &anyhow::Error) -> String {
 
 /// The id of the zip gate's rule behind a refusal, if one is.
 fn zip_rule(e: &anyhow::Error) -> Option<&'static str> {
-    e.chain().find_map(|c| match c.downcast_ref::<crate::Error>() {
-        Some(crate::Error::Zip(z)) => Some(z.rule().id()),
-        _ => c.downcast_ref::<crate::zipcheck::ZipError>().map(|z| z.rule().id()),
+    e.chain().find_map(|c| match c.downcast_ref::<signer::Error>() {
+        Some(signer::Error::Zip(z)) => Some(z.rule().id()),
+        _ => c.downcast_ref::<signer::zipcheck::ZipError>().map(|z| z.rule().id()),
     })
 }
 
@@ -245,13 +256,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// The exit code of an error: the first library error in the chain decides.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
-        if let Some(err) = cause.downcast_ref::<crate::Error>() {
+        if let Some(err) = cause.downcast_ref::<signer::Error>() {
             return err.exit_code();
         }
-        if let Some(err) = cause.downcast_ref::<crate::store::StoreError>() {
+        if let Some(err) = cause.downcast_ref::<signer::store::StoreError>() {
             return exit::of_store(err);
         }
-        if let Some(err) = cause.downcast_ref::<crate::home::HomeError>() {
+        if let Some(err) = cause.downcast_ref::<signer::home::HomeError>() {
             return exit::of_home(err);
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
@@ -304,7 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 async fn init(ctx: &Ctx) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let home = ctx.home()?;
-    let (ca, created) = crate::profiles::init(&store, &home, crate::clock::now()).await?;
+    let (ca, created) = signer::profiles::init(&store, &home, signer::clock::now()).await?;
     let doc = serde_json::json!({
         "created": created,
         "store": store.url(),

@@ -47,10 +47,10 @@ impl Out {
 
     /// Whether a verdict printed here needs the packages' whole-file SHA-256: only its
     /// JSON shows it.
-    pub fn verdict_hash(&self) -> crate::verify::WholeHash {
+    pub fn verdict_hash(&self) -> signer::verify::WholeHash {
         match self.format {
-            Format::Json => crate::verify::WholeHash::Sha256,
-            Format::Text => crate::verify::WholeHash::Skip,
+            Format::Json => signer::verify::WholeHash::Sha256,
+            Format::Text => signer::verify::WholeHash::Skip,
         }
     }
 

@@ -6,12 +6,12 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Ctx;
-use crate::clock;
-use crate::crypto::{self, SecretKey};
-use crate::error::exit;
-use crate::location;
-use crate::model::{Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
-use crate::profiles::{self, NewVersion, Profile};
+use signer::clock;
+use signer::crypto::{self, SecretKey};
+use signer::error::exit;
+use signer::location;
+use signer::model::{Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
+use signer::profiles::{self, NewVersion, Profile};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ProfileCmd {
@@ -156,12 +156,14 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
 /// in PEM, with room to spare).
 const MAX_CHAIN_FILE: usize = 256 << 10;
 /// The largest key file read for `--key`.
-const MAX_KEY_FILE: usize = crate::home::MAX_KEY_FILE_BYTES as usize;
+const MAX_KEY_FILE: usize = signer::home::MAX_KEY_FILE_BYTES as usize;
 
 fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<NewVersion> {
     let pem = location::read_file(chain, MAX_CHAIN_FILE)?;
     let pem = String::from_utf8(pem).map_err(|_| {
-        crate::Error::from(crypto::CryptoError::pem(format!("{} is not a PEM file (not text)", chain.display())))
+        signer::Error::from(crypto::CryptoError::BadPem {
+            reason: format!("{} is not a PEM file (not text)", chain.display()),
+        })
     })?;
     let chain =
         crypto::parse_pem_certs(&pem).with_context(|| format!("reading the certificate chain {}", chain.display()))?;
@@ -170,7 +172,7 @@ fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<N
         Ok(text) if text.contains("-----BEGIN") => SecretKey::from_pkcs8_pem(text),
         _ => SecretKey::from_pkcs8(&bytes),
     }
-    .map_err(crate::Error::from)?;
+    .map_err(signer::Error::from)?;
     profiles::check_own_chain(&chain, &key, clock::now())?;
     Ok(NewVersion::OwnChain { chain, key: Box::new(key) })
 }

@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
 use super::{Ctx, Format};
-use crate::error::exit;
+use signer::error::exit;
 
 const PROFILE: &str = include_str!("../../profiles/release-profile.json");
 const FUNCTION_ZIP: &[u8] = include_bytes!("../../fixtures/packages/hello-function.zip");

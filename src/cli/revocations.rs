@@ -8,14 +8,14 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Ctx;
-use crate::clock;
-use crate::crypto::SecretKey;
-use crate::error::exit;
-use crate::location::Location;
-use crate::policy::Revocations;
-use crate::profiles;
-use crate::revlist::{self, MaxAge};
-use crate::store::Store;
+use signer::clock;
+use signer::crypto::SecretKey;
+use signer::error::exit;
+use signer::location::Location;
+use signer::policy::Revocations;
+use signer::profiles;
+use signer::revlist::{self, MaxAge};
+use signer::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum RevocationsCmd {
@@ -39,14 +39,14 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let home = ctx.home()?;
     let ca = profiles::root_ca(&store).await?;
     let der = profiles::read_root_ca_key(&home, &ca, "export revocation lists")?;
-    let key = SecretKey::from_pkcs8(&der).map_err(crate::Error::from)?;
+    let key = SecretKey::from_pkcs8(&der).map_err(signer::Error::from)?;
     let revocations = profiles::revocations(&store).await?;
     let now = clock::now();
     let bytes = revlist::export(&revocations, &ca.der()?, &key, now)?;
     let mut out = Location::Path(o.clone()).create().await?;
     if let Err(e) = out.write_all(&bytes) {
         out.abort();
-        return Err(crate::Error::io(format!("writing {}", o.display()), e).into());
+        return Err(signer::Error::io(format!("writing {}", o.display()), e).into());
     }
     out.finish()?;
     let doc = serde_json::json!({
@@ -107,9 +107,9 @@ impl RevocationArgs {
 /// Reads a local file of at most `max` bytes (more is refused with exit 3, without
 /// reading it all).
 pub(super) fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result<Vec<u8>> {
-    crate::location::read_file(path, max).map_err(|e| match e {
-        crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            crate::Error::NoFile { path: path.display().to_string(), what: "file", fix: "check the path" }.into()
+    signer::location::read_file(path, max).map_err(|e| match e {
+        signer::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            signer::Error::NoFile { path: path.display().to_string(), what: "file", fix: "check the path" }.into()
         }
         e => e.into(),
     })

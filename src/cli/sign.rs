@@ -1,13 +1,13 @@
 //! `signer sign`
 
 use super::Ctx;
-use crate::clock;
-use crate::error::exit;
-use crate::location::Location;
-use crate::model::ProfileName;
-use crate::profiles;
-use crate::sign::sign_location;
-use crate::zipcheck::ZipLimits;
+use signer::clock;
+use signer::error::exit;
+use signer::location::Location;
+use signer::model::ProfileName;
+use signer::profiles;
+use signer::signing::sign_location;
+use signer::zipcheck::ZipLimits;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct SignArgs {

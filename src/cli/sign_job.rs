@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 
 use super::Ctx;
-use crate::clock;
-use crate::error::{Error, exit};
-use crate::jobs::JobError;
-use crate::jobs::{self, EventLog, JobEvent, JobStatus, JobSummary, JobView, ListFilter, StartRequest};
-use crate::model::{JobId, ProfileName, Timestamp};
-use crate::store::Store;
-use crate::worker::{DEFAULT_LEASE_SECS, WorkerOptions};
+use signer::clock;
+use signer::error::{Error, exit};
+use signer::jobs::JobError;
+use signer::jobs::{self, EventLog, JobEvent, JobStatus, JobSummary, JobView, ListFilter, StartRequest};
+use signer::model::{JobId, ProfileName, Timestamp};
+use signer::store::Store;
+use signer::worker::{DEFAULT_LEASE_SECS, WorkerOptions};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum SignJobCmd {
@@ -93,7 +93,7 @@ pub(super) struct StartArgs {
 #[derive(Debug, clap::Args)]
 pub(super) struct ListArgs {
     /// Only jobs with this status.
-    #[arg(long, value_enum, ignore_case = true)]
+    #[arg(long, ignore_case = true, value_parser = super::one_of::<JobStatus>(JobStatus::ALL.map(JobStatus::as_str)))]
     status: Option<JobStatus>,
     /// Only jobs of this profile.
     #[arg(long, value_name = "NAME")]
@@ -183,7 +183,7 @@ async fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<u8> {
             && summary.left_to_others > 0
             && jobs::live_workers(&store, clock::now()).await?.is_empty()
         {
-            let version = crate::model::VersionRef { profile: v.profile.clone(), version: v.profile_version.clone() };
+            let version = signer::model::VersionRef { profile: v.profile.clone(), version: v.profile_version.clone() };
             return Err(Error::from(JobError::NoKeyNoWorker { id, version, store: store.url().to_owned() }).into());
         }
     }

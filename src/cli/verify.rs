@@ -6,15 +6,15 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Ctx;
-use crate::clock;
-use crate::crypto;
-use crate::error::exit;
-use crate::format::Block;
-use crate::judge;
-use crate::location::Location;
-use crate::model::Timestamp;
-use crate::verdict::{Decision, Role, Verdict};
-use crate::verify::Integrity;
+use signer::clock;
+use signer::crypto;
+use signer::error::exit;
+use signer::format::Block;
+use signer::judge;
+use signer::location::Location;
+use signer::model::Timestamp;
+use signer::verdict::{Decision, Role, Verdict};
+use signer::verify::Integrity;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct VerifyArgs {
@@ -81,13 +81,13 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
         SignatureCmd::Export { package, dir } => (package, Some(dir)),
     };
     let loc = Location::parse(&package)?;
-    let read = judge::read(&loc, crate::verify::WholeHash::Skip, |_| {}).await?;
+    let read = judge::read(&loc, signer::verify::WholeHash::Skip, |_| {}).await?;
     let (block, integrity) = match &read.integrity {
         Integrity::Unsigned => {
-            return Err(crate::Error::Unsigned { package: loc.to_string() }.into());
+            return Err(signer::Error::Unsigned { package: loc.to_string() }.into());
         }
         Integrity::Broken { block: None, reason } => {
-            return Err(crate::Error::BrokenBlock { package: loc.to_string(), reason: reason.clone() }.into());
+            return Err(signer::Error::BrokenBlock { package: loc.to_string(), reason: reason.clone() }.into());
         }
         Integrity::Broken { block: Some(b), reason } => (b.as_ref(), format!("fail: {reason}")),
         Integrity::Intact(b) => (&**b, "pass".to_owned()),

@@ -5,10 +5,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::Ctx;
-use crate::error::exit;
-use crate::home::Home;
-use crate::store::Store;
-use crate::worker::{DEFAULT_LEASE_SECS, Outcome, Report, Stop, Summary, Worker, WorkerOptions};
+use signer::error::exit;
+use signer::home::Home;
+use signer::store::Store;
+use signer::worker::{DEFAULT_LEASE_SECS, Outcome, Report, Stop, Summary, Worker, WorkerOptions};
 
 /// How long a first Ctrl-C or SIGTERM lets in-flight jobs finish before releasing them.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);

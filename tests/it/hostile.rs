@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use signer::home::Home;
 use signer::location::Location;
-use signer::sign::{SignParams, sign_location};
+use signer::sign::SignParams;
+use signer::signing::sign_location;
 use signer::store::Store;
 use signer::zipcheck::ZipLimits;
 

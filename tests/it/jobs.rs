@@ -566,7 +566,7 @@ async fn seed_job(store: &Store, i: u64, base: i64) -> Option<FinalStatus> {
     let at = Timestamp::from_unix(base + i as i64);
     let job = JobRecord {
         job_id: id.clone(),
-        profile: if i % 2 == 0 { "ListA" } else { "ListB" }.parse().unwrap(),
+        profile: if i.is_multiple_of(2) { "ListA" } else { "ListB" }.parse().unwrap(),
         profile_version: "AbCdEf1234".parse().unwrap(),
         platform: Platform::default(),
         signature_validity: Validity::MAX,

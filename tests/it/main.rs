@@ -1,6 +1,8 @@
 //! The one integration-test binary: each module is one area.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+// The tests read the addresses of the servers scripts/test.sh started, and their switches.
+#![allow(clippy::disallowed_methods)]
 
 mod cli;
 mod corpus;
@@ -9,6 +11,7 @@ mod deploy;
 mod fuzz_seeds;
 mod hostile;
 mod jobs;
+mod layering;
 mod layers;
 mod memory;
 mod s3;

@@ -237,28 +237,3 @@ impl<R: Read, W: Write> Read for Tee<'_, R, W> {
         Ok(n)
     }
 }
-
-/// Signs `src` to `dest` (paths or object URLs). The output is published only after the
-/// whole source passed the gate and the block was re-verified; otherwise nothing appears.
-pub async fn sign_location(
-    src: &crate::location::Location,
-    dest: &crate::location::Location,
-    params: SignParams,
-    limits: ZipLimits,
-    mut progress: impl FnMut(u64) + Send + 'static,
-) -> Result<Signed, Error> {
-    let mut input = src.open().await?;
-    let mut output = dest.create().await?;
-    let outcome = tokio::task::spawn_blocking(move || {
-        let r = sign_package(&mut input, &mut output, &params, &limits, &mut progress);
-        match r {
-            Ok(signed) => output.finish().map(|()| signed),
-            Err(e) => {
-                output.abort();
-                Err(e)
-            }
-        }
-    })
-    .await;
-    outcome.map_err(|e| Error::Internal(format!("signing task failed: {e}")))?
-}

@@ -195,19 +195,29 @@ impl std::fmt::Display for Runtime {
 }
 
 /// An instruction set a layer is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Architecture {
     /// 64-bit x86.
     #[serde(rename = "x86_64")]
-    #[value(name = "x86_64")]
     X86_64,
     /// 64-bit Arm.
     #[serde(rename = "arm64")]
-    #[value(name = "arm64")]
     Arm64,
 }
 
+impl std::str::FromStr for Architecture {
+    type Err = String;
+
+    /// The architecture by the name Lambda uses.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| format!("no architecture {s:?}; x86_64 or arm64"))
+    }
+}
+
 impl Architecture {
+    /// Both, as Lambda lists them.
+    pub const ALL: [Self; 2] = [Self::X86_64, Self::Arm64];
+
     /// The name Lambda uses.
     pub fn as_str(self) -> &'static str {
         match self {

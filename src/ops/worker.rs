@@ -443,10 +443,10 @@ impl Inner {
         let written = jobs::announce(&self.store, &presence).await?;
         let skew = written.and_then(|at| jobs::clock_skew_problem(presence.seen_at, at, self.opts.lease_secs));
         // Said once, when first seen, and again only after the clocks agreed in between.
-        if self.clock_skewed.swap(skew.is_some(), Ordering::SeqCst) != skew.is_some() {
-            if let Some(message) = skew {
-                (self.report)(Report::Trouble { message });
-            }
+        if self.clock_skewed.swap(skew.is_some(), Ordering::SeqCst) != skew.is_some()
+            && let Some(message) = skew
+        {
+            (self.report)(Report::Trouble { message });
         }
         Ok(())
     }

@@ -28,7 +28,8 @@ use super::{Architecture, LayerError, LayerVersion, MAX_DESCRIPTION, MAX_LICENSE
 use crate::error::Error;
 use crate::location::Location;
 use crate::model::{JobId, LayerName, LayerVersionRef, Timestamp, VersionRef};
-use crate::sign::{SignParams, sign_location};
+use crate::sign::SignParams;
+use crate::signing::sign_location;
 use crate::store::{Store, StoreError, keys};
 use crate::zipcheck::{self, InspectError, Inspected, Parallelism, ReadAt, Rule, ZipLimits};
 

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{JobId, Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
 
 /// A job's status (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[value(rename_all = "PascalCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum JobStatus {
     /// Waiting for a worker.
     Submitted,
@@ -20,6 +19,9 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// Every status, in the order a job goes through them.
+    pub const ALL: [Self; 4] = [Self::Submitted, Self::InProgress, Self::Succeeded, Self::Failed];
+
     /// Whether the job has ended.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed)
@@ -33,6 +35,18 @@ impl JobStatus {
             Self::Succeeded => "Succeeded",
             Self::Failed => "Failed",
         }
+    }
+}
+
+impl std::str::FromStr for JobStatus {
+    type Err = String;
+
+    /// The status by its name, in any case (`succeeded`, `InProgress`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|v| v.as_str()).collect();
+            format!("no job status {s:?}; one of {}", names.join(", "))
+        })
     }
 }
 

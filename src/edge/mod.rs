@@ -1,0 +1,8 @@
+//! The edges where signer touches the world: the object store, the home (private keys),
+//! the clock, and local or object locations. Nothing above them opens a file or reads the
+//! time another way (`clippy.toml` keeps `SystemTime::now` in `clock`).
+
+pub mod clock;
+pub mod home;
+pub mod location;
+pub mod store;
