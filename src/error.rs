@@ -2,8 +2,17 @@
 //! exit codes (SPEC §7).
 
 use crate::{
-    crypto::CryptoError, csc::CscError, deploy::InputError, format::FormatError, home::HomeError, jobs::JobError,
-    layers::LayerError, model::NameError, profiles::ProfileError, sign::SignError, store::StoreError,
+    crypto::CryptoError,
+    csc::CscError,
+    deploy::InputError,
+    format::FormatError,
+    home::HomeError,
+    jobs::JobError,
+    layers::LayerError,
+    model::{NameError, TextError},
+    profiles::ProfileError,
+    sign::SignError,
+    store::StoreError,
     zipcheck::ZipError,
 };
 
@@ -96,13 +105,9 @@ pub mod exit {
     fn of_csc(e: &super::CscError) -> u8 {
         use super::CscError::*;
         match e {
-            PublisherCount { .. }
-            | DescriptionTooLong
-            | DescriptionControl
-            | NotAllowed { .. }
-            | WouldBeEmpty { .. }
-            | FileTooLarge { .. }
-            | BadFile { .. } => INVALID,
+            PublisherCount { .. } | NotAllowed { .. } | WouldBeEmpty { .. } | FileTooLarge { .. } | BadFile { .. } => {
+                INVALID
+            }
             UnknownPublisher { .. } | Deleted { .. } | NotFound { .. } => NOT_FOUND,
             NoFreeId | Contended { .. } => CONFLICT,
         }
@@ -112,7 +117,7 @@ pub mod exit {
     fn of_job(e: &super::JobError) -> u8 {
         use super::JobError::*;
         match e {
-            BadDestination { .. } | BadSource { .. } | EmptyPath | NoETag { .. } | BadText { .. } => INVALID,
+            BadDestination { .. } | BadSource { .. } | EmptyPath | NoETag { .. } => INVALID,
             SourceNotFound { .. }
             | NotFound { .. }
             | VersionMissing { .. }
@@ -135,7 +140,7 @@ pub mod exit {
     fn of_layer(e: &super::LayerError) -> u8 {
         use super::LayerError::*;
         match e {
-            TextTooLong { .. } | TextControl { .. } | TooManyRuntimes { .. } | TooLarge { .. } => INVALID,
+            TooManyRuntimes { .. } | TooLarge { .. } => INVALID,
             VersionDeleted { .. } | VersionNotFound { .. } | NotFound { .. } => NOT_FOUND,
         }
     }
@@ -156,6 +161,7 @@ pub mod exit {
             Zip(_)
             | Format(_)
             | Name(_)
+            | Text(_)
             | Deploy(_)
             | RevocationList { .. }
             | BothGiven { .. }
@@ -201,6 +207,9 @@ pub enum Error {
     /// A signing profile, its versions or the root CA.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// A description, reason or token out of bounds.
+    #[error(transparent)]
+    Text(#[from] TextError),
     /// A code-signing config.
     #[error(transparent)]
     Csc(#[from] CscError),

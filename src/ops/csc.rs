@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::limits::ALLOWED_PUBLISHERS;
-use crate::model::{CscId, Policy, Timestamp, VersionRef};
+use crate::model::{CscId, Policy, TextRule, Timestamp, VersionRef};
 use crate::policy::Trust;
 use crate::profiles;
 use crate::store::{Store, StoreError, keys};
@@ -36,12 +36,6 @@ pub enum CscError {
         /// How many (distinct) were given.
         count: usize,
     },
-    /// A description over [`MAX_DESCRIPTION`] characters.
-    #[error("the description is longer than {MAX_DESCRIPTION} characters; shorten it")]
-    DescriptionTooLong,
-    /// A description with a control character.
-    #[error("the description contains a control character (a newline, a tab…); use one line")]
-    DescriptionControl,
     /// An allowed publisher the store does not know.
     #[error("no profile version {version} in this store; see `signer profile show {}` for its versions", version.profile)]
     UnknownPublisher {
@@ -192,15 +186,12 @@ enum Revision {
     Deleted { created_at: Timestamp, deleted_at: Timestamp },
 }
 
-/// Checks a description: at most [`MAX_DESCRIPTION`] characters, no control characters.
+/// A config's description: at most [`MAX_DESCRIPTION`] characters, on one line.
+pub const DESCRIPTION: TextRule = TextRule::new("description", MAX_DESCRIPTION).or_empty();
+
+/// Checks a description against [`DESCRIPTION`].
 pub fn check_description(d: &str) -> Result<(), Error> {
-    if d.chars().count() > MAX_DESCRIPTION {
-        return Err(CscError::DescriptionTooLong.into());
-    }
-    if d.chars().any(char::is_control) {
-        return Err(CscError::DescriptionControl.into());
-    }
-    Ok(())
+    Ok(DESCRIPTION.check(d)?)
 }
 
 /// Refuses publishers the store does not know (exit 4): a config can only trust profile
@@ -274,12 +265,7 @@ pub async fn show(store: &Store, id: &CscId) -> Result<Csc, Error> {
 
 /// Every config that is not deleted, by id.
 pub async fn list(store: &Store) -> Result<Vec<Csc>, Error> {
-    let mut ids: Vec<CscId> = store
-        .list_keys(&keys::cscs()?)
-        .await?
-        .iter()
-        .filter_map(|k| k.segments().nth(1).and_then(|s| s.parse().ok()))
-        .collect();
+    let mut ids: Vec<CscId> = store.list_keys(&keys::cscs()?).await?.iter().filter_map(keys::parse_csc).collect();
     ids.sort();
     ids.dedup();
     let mut out = Vec::new();

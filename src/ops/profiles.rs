@@ -514,13 +514,8 @@ pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, 
 
 /// Every profile, by name.
 pub async fn list_profiles(store: &Store, include_canceled: bool) -> Result<Vec<Profile>, Error> {
-    let mut names: Vec<ProfileName> = store
-        .list_keys(&keys::profiles()?)
-        .await?
-        .iter()
-        .filter(|k| k.last_segment() == "profile.json")
-        .filter_map(|k| k.segments().nth(1).and_then(|s| s.parse().ok()))
-        .collect();
+    let mut names: Vec<ProfileName> =
+        store.list_keys(&keys::profiles()?).await?.iter().filter_map(keys::parse_profile).collect();
     names.sort();
     names.dedup();
     let mut out = Vec::new();
@@ -623,6 +618,7 @@ pub async fn revoke_version(
     reason: &str,
     now: Timestamp,
 ) -> Result<VersionRevocation, Error> {
+    crate::jobs::REVOCATION_REASON.check(reason)?;
     if store.get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?.is_none() {
         return Err(ProfileError::NoSuchVersion { version: version.clone() }.into());
     }
@@ -660,16 +656,19 @@ pub async fn revoke_job(store: &Store, job: &JobId, reason: &str, now: Timestamp
 pub async fn revocations(store: &Store) -> Result<Revocations, Error> {
     let mut out = Revocations::default();
     for key in store.list_keys(&keys::revocations()?).await? {
-        let s = key.as_str();
-        if s.contains("/profiles/") {
-            if let Some(r) = store.get_json::<VersionRevocation>(&key).await? {
-                let e = out.versions.entry(r.version).or_insert(r.effective_time);
-                *e = (*e).min(r.effective_time);
+        match keys::parse_revocation(&key) {
+            Some(keys::RevocationKey::Version) => {
+                if let Some(r) = store.get_json::<VersionRevocation>(&key).await? {
+                    let e = out.versions.entry(r.version).or_insert(r.effective_time);
+                    *e = (*e).min(r.effective_time);
+                }
             }
-        } else if s.contains("/jobs/")
-            && let Some(r) = store.get_json::<JobRevocation>(&key).await?
-        {
-            out.jobs.insert(r.job_id, r.reason);
+            Some(keys::RevocationKey::Job) => {
+                if let Some(r) = store.get_json::<JobRevocation>(&key).await? {
+                    out.jobs.insert(r.job_id, r.reason);
+                }
+            }
+            None => {}
         }
     }
     Ok(out)

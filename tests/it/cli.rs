@@ -497,3 +497,33 @@ fn the_default_store_lives_in_any_home() {
         assert_eq!(stray, ["home"], "{name}: something was written beside the home");
     }
 }
+
+/// Free text is bounded and one line, in every command that takes some: a reason with a
+/// newline would forge a line in `profile show`, a listing or an exported list.
+#[test]
+fn free_text_is_bounded_and_on_one_line() {
+    let env = Env::new();
+    let version = env.profile("App", &[]);
+    let revoke = |reason: &str| {
+        env.run([
+            "profile",
+            "revoke",
+            "App",
+            "--version",
+            &version,
+            "--effective-time",
+            "2020-01-01T00:00:00Z",
+            "--reason",
+            reason,
+        ])
+    };
+    let r = revoke("leaked\nrevoked: nothing").expect(3);
+    assert!(r.stderr.contains("revocation reason holds a control character"), "{}", r.stderr);
+    revoke(&"x".repeat(1025)).expect(3);
+    revoke("").expect(3);
+    revoke("key leaked").expect(0);
+    let desc = "two\nlines";
+    let r =
+        env.run(["csc", "create", "--allowed-publisher", &format!("App/{version}"), "--description", desc]).expect(3);
+    assert!(r.stderr.contains("description holds a control character"), "{}", r.stderr);
+}

@@ -4,9 +4,11 @@
 //! built from them escapes its prefix.
 
 mod names;
+mod text;
 mod time;
 
 pub use names::{CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
+pub use text::{TextError, TextRule};
 pub use time::{Timestamp, Validity};
 
 use serde::{Deserialize, Serialize};

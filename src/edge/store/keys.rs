@@ -101,6 +101,53 @@ pub fn parse_numbered(segment: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The profile a `profiles/<NAME>/profile.json` key names (`None` for any other key).
+pub fn parse_profile(key: &Key) -> Option<ProfileName> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["profiles", name, "profile.json"] => name.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The config a `cscs/<ID>/…` key belongs to (`None` for any other key).
+pub fn parse_csc(key: &Key) -> Option<crate::model::CscId> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["cscs", id, ..] => id.parse().ok(),
+        _ => None,
+    }
+}
+
+/// What a key under `revocations/` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationKey {
+    /// `revocations/profiles/<NAME>/<VERSION>/<N>.json`: a profile version's.
+    Version,
+    /// `revocations/jobs/<JOB>.json`: a job's signature's.
+    Job,
+}
+
+/// Which revocation a key under `revocations/` is (`None` for a key of another shape).
+pub fn parse_revocation(key: &Key) -> Option<RevocationKey> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["revocations", "profiles", _, _, n] if parse_numbered(n).is_some() => Some(RevocationKey::Version),
+        ["revocations", "jobs", job] if parse_job_json(job).is_some() => Some(RevocationKey::Job),
+        _ => None,
+    }
+}
+
+/// The job a `<JOB>.json` segment names.
+fn parse_job_json(segment: &str) -> Option<JobId> {
+    segment.strip_suffix(".json")?.parse().ok()
+}
+
+/// The job a `revocations/jobs/<JOB>.json` key revokes.
+pub fn parse_job_revocation(key: &Key) -> Option<JobId> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["revocations", "jobs", job] => parse_job_json(job),
+        _ => None,
+    }
+}
+
 fn json_name(id: &str) -> String {
     format!("{id}.json")
 }
@@ -210,6 +257,41 @@ pub fn parse_renewal(segment: &str) -> Option<Timestamp> {
 
 const RENEWAL_PREFIX: &str = "renewed-";
 
+/// What one key under `jobs/<ID>/` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKey {
+    /// `job.json`: the submission.
+    Job,
+    /// `result.json`: the job's end.
+    Result,
+    /// `attempts/<N>.json`: attempt N's claim.
+    Claim(u64),
+    /// `attempts/<N>/end.json`: attempt N ended without ending the job.
+    AttemptEnd(u64),
+    /// `attempts/<N>/renewed-<T>.json`: attempt N's lease renewed at T.
+    Renewal(u64, Timestamp),
+}
+
+/// The job and the record a key under `jobs/` is, if it is one of a job's records.
+pub fn parse_job_key(key: &Key) -> Option<(JobId, JobKey)> {
+    let segments: Vec<&str> = key.segments().collect();
+    let (id, rest) = match segments.as_slice() {
+        ["jobs", id, rest @ ..] => (id.parse::<JobId>().ok()?, rest),
+        _ => return None,
+    };
+    let record = match rest {
+        ["job.json"] => JobKey::Job,
+        ["result.json"] => JobKey::Result,
+        ["attempts", claim] => JobKey::Claim(parse_numbered(claim)?),
+        ["attempts", dir, last] => {
+            let n = parse_numbered(&format!("{dir}.json"))?;
+            if *last == "end.json" { JobKey::AttemptEnd(n) } else { JobKey::Renewal(n, parse_renewal(last)?) }
+        }
+        _ => return None,
+    };
+    Some((id, record))
+}
+
 /// `jobs/<ID>/attempts/<N>/end.json`: how attempt N ended when it did not end the job
 /// (a transient failure to retry, or a release).
 pub fn job_attempt_end(job: &JobId, attempt: u64) -> Result<Key, StoreError> {
@@ -305,6 +387,42 @@ pub fn csc_revisions(id: &CscId) -> Result<Key, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_parse_back_to_what_built_them() {
+        let name: ProfileName = "My_Profile".parse().unwrap();
+        let version: VersionId = "AbCdEf1234".parse().unwrap();
+        let job: JobId = "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap();
+        let csc: CscId = "csc-0123456789abcdef0".parse().unwrap();
+        let t = Timestamp::from_unix(1_800_000_000);
+
+        assert_eq!(parse_profile(&profile(&name).unwrap()), Some(name.clone()));
+        assert_eq!(parse_profile(&profile_canceled(&name).unwrap()), None);
+        assert_eq!(parse_csc(&numbered(&csc_revisions(&csc).unwrap(), 3).unwrap()), Some(csc));
+
+        let version_rev = numbered(&profile_revocations(&name, &version).unwrap(), 1).unwrap();
+        assert_eq!(parse_revocation(&version_rev), Some(RevocationKey::Version));
+        assert_eq!(parse_revocation(&job_revocation(&job).unwrap()), Some(RevocationKey::Job));
+        assert_eq!(parse_job_revocation(&job_revocation(&job).unwrap()), Some(job.clone()));
+        // A profile named `jobs` is still a profile version's revocation, not a job's.
+        let jobs_named: ProfileName = "jobs".parse().unwrap();
+        let tricky = numbered(&profile_revocations(&jobs_named, &version).unwrap(), 1).unwrap();
+        assert_eq!(parse_revocation(&tricky), Some(RevocationKey::Version));
+
+        for (key, want) in [
+            (self::job(&job).unwrap(), JobKey::Job),
+            (job_result(&job).unwrap(), JobKey::Result),
+            (job_claim(&job, 2).unwrap(), JobKey::Claim(2)),
+            (job_attempt_end(&job, 2).unwrap(), JobKey::AttemptEnd(2)),
+            (job_renewal(&job, 2, t).unwrap(), JobKey::Renewal(2, t)),
+        ] {
+            assert_eq!(parse_job_key(&key), Some((job.clone(), want)), "{key}");
+        }
+        // Not a job record: other prefixes, an attempt folder that is no number.
+        assert_eq!(parse_job_key(&job_revocation(&job).unwrap()), None);
+        let odd = job_attempts(&job).unwrap().child("2").unwrap().child("end.json").unwrap();
+        assert_eq!(parse_job_key(&odd), None);
+    }
 
     #[test]
     fn the_layout() {

@@ -42,8 +42,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::model::{JobId, ProfileName, ProfileStatus, Timestamp};
+use crate::model::{JobId, ProfileName, ProfileStatus, TextRule, Timestamp};
 use crate::profiles::{self, JobRevocation, ProfileError, VersionRecord};
+use crate::store::keys::JobKey;
 use crate::store::{Key, Store, StoreError, keys, parse_object_url};
 
 /// What can go wrong with signing jobs.
@@ -127,14 +128,6 @@ pub enum JobError {
     VersionMissing {
         /// The version.
         version: crate::model::VersionRef,
-    },
-    /// A client token or reason out of bounds.
-    #[error("a {what} is 1 to {max} characters without control characters")]
-    BadText {
-        /// Which text.
-        what: &'static str,
-        /// Its longest length.
-        max: usize,
     },
     /// No key for the job here and no worker elsewhere.
     #[error(
@@ -224,6 +217,13 @@ pub const MAX_CLIENT_TOKEN_LEN: usize = 256;
 /// The longest revocation reason accepted, in characters.
 pub const MAX_REASON_LEN: usize = 1024;
 
+/// A client token: 1 to [`MAX_CLIENT_TOKEN_LEN`] characters on one line.
+pub const CLIENT_TOKEN: TextRule = TextRule::new("client token", MAX_CLIENT_TOKEN_LEN);
+
+/// A revocation reason (of a job's signature or of a profile version): 1 to
+/// [`MAX_REASON_LEN`] characters on one line.
+pub const REVOCATION_REASON: TextRule = TextRule::new("revocation reason", MAX_REASON_LEN);
+
 /// How many store reads `list` keeps in flight.
 const LIST_READS_IN_FLIGHT: usize = 32;
 
@@ -257,7 +257,7 @@ pub struct Started {
 /// destination is a conflict (exit 5).
 pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<Started, Error> {
     if let Some(token) = &req.client_token {
-        check_text("client token", token, MAX_CLIENT_TOKEN_LEN)?;
+        CLIENT_TOKEN.check(token)?;
     }
     let source = source_url(&req.source)?;
     let destination = destination_prefix(&req.destination)?;
@@ -464,7 +464,8 @@ impl RecordCache {
 
     /// Forgets a job's records (when it has been settled).
     pub fn forget(&self, job: &JobId) {
-        let prefix = format!("jobs/{job}/");
+        let Ok(dir) = keys::job_dir(job) else { return };
+        let prefix = format!("{}/", dir.as_str());
         if let Ok(mut m) = self.values.lock() {
             m.retain(|k, _| !k.as_str().starts_with(&prefix));
         }
@@ -478,7 +479,7 @@ pub async fn load(store: &Store, id: &JobId, cache: &RecordCache, with_revocatio
     let listed = store.list_keys(&dir).await?;
     let job: JobRecord =
         cache.get(store, &keys::job(id)?).await?.ok_or_else(|| JobError::NotFound { id: id.clone() })?;
-    let layout = JobKeys::from_listing(&dir, &listed);
+    let layout = JobKeys::from_listing(id, &listed);
     let mut attempts = Vec::new();
     for (n, info) in &layout.attempts {
         if !info.claimed {
@@ -519,38 +520,25 @@ struct AttemptKeys {
 }
 
 impl JobKeys {
-    fn from_listing(dir: &Key, listed: &[Key]) -> Self {
-        let depth = dir.segments().count();
+    fn from_listing(id: &JobId, listed: &[Key]) -> Self {
         let mut out = Self::default();
-        for key in listed {
-            let rest: Vec<&str> = key.segments().skip(depth).collect();
-            out.add(&rest);
+        for (_, record) in listed.iter().filter_map(keys::parse_job_key).filter(|(of, _)| of == id) {
+            out.add(record);
         }
         out
     }
 
-    /// Adds one key, given by its segments below `jobs/<ID>/`.
-    fn add(&mut self, rest: &[&str]) {
-        match rest {
-            ["job.json"] => self.job = true,
-            ["result.json"] => self.result = true,
-            ["attempts", claim] => {
-                if let Some(n) = keys::parse_numbered(claim) {
-                    self.attempts.entry(n).or_default().claimed = true;
-                }
-            }
-            ["attempts", dir, last] => {
-                let Some(n) = dir.parse::<u64>().ok().filter(|_| dir.len() == 20) else {
-                    return;
-                };
+    /// Adds one of the job's records.
+    fn add(&mut self, record: JobKey) {
+        match record {
+            JobKey::Job => self.job = true,
+            JobKey::Result => self.result = true,
+            JobKey::Claim(n) => self.attempts.entry(n).or_default().claimed = true,
+            JobKey::AttemptEnd(n) => self.attempts.entry(n).or_default().ended = true,
+            JobKey::Renewal(n, t) => {
                 let a = self.attempts.entry(n).or_default();
-                if *last == "end.json" {
-                    a.ended = true;
-                } else if let Some(t) = keys::parse_renewal(last) {
-                    a.last_renewal = Some(a.last_renewal.map_or(t, |r| r.max(t)));
-                }
+                a.last_renewal = Some(a.last_renewal.map_or(t, |r| r.max(t)));
             }
-            _ => {}
         }
     }
 
@@ -634,20 +622,11 @@ pub struct JobSummary {
 pub async fn list(store: &Store, filter: &ListFilter) -> Result<Vec<JobSummary>, Error> {
     let root = keys::jobs()?;
     let mut by_job: BTreeMap<JobId, JobKeys> = BTreeMap::new();
-    for key in store.list_keys(&root).await? {
-        let segments: Vec<&str> = key.segments().collect();
-        let Some((id, rest)) = segments.get(1..).and_then(<[&str]>::split_first) else {
-            continue;
-        };
-        let Ok(id) = id.parse::<JobId>() else { continue };
-        by_job.entry(id).or_default().add(rest);
+    for (id, record) in store.list_keys(&root).await?.iter().filter_map(keys::parse_job_key) {
+        by_job.entry(id).or_default().add(record);
     }
-    let revoked: BTreeSet<JobId> = store
-        .list_keys(&keys::job_revocations()?)
-        .await?
-        .iter()
-        .filter_map(|k| k.last_segment().strip_suffix(".json").and_then(|s| s.parse().ok()))
-        .collect();
+    let revoked: BTreeSet<JobId> =
+        store.list_keys(&keys::job_revocations()?).await?.iter().filter_map(keys::parse_job_revocation).collect();
     let candidates: Vec<(JobId, bool, u64)> = by_job
         .into_iter()
         .filter(|(_, k)| k.job)
@@ -750,7 +729,7 @@ pub async fn events(store: &Store, log: EventLog, filter: &ListFilter) -> Result
 /// Revokes a Succeeded job's signature (SPEC §7 `sign-job revoke`): irreversible; the
 /// revocation check of `verify` and `deploy check` fails for its package from now on.
 pub async fn revoke(store: &Store, id: &JobId, reason: &str, now: Timestamp) -> Result<JobView, Error> {
-    check_text("revocation reason", reason, MAX_REASON_LEN)?;
+    REVOCATION_REASON.check(reason)?;
     let records = load(store, id, &RecordCache::default(), true).await?;
     let v = view(&records, now);
     if v.status != JobStatus::Succeeded {
@@ -890,14 +869,6 @@ async fn create_or_keep<T: Serialize>(store: &Store, key: &Key, value: &T) -> Re
     }
 }
 
-fn check_text(what: &'static str, s: &str, max: usize) -> Result<(), Error> {
-    let n = s.chars().count();
-    if n == 0 || n > max || s.chars().any(char::is_control) {
-        return Err(JobError::BadText { what, max }.into());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -927,7 +898,6 @@ mod tests {
     #[test]
     fn a_listing_tells_the_status_class() {
         let id: JobId = "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap();
-        let dir = keys::job_dir(&id).unwrap();
         let t = Timestamp::from_unix(1_800_000_000);
         let listed = vec![
             keys::job(&id).unwrap(),
@@ -937,7 +907,7 @@ mod tests {
             keys::job_attempt_end(&id, 1).unwrap(),
             keys::job_claim(&id, 2).unwrap(),
         ];
-        let k = JobKeys::from_listing(&dir, &listed);
+        let k = JobKeys::from_listing(&id, &listed);
         assert!(k.job && !k.result);
         assert_eq!(k.claims(), 2);
         let a1 = &k.attempts[&1];
@@ -968,10 +938,10 @@ mod tests {
 
     #[test]
     fn texts_are_bounded() {
-        assert!(check_text("client token", "t-1", 10).is_ok());
-        assert!(check_text("client token", "", 10).is_err());
-        assert!(check_text("client token", "a\nb", 10).is_err());
-        assert!(check_text("client token", &"x".repeat(11), 10).is_err());
+        assert!(CLIENT_TOKEN.check("t-1").is_ok());
+        assert!(CLIENT_TOKEN.check("").is_err());
+        assert!(CLIENT_TOKEN.check("a\nb").is_err());
+        assert!(CLIENT_TOKEN.check(&"x".repeat(MAX_CLIENT_TOKEN_LEN + 1)).is_err());
     }
 
     #[test]

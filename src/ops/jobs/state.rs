@@ -304,6 +304,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Format(_)
         | Error::Crypto(_)
         | Error::Name(_)
+        | Error::Text(_)
         | Error::Profile(_)
         | Error::Csc(_)
         | Error::Job(_)

@@ -41,22 +41,6 @@ use crate::store::{Key, Store, StoreError, keys};
 /// What can go wrong with layers and their versions.
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
-    /// A description or licence over its length.
-    #[error("the {what} has {len} characters; at most {max} are allowed")]
-    TextTooLong {
-        /// Which text.
-        what: &'static str,
-        /// Its length in characters.
-        len: usize,
-        /// The most allowed.
-        max: usize,
-    },
-    /// A description or licence with a control character.
-    #[error("the {what} holds a control character (a newline, a tab…); use plain text")]
-    TextControl {
-        /// Which text.
-        what: &'static str,
-    },
     /// Too many compatible runtimes.
     #[error("{count} compatible runtimes given; a layer version names at most {MAX_RUNTIMES}")]
     TooManyRuntimes {

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use super::{Architecture, LayerError, LayerVersion, MAX_DESCRIPTION, MAX_LICENSE_INFO, MAX_RUNTIMES, Runtime};
 use crate::error::Error;
 use crate::location::Location;
-use crate::model::{JobId, LayerName, LayerVersionRef, Timestamp, VersionRef};
+use crate::model::{JobId, LayerName, LayerVersionRef, TextRule, Timestamp, VersionRef};
 use crate::sign::SignParams;
 use crate::signing::sign_location;
 use crate::store::{Store, StoreError, keys};
@@ -55,19 +55,12 @@ impl PublishParams {
     /// Checks the lengths and counts (Lambda's limits) and drops duplicates; refusals are
     /// [`LayerError`].
     fn checked(mut self) -> Result<Self, Error> {
-        let text = |what: &'static str, value: &Option<String>, max: usize| -> Result<(), LayerError> {
-            let Some(v) = value else { return Ok(()) };
-            let len = v.chars().count();
-            if len > max {
-                return Err(LayerError::TextTooLong { what, len, max });
-            }
-            if v.chars().any(char::is_control) {
-                return Err(LayerError::TextControl { what });
-            }
-            Ok(())
-        };
-        text("description", &self.description, MAX_DESCRIPTION)?;
-        text("licence", &self.license_info, MAX_LICENSE_INFO)?;
+        for (rule, value) in [
+            (TextRule::new("description", MAX_DESCRIPTION).or_empty(), &self.description),
+            (TextRule::new("licence", MAX_LICENSE_INFO).or_empty(), &self.license_info),
+        ] {
+            value.as_deref().map_or(Ok(()), |v| rule.check(v))?;
+        }
         dedup(&mut self.compatible_runtimes);
         dedup(&mut self.compatible_architectures);
         if self.compatible_runtimes.len() > MAX_RUNTIMES {
