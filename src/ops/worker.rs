@@ -45,12 +45,12 @@ use sha2::Digest as _;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::clock;
+use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::home::{Home, KeyId};
 use crate::jobs::{
-    self, AttemptEnd, Claim, FailureKind, FinalStatus, JobError, JobRecord, JobResult, Next, RecordCache, Records,
-    Renewal, SourcePin, WorkerPresence,
+    self, AttemptEnd, Claim, FailureKind, JobEnd, JobError, JobRecord, JobResult, Next, RecordCache, Records, Renewal,
+    SourcePin, WorkerPresence,
 };
 use crate::judge;
 use crate::location::Location;
@@ -232,9 +232,44 @@ pub struct Summary {
     pub stopped: &'static str,
 }
 
-const GO: u8 = 0;
-const RELEASE: u8 = 1;
-const LOST: u8 = 2;
+/// Where an attempt's lease stands, shared by the attempt, its renewer and the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lease {
+    /// Held: sign on.
+    Held,
+    /// The worker is stopping now: give the job back unless it is all but done.
+    Release,
+    /// Another attempt took the job over, or it ended: write nothing more.
+    Lost,
+}
+
+/// A [`Lease`] many tasks read and change.
+#[derive(Debug)]
+struct LeaseFlag(AtomicU8);
+
+impl LeaseFlag {
+    fn new() -> Arc<Self> {
+        Arc::new(Self(AtomicU8::new(Lease::Held as u8)))
+    }
+
+    fn get(&self) -> Lease {
+        match self.0.load(Ordering::SeqCst) {
+            x if x == Lease::Held as u8 => Lease::Held,
+            x if x == Lease::Release as u8 => Lease::Release,
+            _ => Lease::Lost,
+        }
+    }
+
+    /// Lost, from whatever it was.
+    fn lose(&self) {
+        self.0.store(Lease::Lost as u8, Ordering::SeqCst);
+    }
+
+    /// Release, if still held (a lost lease stays lost).
+    fn release(&self) {
+        let _ = self.0.compare_exchange(Lease::Held as u8, Lease::Release as u8, Ordering::SeqCst, Ordering::SeqCst);
+    }
+}
 
 /// A worker over one store, signing with the keys of one home.
 pub struct Worker {
@@ -250,6 +285,8 @@ struct Inner {
     pid: u32,
     report: Box<dyn Fn(Report) + Send + Sync>,
     cache: RecordCache,
+    /// Every lease, renewal, retry and poll is on this clock.
+    clock: Arc<dyn Clock>,
     /// The last look at the clocks found this machine's off the store's.
     clock_skewed: std::sync::atomic::AtomicBool,
 }
@@ -285,8 +322,19 @@ impl From<StoreError> for AttemptError {
 }
 
 impl Worker {
-    /// A worker; `report` receives its log (called from its tasks).
+    /// A worker on the system clock; `report` receives its log (called from its tasks).
     pub fn new(store: Store, home: Home, opts: WorkerOptions, report: impl Fn(Report) + Send + Sync + 'static) -> Self {
+        Self::with_clock(store, home, opts, Arc::new(SystemClock), report)
+    }
+
+    /// A worker on `clock` (tests run leases and retries on a [`ScaledClock`](crate::clock::ScaledClock)).
+    pub fn with_clock(
+        store: Store,
+        home: Home,
+        opts: WorkerOptions,
+        clock: Arc<dyn Clock>,
+        report: impl Fn(Report) + Send + Sync + 'static,
+    ) -> Self {
         let host = host_name();
         let pid = std::process::id();
         let id = worker_id(&host, pid);
@@ -305,6 +353,7 @@ impl Worker {
                 pid,
                 report: Box::new(report),
                 cache: RecordCache::default(),
+                clock,
                 clock_skewed: std::sync::atomic::AtomicBool::new(false),
             }),
         }
@@ -319,12 +368,12 @@ impl Worker {
     /// worker could take (jobs other workers hold count as left: their leases may lapse).
     pub async fn run(&self, mut stop: watch::Receiver<Stop>) -> Result<Summary, Error> {
         let inner = &self.inner;
-        let started_at = clock::now();
+        let started_at = inner.clock.now();
         inner.announce(started_at).await?;
-        let announce_every = Duration::from_secs(u64::from(inner.opts.lease_secs / 3).max(1));
-        let mut last_announce = Instant::now();
+        let announce_every = i64::from(inner.opts.lease_secs / 3).max(1);
+        let mut last_announce = started_at;
         let mut tasks: JoinSet<Finished> = JoinSet::new();
-        let mut flags: HashMap<JobId, Arc<AtomicU8>> = HashMap::new();
+        let mut flags: HashMap<JobId, Arc<LeaseFlag>> = HashMap::new();
         let mut noted: HashSet<JobId> = HashSet::new();
         let mut backlog = Backlog::default();
         let mut summary = Summary { worker: inner.id.clone(), ..Summary::default() };
@@ -336,7 +385,7 @@ impl Worker {
             let asked = *stop.borrow();
             if asked == Stop::Now {
                 for flag in flags.values() {
-                    let _ = flag.compare_exchange(GO, RELEASE, Ordering::SeqCst, Ordering::SeqCst);
+                    flag.release();
                 }
             }
             if asked != Stop::Run {
@@ -349,7 +398,7 @@ impl Worker {
                 match inner.scan(free, &mut backlog, &flags, &mut noted, &mut summary).await {
                     Ok(scan) => {
                         for (records, claim) in scan.claimed {
-                            let flag = Arc::new(AtomicU8::new(GO));
+                            let flag = LeaseFlag::new();
                             flags.insert(records.job.job_id.clone(), Arc::clone(&flag));
                             (inner.report)(Report::Claimed {
                                 job: records.job.job_id.clone(),
@@ -368,18 +417,18 @@ impl Worker {
                     }),
                 }
             }
-            if last_announce.elapsed() >= announce_every {
+            if inner.clock.now() >= last_announce.plus_secs(announce_every) {
                 if let Err(e) = inner.announce(started_at).await {
                     (inner.report)(Report::Trouble {
                         message: format!("could not record this worker's presence: {e}"),
                     });
                 }
-                last_announce = Instant::now();
+                last_announce = inner.clock.now();
             }
             tokio::select! {
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => inner.finished(done, &mut flags, &mut summary),
                 changed = stop.changed(), if stop_open => stop_open = changed.is_ok(),
-                () = tokio::time::sleep(inner.opts.poll) => {}
+                () = inner.clock.sleep(inner.opts.poll) => {}
             }
         }
         if let Err(e) = jobs::retire(&inner.store, &inner.id).await {
@@ -410,7 +459,7 @@ enum Look {
 
 /// A listing of the queue is looked at again after this long even if not used up, so a
 /// job whose lease lapsed or whose retry came due ahead of the rest is not left waiting.
-const RELIST_AFTER: Duration = Duration::from_secs(10);
+const RELIST_AFTER_SECS: i64 = 10;
 
 /// The queue as last listed, oldest first, less the entries already looked at. A scan
 /// takes from the front and lists again only when the listing is used up or stale: a
@@ -419,14 +468,14 @@ const RELIST_AFTER: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct Backlog {
     entries: std::collections::VecDeque<jobs::Queued>,
-    listed_at: Option<Instant>,
+    listed_at: Option<Timestamp>,
     /// The pass over the current listing met a job that may be taken later.
     pending: bool,
 }
 
 impl Backlog {
-    fn stale(&self) -> bool {
-        self.entries.is_empty() || self.listed_at.is_none_or(|t| t.elapsed() >= RELIST_AFTER)
+    fn stale(&self, now: Timestamp) -> bool {
+        self.entries.is_empty() || self.listed_at.is_none_or(|t| now >= t.plus_secs(RELIST_AFTER_SECS))
     }
 }
 
@@ -437,7 +486,7 @@ impl Inner {
             host: self.host.clone(),
             pid: self.pid,
             started_at,
-            seen_at: clock::now(),
+            seen_at: self.clock.now(),
             lease_secs: self.opts.lease_secs,
         };
         let written = jobs::announce(&self.store, &presence).await?;
@@ -454,7 +503,7 @@ impl Inner {
     fn finished(
         &self,
         done: Result<Finished, tokio::task::JoinError>,
-        flags: &mut HashMap<JobId, Arc<AtomicU8>>,
+        flags: &mut HashMap<JobId, Arc<LeaseFlag>>,
         summary: &mut Summary,
     ) {
         let done = match done {
@@ -490,19 +539,19 @@ impl Inner {
         &self,
         mut free: usize,
         backlog: &mut Backlog,
-        busy: &HashMap<JobId, Arc<AtomicU8>>,
+        busy: &HashMap<JobId, Arc<LeaseFlag>>,
         noted: &mut HashSet<JobId>,
         summary: &mut Summary,
     ) -> Result<Scan, Error> {
         let mut claimed = Vec::new();
         let mut fresh = false;
         while free > 0 && !fresh {
-            if backlog.stale() {
+            if backlog.stale(self.clock.now()) {
                 let mut entries = jobs::queued(&self.store).await?;
                 if let Some(only) = &self.opts.only {
                     entries.retain(|e| e.job_id == *only);
                 }
-                *backlog = Backlog { entries: entries.into(), listed_at: Some(Instant::now()), pending: false };
+                *backlog = Backlog { entries: entries.into(), listed_at: Some(self.clock.now()), pending: false };
                 fresh = true;
             }
             while free > 0 {
@@ -525,7 +574,7 @@ impl Inner {
     async fn look_at(
         &self,
         entry: jobs::Queued,
-        busy: &HashMap<JobId, Arc<AtomicU8>>,
+        busy: &HashMap<JobId, Arc<LeaseFlag>>,
         noted: &mut HashSet<JobId>,
         summary: &mut Summary,
     ) -> Result<Look, Error> {
@@ -544,7 +593,7 @@ impl Inner {
                 return Ok(Look::Later);
             }
         };
-        let now = clock::now();
+        let now = self.clock.now();
         match jobs::next(&records, now) {
             Next::Ended => {
                 if let Some(result) = &records.result {
@@ -559,7 +608,7 @@ impl Inner {
                 Ok(Look::Nothing)
             }
             Next::GiveUp(reason) => {
-                let result = failed_result(&records.job, records.last_attempt(), reason, None);
+                let result = failed_result(&records.job, records.last_attempt(), reason, None, now);
                 let t0 = Instant::now();
                 match jobs::conclude(&self.store, &records.job, result).await {
                     Ok(standing) => {
@@ -611,11 +660,12 @@ impl Inner {
     }
 
     /// One attempt, from claim to recorded end.
-    async fn attempt(self: Arc<Self>, records: Records, claim: Claim, flag: Arc<AtomicU8>) -> Finished {
+    async fn attempt(self: Arc<Self>, records: Records, claim: Claim, flag: Arc<LeaseFlag>) -> Finished {
         let t0 = Instant::now();
         let n = claim.attempt;
         let renewer = tokio::spawn(renew(
             self.store.clone(),
+            Arc::clone(&self.clock),
             records.job.job_id.clone(),
             n,
             self.id.clone(),
@@ -639,11 +689,11 @@ impl Inner {
         records: &Records,
         n: u64,
         work: Result<JobResult, AttemptError>,
-        flag: &AtomicU8,
+        flag: &LeaseFlag,
     ) -> Outcome {
         let job = &records.job;
-        let now = clock::now();
-        let lost = flag.load(Ordering::SeqCst) == LOST;
+        let now = self.clock.now();
+        let lost = flag.get() == Lease::Lost;
         let unrecorded = |e: Error| Outcome::Unrecorded { attempt: n, reason: e.to_string() };
         let end = |end: AttemptEnd| async move {
             match keys::job_attempt_end(&job.job_id, n) {
@@ -680,7 +730,7 @@ impl Inner {
                     } else {
                         format!("gave up after {failed} failed attempts; the last: {reason}")
                     };
-                    match jobs::conclude(&self.store, job, failed_result(job, n, reason, Some(&self.id))).await {
+                    match jobs::conclude(&self.store, job, failed_result(job, n, reason, Some(&self.id), now)).await {
                         Ok(standing) => standing_outcome(&standing),
                         Err(e) => unrecorded(e),
                     }
@@ -696,7 +746,7 @@ impl Inner {
     }
 
     /// Signs a job's source into staging and publishes it once (see the module docs).
-    async fn sign_job(&self, job: &JobRecord, n: u64, flag: &Arc<AtomicU8>) -> Result<JobResult, AttemptError> {
+    async fn sign_job(&self, job: &JobRecord, n: u64, flag: &Arc<LeaseFlag>) -> Result<JobResult, AttemptError> {
         let store = &self.store;
         let version_ref = job.version_ref();
         // The profile must still sign: canceled or revoked after submission fails the job.
@@ -726,7 +776,7 @@ impl Inner {
         let reader = open_pinned(src, src_path, &job.source).await?;
         let staging = jobs::staging_path(&dest_path, n)?;
         let writer = ObjectWriter::create(Arc::clone(&dest), staging.clone()).await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let params = SignParams {
             key,
             chain: version.chain_der()?,
@@ -751,14 +801,14 @@ impl Inner {
         })
         .await
         .map_err(|e| Error::Internal(format!("the signing task failed: {e}")))?;
-        let state = flag.load(Ordering::SeqCst);
-        if state == LOST || (state == RELEASE && signed.is_err()) {
+        let state = flag.get();
+        if state == Lease::Lost || (state == Lease::Release && signed.is_err()) {
             delete_quietly(&dest, &staging).await;
             return Err(AttemptError::Stopped);
         }
         let (signed, sha256) = signed?;
         if !still_holds(store, &job.job_id, n).await? {
-            flag.store(LOST, Ordering::SeqCst);
+            flag.lose();
             delete_quietly(&dest, &staging).await;
             return Err(AttemptError::Stopped);
         }
@@ -777,16 +827,16 @@ impl Inner {
         let st = &signed.statement;
         Ok(JobResult {
             job_id: job.job_id.clone(),
-            status: FinalStatus::Succeeded,
-            status_reason: None,
-            signed_object: Some(job.signed_object.clone()),
-            signed_at: Some(st.signed_at),
-            signature_expires_at: Some(st.expires_at),
-            sha256: Some(sha256),
-            size: Some(signed.package_len),
+            end: JobEnd::Succeeded {
+                signed_object: job.signed_object.clone(),
+                signed_at: st.signed_at,
+                signature_expires_at: st.expires_at,
+                sha256,
+                size: signed.package_len,
+            },
             attempts: n,
             worker: Some(self.id.clone()),
-            ended_at: clock::now(),
+            ended_at: self.clock.now(),
         })
     }
 
@@ -821,33 +871,45 @@ impl Inner {
                 .into());
             }
         };
+        let sha256 = read
+            .sha256
+            .clone()
+            .ok_or_else(|| Error::Internal("an adopted object was read without its SHA-256".into()))?;
         Ok(JobResult {
             job_id: job.job_id.clone(),
-            status: FinalStatus::Succeeded,
-            status_reason: None,
-            signed_object: Some(job.signed_object.clone()),
-            signed_at: Some(statement.signed_at),
-            signature_expires_at: Some(statement.expires_at),
-            sha256: read.sha256.clone(),
-            size: Some(read.size),
+            end: JobEnd::Succeeded {
+                signed_object: job.signed_object.clone(),
+                signed_at: statement.signed_at,
+                signature_expires_at: statement.expires_at,
+                sha256,
+                size: read.size,
+            },
             attempts: n,
             worker: Some(self.id.clone()),
-            ended_at: clock::now(),
+            ended_at: self.clock.now(),
         })
     }
 }
 
 /// Renews attempt `n`'s lease every quarter lease until aborted; marks the attempt lost
 /// when a later attempt was claimed or the job ended meanwhile.
-async fn renew(store: Store, job: JobId, n: u64, worker: String, lease_secs: u32, flag: Arc<AtomicU8>) {
+async fn renew(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    job: JobId,
+    n: u64,
+    worker: String,
+    lease_secs: u32,
+    flag: Arc<LeaseFlag>,
+) {
     let every = Duration::from_millis(u64::from(lease_secs) * 1000 / 4).max(Duration::from_millis(500));
     loop {
-        tokio::time::sleep(every).await;
+        clock.sleep(every).await;
         if let Ok(false) = still_holds(&store, &job, n).await {
-            flag.store(LOST, Ordering::SeqCst);
+            flag.lose();
             return;
         }
-        if let Ok(key) = keys::job_renewal(&job, n, clock::now()) {
+        if let Ok(key) = keys::job_renewal(&job, n, clock.now()) {
             // A failed renewal is retried a quarter lease later; a lapse is safe (see the
             // module docs), only wasteful.
             let renewal = Renewal { worker: worker.clone() };
@@ -918,28 +980,22 @@ fn source_changed_reason(e: &Error, pin: &SourcePin) -> Option<String> {
     conflict.then(|| changed(pin, "another, while it was being read").to_string())
 }
 
-fn failed_result(job: &JobRecord, attempts: u64, reason: String, worker: Option<&str>) -> JobResult {
+fn failed_result(job: &JobRecord, attempts: u64, reason: String, worker: Option<&str>, now: Timestamp) -> JobResult {
     JobResult {
         job_id: job.job_id.clone(),
-        status: FinalStatus::Failed,
-        status_reason: Some(reason),
-        signed_object: None,
-        signed_at: None,
-        signature_expires_at: None,
-        sha256: None,
-        size: None,
+        end: JobEnd::Failed { status_reason: reason },
         attempts,
         worker: worker.map(str::to_owned),
-        ended_at: clock::now(),
+        ended_at: now,
     }
 }
 
 fn standing_outcome(r: &JobResult) -> Outcome {
-    match r.status {
-        FinalStatus::Succeeded => {
-            Outcome::Succeeded { signed_object: r.signed_object.clone().unwrap_or_default(), attempt: r.attempts }
+    match &r.end {
+        JobEnd::Succeeded { signed_object, .. } => {
+            Outcome::Succeeded { signed_object: signed_object.clone(), attempt: r.attempts }
         }
-        FinalStatus::Failed => Outcome::Failed { reason: r.status_reason.clone().unwrap_or_default() },
+        JobEnd::Failed { status_reason } => Outcome::Failed { reason: status_reason.clone() },
     }
 }
 
@@ -947,13 +1003,13 @@ fn standing_outcome(r: &JobResult) -> Outcome {
 /// hashing what it writes.
 struct Guarded {
     writer: ObjectWriter,
-    flag: Arc<AtomicU8>,
+    flag: Arc<LeaseFlag>,
     sha256: sha2::Sha256,
 }
 
 impl Write for Guarded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.flag.load(Ordering::SeqCst) != GO {
+        if self.flag.get() != Lease::Held {
             return Err(std::io::Error::other("the attempt was stopped (lease lost, or the worker is shutting down)"));
         }
         let n = self.writer.write(buf)?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use signer::jobs::{self, FinalStatus, JobRecord, JobResult, JobStatus, ListFilter, SourcePin, StartRequest};
+use signer::jobs::{self, FinalStatus, JobEnd, JobRecord, JobResult, JobStatus, ListFilter, SourcePin, StartRequest};
 use signer::model::{Platform, Timestamp, Validity};
 use signer::store::{Store, keys};
 
@@ -304,7 +304,9 @@ fn every_end_is_an_event_and_failures_go_to_the_dead_letter_prefix() {
 #[test]
 fn transient_failures_are_retried_with_backoff_and_give_up_after_three() {
     // A destination that cannot be written (here: its folder is a file) is an I/O error of
-    // the store: transient. One recovers before the retry; the other never does.
+    // the store: transient. One recovers before the retry; the other never does. The
+    // worker runs on a clock 20 times as fast as the wall's, so the backoffs between the
+    // attempts take a twentieth of their time, in the same order.
     let env = setup();
     let src = env.path("fn.zip");
     package(&src, 9, 10);
@@ -317,28 +319,32 @@ fn transient_failures_are_retried_with_backoff_and_give_up_after_three() {
         std::fs::remove_dir(d).unwrap();
         std::fs::write(d, b"a file where a folder should be").unwrap();
     }
-    let mut worker = env
-        .cmd()
-        .args(["worker", "--until-idle", "--lease", "3"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let v = describe(&env, &recovers);
-        if v["failed_attempts"].as_u64() == Some(1) {
-            assert_eq!(v["status"], "InProgress", "{v}");
-            assert!(v["status_reason"].as_str().unwrap().contains("failed"), "{v}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "attempt 1 never failed: {v}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::fs::remove_file(&out_ok).unwrap();
-    std::fs::create_dir(&out_ok).unwrap();
-    let status = wait_child(&mut worker, Duration::from_secs(60));
-    assert!(status.success());
+    let recovers_id: signer::model::JobId = recovers.parse().unwrap();
+    let repaired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let summary = rt.block_on(async {
+        let (store, home) = open_library(&env);
+        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        let opts = signer::worker::WorkerOptions { until_idle: true, lease_secs: 3, ..Default::default() };
+        let clock = std::sync::Arc::new(signer::clock::ScaledClock::new(20));
+        let (out_ok, repaired) = (out_ok.clone(), std::sync::Arc::clone(&repaired));
+        // The first failed attempt of `recovers` is told before its retry is due: the
+        // destination is mended then, so attempt 2 succeeds.
+        let worker = signer::worker::Worker::with_clock(store, home, opts, clock, move |r| {
+            if let signer::worker::Report::Ended { job, outcome: signer::worker::Outcome::Retrying { .. }, .. } = r
+                && job == recovers_id
+                && !repaired.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
+                std::fs::remove_file(&out_ok).unwrap();
+                std::fs::create_dir(&out_ok).unwrap();
+            }
+        });
+        worker.run(stop).await.unwrap()
+    });
+    assert!(repaired.load(std::sync::atomic::Ordering::SeqCst), "attempt 1 of {recovers} never failed: {summary:?}");
+    // Two retries of `never`, one of `recovers`; `never`'s end is recorded, but settling it
+    // cannot clean its unwritable destination (told as unrecorded).
+    assert_eq!((summary.succeeded, summary.retried), (1, 3), "{summary:?}");
     let v = describe(&env, &recovers);
     assert_eq!(v["status"], "Succeeded", "{v}");
     assert_eq!(v["attempts"], 2);
@@ -587,19 +593,18 @@ async fn seed_job(store: &Store, i: u64, base: i64) -> Option<FinalStatus> {
         1 => FinalStatus::Failed,
         _ => return None,
     };
-    let result = JobResult {
-        job_id: id.clone(),
-        status,
-        status_reason: (status == FinalStatus::Failed).then(|| "not a zip".to_owned()),
-        signed_object: Some(job.signed_object.clone()),
-        signed_at: Some(at),
-        signature_expires_at: Some(at.plus_secs(86_400)),
-        sha256: None,
-        size: None,
-        attempts: 1,
-        worker: Some("w".into()),
-        ended_at: at.plus_secs(1),
+    let end = match status {
+        FinalStatus::Succeeded => JobEnd::Succeeded {
+            signed_object: job.signed_object.clone(),
+            signed_at: at,
+            signature_expires_at: at.plus_secs(86_400),
+            sha256: "00".repeat(32),
+            size: 0,
+        },
+        FinalStatus::Failed => JobEnd::Failed { status_reason: "not a zip".to_owned() },
     };
+    let result =
+        JobResult { job_id: id.clone(), end, attempts: 1, worker: Some("w".into()), ended_at: at.plus_secs(1) };
     store.create_json(&keys::job_result(&id).unwrap(), &result).await.unwrap();
     Some(status)
 }

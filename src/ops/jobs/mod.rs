@@ -25,7 +25,8 @@ mod records;
 mod state;
 
 pub use records::{
-    AttemptEnd, Claim, FinalStatus, JobEvent, JobRecord, JobResult, JobStatus, Revocation, SourcePin, WorkerPresence,
+    AttemptEnd, Claim, FinalStatus, JobEnd, JobEvent, JobRecord, JobResult, JobStatus, Revocation, SourcePin,
+    WorkerPresence,
 };
 pub use state::{
     AttemptRecords, FailureKind, JobView, MAX_ATTEMPTS, Next, Records, classify, clock_skew_problem, failed_attempts,
@@ -673,24 +674,23 @@ async fn summary(
     };
     let result = if ended { store.get_json::<JobResult>(&keys::job_result(&id)?).await? } else { None };
     let status = match &result {
-        Some(r) => r.status.into(),
+        Some(r) => r.status().into(),
         None if claims > 0 => JobStatus::InProgress,
         None => JobStatus::Submitted,
     };
-    let succeeded = status == JobStatus::Succeeded;
     Ok(Some(JobSummary {
         revoked: revoked.contains(&id),
         job_id: id,
         status,
-        status_reason: result.as_ref().and_then(|r| r.status_reason.clone()),
+        status_reason: result.as_ref().and_then(|r| r.status_reason().map(str::to_owned)),
         profile: job.profile,
         profile_version: job.profile_version,
         source: job.source.url,
-        signed_object: result.as_ref().filter(|_| succeeded).and_then(|r| r.signed_object.clone()),
+        signed_object: result.as_ref().and_then(|r| r.signed_object().map(str::to_owned)),
         attempts: result.as_ref().map_or(claims, |r| r.attempts.max(claims)),
         submitted_at: job.submitted_at,
         ended_at: result.as_ref().map(|r| r.ended_at),
-        signature_expires_at: result.as_ref().filter(|_| succeeded).and_then(|r| r.signature_expires_at),
+        signature_expires_at: result.as_ref().and_then(JobResult::signature_expires_at),
     }))
 }
 
@@ -760,7 +760,7 @@ pub async fn conclude(store: &Store, job: &JobRecord, result: JobResult) -> Resu
 pub async fn settle(store: &Store, job: &JobRecord, result: &JobResult) -> Result<(), Error> {
     let event = JobEvent::new(job, result);
     create_or_keep(store, &keys::job_event(result.ended_at, &job.job_id)?, &event).await?;
-    if result.status == FinalStatus::Failed {
+    if result.status() == FinalStatus::Failed {
         create_or_keep(store, &keys::job_dead_letter(result.ended_at, &job.job_id)?, &event).await?;
     }
     let claims = store.list_numbered(&keys::job_attempts(&job.job_id)?).await?;

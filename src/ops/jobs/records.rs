@@ -168,26 +168,9 @@ impl From<FinalStatus> for JobStatus {
 pub struct JobResult {
     /// The job.
     pub job_id: JobId,
-    /// Succeeded or Failed.
-    pub status: FinalStatus,
-    /// Why it failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_reason: Option<String>,
-    /// The signed object's URL (Succeeded only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signed_object: Option<String>,
-    /// The signature's signing time (Succeeded only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<Timestamp>,
-    /// The signature's expiry (Succeeded only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature_expires_at: Option<Timestamp>,
-    /// SHA-256 of the signed object (Succeeded only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// The signed object's size in bytes (Succeeded only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
+    /// How it ended (`status`, and what only that end has).
+    #[serde(flatten)]
+    pub end: JobEnd,
     /// The attempts claimed when the job ended.
     pub attempts: u64,
     /// The worker that ended it (none when it failed before any claim).
@@ -195,6 +178,65 @@ pub struct JobResult {
     pub worker: Option<String>,
     /// When it ended.
     pub ended_at: Timestamp,
+}
+
+/// How a job ended, with what only that end has: the JSON is `"status":"Succeeded"` with
+/// the signed object's fields, or `"status":"Failed"` with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status")]
+pub enum JobEnd {
+    /// The signed object is at its URL.
+    Succeeded {
+        /// The signed object's URL.
+        signed_object: String,
+        /// The signature's signing time.
+        signed_at: Timestamp,
+        /// The signature's expiry.
+        signature_expires_at: Timestamp,
+        /// SHA-256 of the signed object.
+        sha256: String,
+        /// The signed object's size in bytes.
+        size: u64,
+    },
+    /// Ended without a signed object.
+    Failed {
+        /// Why.
+        status_reason: String,
+    },
+}
+
+impl JobResult {
+    /// Succeeded or Failed.
+    pub fn status(&self) -> FinalStatus {
+        match self.end {
+            JobEnd::Succeeded { .. } => FinalStatus::Succeeded,
+            JobEnd::Failed { .. } => FinalStatus::Failed,
+        }
+    }
+
+    /// Why it failed.
+    pub fn status_reason(&self) -> Option<&str> {
+        match &self.end {
+            JobEnd::Failed { status_reason } => Some(status_reason),
+            JobEnd::Succeeded { .. } => None,
+        }
+    }
+
+    /// The signed object's URL, when it succeeded.
+    pub fn signed_object(&self) -> Option<&str> {
+        match &self.end {
+            JobEnd::Succeeded { signed_object, .. } => Some(signed_object),
+            JobEnd::Failed { .. } => None,
+        }
+    }
+
+    /// The signature's expiry, when it succeeded.
+    pub fn signature_expires_at(&self) -> Option<Timestamp> {
+        match &self.end {
+            JobEnd::Succeeded { signature_expires_at, .. } => Some(*signature_expires_at),
+            JobEnd::Failed { .. } => None,
+        }
+    }
 }
 
 /// A record under `events/jobs/` (every end) and `dead-letter/jobs/` (failures): what a
@@ -233,13 +275,13 @@ impl JobEvent {
     pub fn new(job: &JobRecord, result: &JobResult) -> Self {
         Self {
             job_id: job.job_id.clone(),
-            status: result.status.into(),
-            status_reason: result.status_reason.clone(),
+            status: result.status().into(),
+            status_reason: result.status_reason().map(str::to_owned),
             profile: job.profile.clone(),
             profile_version: job.profile_version.clone(),
             source: job.source.url.clone(),
-            signed_object: result.signed_object.clone(),
-            signature_expires_at: result.signature_expires_at,
+            signed_object: result.signed_object().map(str::to_owned),
+            signature_expires_at: result.signature_expires_at(),
             attempts: result.attempts,
             submitted_at: job.submitted_at,
             ended_at: result.ended_at,
@@ -273,4 +315,27 @@ pub struct WorkerPresence {
     pub seen_at: Timestamp,
     /// It says so again at least this often (seconds).
     pub lease_secs: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `result.json` as workers wrote it before the end was a tagged enum: still read,
+    /// and written again in the same shape.
+    #[test]
+    fn a_result_keeps_its_json_shape() {
+        let succeeded = r#"{"job_id":"3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d","status":"Succeeded","signed_object":"file:///out/x.zip","signed_at":"2026-06-01T00:00:00Z","signature_expires_at":"2026-07-01T00:00:00Z","sha256":"ab","size":12,"attempts":1,"worker":"w1","ended_at":"2026-06-01T00:00:01Z"}"#;
+        let failed = r#"{"job_id":"3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d","status":"Failed","status_reason":"not a zip","attempts":2,"ended_at":"2026-06-01T00:00:01Z"}"#;
+        for doc in [succeeded, failed] {
+            let r: JobResult = serde_json::from_str(doc).unwrap();
+            let again: serde_json::Value = serde_json::to_value(&r).unwrap();
+            assert_eq!(again, serde_json::from_str::<serde_json::Value>(doc).unwrap());
+        }
+        let r: JobResult = serde_json::from_str(failed).unwrap();
+        assert_eq!((r.status(), r.status_reason(), r.signed_object()), (FinalStatus::Failed, Some("not a zip"), None));
+        // A success without its object, or a failure without its reason, is no result.
+        assert!(serde_json::from_str::<JobResult>(&succeeded.replace(r#""sha256":"ab","#, "")).is_err());
+        assert!(serde_json::from_str::<JobResult>(&failed.replace(r#""status_reason":"not a zip","#, "")).is_err());
+    }
 }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::records::{AttemptEnd, Claim, FinalStatus, JobRecord, JobResult, JobStatus, Revocation, SourcePin};
+use super::records::{AttemptEnd, Claim, FinalStatus, JobEnd, JobRecord, JobResult, JobStatus, Revocation, SourcePin};
 use crate::error::Error;
 use crate::model::{JobId, Platform, ProfileName, Timestamp, VersionId};
 use crate::store::StoreError;
@@ -96,7 +96,7 @@ pub fn failed_attempts(records: &Records, now: Timestamp) -> (u64, Option<String
             Some(AttemptEnd::Released { .. }) => {}
             // The attempt that ended the job failed only if the job did.
             None if a.claim.attempt == last && records.result.is_some() => {
-                failed += u64::from(records.result.as_ref().is_some_and(|r| r.status == FinalStatus::Failed));
+                failed += u64::from(records.result.as_ref().is_some_and(|r| r.status() == FinalStatus::Failed));
             }
             None if a.claim.attempt < last || !a.is_live(now) => {
                 failed += 1;
@@ -236,16 +236,16 @@ pub fn view(records: &Records, now: Timestamp) -> JobView {
         revocation: records.revocation.clone(),
     };
     if let Some(r) = &records.result {
-        v.status = r.status.into();
-        v.status_reason = r.status_reason.clone();
+        v.status = r.status().into();
+        v.status_reason = r.status_reason().map(str::to_owned);
         v.ended_at = Some(r.ended_at);
         v.worker = r.worker.clone();
         v.attempts = v.attempts.max(r.attempts);
-        if r.status == FinalStatus::Succeeded {
-            v.signed_object = r.signed_object.clone();
-            v.signed_at = r.signed_at;
-            v.signature_expires_at = r.signature_expires_at;
-            v.sha256 = r.sha256.clone();
+        if let JobEnd::Succeeded { signed_object, signed_at, signature_expires_at, sha256, .. } = &r.end {
+            v.signed_object = Some(signed_object.clone());
+            v.signed_at = Some(*signed_at);
+            v.signature_expires_at = Some(*signature_expires_at);
+            v.sha256 = Some(sha256.clone());
         }
         return v;
     }
@@ -467,13 +467,13 @@ mod tests {
         let mut r = records(vec![attempt(1, 0, 10, None)]);
         r.result = Some(JobResult {
             job_id: r.job.job_id.clone(),
-            status: FinalStatus::Succeeded,
-            status_reason: None,
-            signed_object: Some(r.job.signed_object.clone()),
-            signed_at: Some(t(3)),
-            signature_expires_at: Some(t(1000)),
-            sha256: Some("ab".into()),
-            size: Some(12),
+            end: JobEnd::Succeeded {
+                signed_object: r.job.signed_object.clone(),
+                signed_at: t(3),
+                signature_expires_at: t(1000),
+                sha256: "ab".into(),
+                size: 12,
+            },
             attempts: 1,
             worker: Some("w1".into()),
             ended_at: t(4),
