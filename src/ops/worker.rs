@@ -46,6 +46,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, SystemClock};
+use crate::crypto::SecretKey;
 use crate::error::Error;
 use crate::home::{Home, KeyId};
 use crate::jobs::{
@@ -55,8 +56,8 @@ use crate::jobs::{
 use crate::judge;
 use crate::location::Location;
 use crate::model::{JobId, ProfileStatus, Timestamp, VersionRef};
-use crate::profiles::{self, ProfileError};
-use crate::sign::{SignParams, sign_package};
+use crate::profiles::{self, ProfileError, VersionRecord};
+use crate::sign::{SignParams, Signed, sign_package};
 use crate::store::{ObjectReader, ObjectWriter, Store, StoreError, keys, parse_object_url};
 use crate::verify::{Integrity, WholeHash};
 use crate::zipcheck::ZipLimits;
@@ -745,12 +746,41 @@ impl Inner {
         }
     }
 
-    /// Signs a job's source into staging and publishes it once (see the module docs).
+    /// Signs a job's source into staging and publishes it once (see the module docs):
+    /// the profile check, the signing to a staging object, the one publication.
     async fn sign_job(&self, job: &JobRecord, n: u64, flag: &Arc<LeaseFlag>) -> Result<JobResult, AttemptError> {
-        let store = &self.store;
+        let (version, key) = self.check_profile(job).await?;
+        let (dest, dest_path) = parse_object_url(&job.signed_object)?;
+        if exists(&dest, &dest_path, &job.signed_object).await? {
+            // An earlier attempt published it and died before recording that.
+            return self.adopt(job, dest, dest_path, n).await;
+        }
+        let staging = jobs::staging_path(&dest_path, n)?;
+        let (signed, sha256) = self.sign_to_staging(job, flag, version, key, &dest, &staging).await?;
+        if !self.publish_once(job, n, flag, &dest, &staging, &dest_path).await? {
+            return self.adopt(job, dest, dest_path, n).await;
+        }
+        let st = &signed.statement;
+        Ok(JobResult {
+            job_id: job.job_id.clone(),
+            end: JobEnd::Succeeded {
+                signed_object: job.signed_object.clone(),
+                signed_at: st.signed_at,
+                signature_expires_at: st.expires_at,
+                sha256,
+                size: signed.package_len,
+            },
+            attempts: n,
+            worker: Some(self.id.clone()),
+            ended_at: self.clock.now(),
+        })
+    }
+
+    /// The profile must still sign: canceled or revoked since submission fails the job;
+    /// a version whose key is not in this home is left to a worker that has it.
+    async fn check_profile(&self, job: &JobRecord) -> Result<(VersionRecord, SecretKey), AttemptError> {
         let version_ref = job.version_ref();
-        // The profile must still sign: canceled or revoked after submission fails the job.
-        let profile = profiles::show_profile(store, &job.profile).await?;
+        let profile = profiles::show_profile(&self.store, &job.profile).await?;
         if profile.status == ProfileStatus::Canceled {
             return Err(Error::from(JobError::CanceledSince { profile: job.profile.clone() }).into());
         }
@@ -759,28 +789,34 @@ impl Inner {
         {
             return Err(Error::from(JobError::RevokedSince { version: version_ref, effective: at }).into());
         }
-        let version = jobs::version_record(store, job).await?;
-        let key = match profiles::signing_key(&self.home, &version_ref) {
-            Ok(k) => k,
-            Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => {
-                return Err(AttemptError::NoKey(e.to_string()));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (dest, dest_path) = parse_object_url(&job.signed_object)?;
-        if exists(&dest, &dest_path, &job.signed_object).await? {
-            // An earlier attempt published it and died before recording that.
-            return self.adopt(job, dest, dest_path, n).await;
+        let version = jobs::version_record(&self.store, job).await?;
+        match profiles::signing_key(&self.home, &version_ref) {
+            Ok(key) => Ok((version, key)),
+            Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => Err(AttemptError::NoKey(e.to_string())),
+            Err(e) => Err(e.into()),
         }
+    }
+
+    /// Streams the pinned source through the gate and the signer into the staging object
+    /// (complete, or not there at all). Returns what was signed and the SHA-256 of the
+    /// signed bytes; a lease lost meanwhile stops it and leaves no staging object.
+    async fn sign_to_staging(
+        &self,
+        job: &JobRecord,
+        flag: &Arc<LeaseFlag>,
+        version: VersionRecord,
+        key: SecretKey,
+        dest: &Arc<DynObjectStore>,
+        staging: &Path,
+    ) -> Result<(Signed, String), AttemptError> {
         let (src, src_path) = parse_object_url(&job.source.url)?;
         let reader = open_pinned(src, src_path, &job.source).await?;
-        let staging = jobs::staging_path(&dest_path, n)?;
-        let writer = ObjectWriter::create(Arc::clone(&dest), staging.clone()).await?;
+        let writer = ObjectWriter::create(Arc::clone(dest), staging.clone()).await?;
         let now = self.clock.now();
         let params = SignParams {
             key,
             chain: version.chain_der()?,
-            version: version_ref,
+            version: job.version_ref(),
             job_id: Some(job.job_id.clone()),
             signed_at: now,
             expires_at: now.plus_secs(job.signature_validity.secs()),
@@ -803,41 +839,39 @@ impl Inner {
         .map_err(|e| Error::Internal(format!("the signing task failed: {e}")))?;
         let state = flag.get();
         if state == Lease::Lost || (state == Lease::Release && signed.is_err()) {
-            delete_quietly(&dest, &staging).await;
+            delete_quietly(dest, staging).await;
             return Err(AttemptError::Stopped);
         }
-        let (signed, sha256) = signed?;
-        if !still_holds(store, &job.job_id, n).await? {
+        Ok(signed?)
+    }
+
+    /// Publishes the staging object at the destination if nothing is there yet (one copy
+    /// of any number of attempts wins), then removes the staging object. `false`: another
+    /// attempt's object is there (adopt it).
+    async fn publish_once(
+        &self,
+        job: &JobRecord,
+        n: u64,
+        flag: &LeaseFlag,
+        dest: &Arc<DynObjectStore>,
+        staging: &Path,
+        dest_path: &Path,
+    ) -> Result<bool, AttemptError> {
+        if !still_holds(&self.store, &job.job_id, n).await? {
             flag.lose();
-            delete_quietly(&dest, &staging).await;
+            delete_quietly(dest, staging).await;
             return Err(AttemptError::Stopped);
         }
-        let published = match dest.copy_if_not_exists(&staging, &dest_path).await {
+        let published = match dest.copy_if_not_exists(staging, dest_path).await {
             Ok(()) => true,
             Err(object_store::Error::AlreadyExists { .. }) => false,
             Err(e) => {
-                delete_quietly(&dest, &staging).await;
-                return Err(jobs::backend_error("publish", &job.signed_object, &dest, e).into());
+                delete_quietly(dest, staging).await;
+                return Err(jobs::backend_error("publish", &job.signed_object, dest, e).into());
             }
         };
-        delete_quietly(&dest, &staging).await;
-        if !published {
-            return self.adopt(job, dest, dest_path, n).await;
-        }
-        let st = &signed.statement;
-        Ok(JobResult {
-            job_id: job.job_id.clone(),
-            end: JobEnd::Succeeded {
-                signed_object: job.signed_object.clone(),
-                signed_at: st.signed_at,
-                signature_expires_at: st.expires_at,
-                sha256,
-                size: signed.package_len,
-            },
-            attempts: n,
-            worker: Some(self.id.clone()),
-            ended_at: self.clock.now(),
-        })
+        delete_quietly(dest, staging).await;
+        Ok(published)
     }
 
     /// Records the object already at the destination, if this job signed it.
