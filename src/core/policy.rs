@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{JobId, Policy, Timestamp, VersionRef};
+use crate::model::{JobId, Policy, ProfileName, Timestamp, VersionRef};
 use crate::verify::{Verified, expiry_problem};
 
 /// Clock difference tolerated for a signing time in the future.
@@ -82,6 +82,9 @@ pub struct Revocations {
     pub versions: BTreeMap<VersionRef, Timestamp>,
     /// Job → reason.
     pub jobs: BTreeMap<JobId, String>,
+    /// Canceled profile → when: a signature made at or after it is revoked.
+    #[serde(default)]
+    pub canceled: BTreeMap<ProfileName, Timestamp>,
 }
 
 /// Which publishers are allowed, and what the soft checks do.
@@ -178,14 +181,24 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                     &format!("{version} is not among the allowed publishers"),
                 ),
             };
-            let expiry = match expiry_problem(st, at, CLOCK_SKEW_SECS) {
+            let past_cert = (st.expires_at > v.cert_not_after()).then(|| {
+                format!(
+                    "the signature claims to last until {}, past the end of its certificate ({})",
+                    st.expires_at,
+                    v.cert_not_after()
+                )
+            });
+            let expiry = match past_cert.or_else(|| expiry_problem(st, at, CLOCK_SKEW_SECS)) {
                 Some(why) => check(CheckName::Expiry, Status::Fail, soft, &why),
                 None => check(CheckName::Expiry, Status::Pass, soft, &format!("valid until {}", st.expires_at)),
             };
             let version_revoked = revocations.versions.get(&version).filter(|&&eff| eff <= st.signed_at);
             let job_revoked = st.job_id.as_ref().and_then(|j| revocations.jobs.get(j).map(|r| (j, r)));
-            let revocation = match (version_revoked, job_revoked) {
-                (Some(eff), _) => check(
+            // Times are whole seconds: a signature made in the second of the cancellation
+            // may have come first, and stands; one from a later second does not.
+            let canceled = revocations.canceled.get(&version.profile).filter(|&&at| at < st.signed_at);
+            let revocation = match (version_revoked, job_revoked, canceled) {
+                (Some(eff), _, _) => check(
                     CheckName::Revocation,
                     Status::Fail,
                     soft,
@@ -194,13 +207,22 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                         st.signed_at
                     ),
                 ),
-                (None, Some((job, why))) => check(
+                (None, Some((job, why)), _) => check(
                     CheckName::Revocation,
                     Status::Fail,
                     soft,
                     &format!("the signature of job {job} was revoked: {why}"),
                 ),
-                (None, None) => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
+                (None, None, Some(at)) => check(
+                    CheckName::Revocation,
+                    Status::Fail,
+                    soft,
+                    &format!(
+                        "signing profile {} was canceled at {at}, before the signing time {}; a canceled profile signs nothing new",
+                        version.profile, st.signed_at
+                    ),
+                ),
+                (None, None, None) => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
             };
             vec![
                 check(CheckName::Integrity, Status::Pass, hard, "the bytes are what was signed"),

@@ -20,7 +20,8 @@
 //!
 //! The payload is a JSON object, `{"format", "platform", "root_ca_sha256", "issued_at",
 //! "profile_versions":[{"version":"NAME/VERSION","effective_time":T}…],
-//! "jobs":[{"job_id":UUID,"reason":TEXT}…]}`, with times in RFC 3339 UTC. The signature is
+//! "jobs":[{"job_id":UUID,"reason":TEXT}…], "canceled_profiles":[{"profile":NAME,"canceled_at":T}…]}`
+//! (the last may be absent: lists written before it was added), with times in RFC 3339 UTC. The signature is
 //! the root key's raw signature (ECDSA `r || s`, low S; or Ed25519) over the payload bytes
 //! as stored, never a re-encoding. The outer `format`, `platform` and `root_ca_sha256` only
 //! steer verification and must equal the signed copies inside the payload; unknown fields
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, SecretKey};
 use crate::error::Error;
-use crate::model::{JobId, Platform, Timestamp, VersionRef};
+use crate::model::{JobId, Platform, ProfileName, Timestamp, VersionRef};
 use crate::policy::{CLOCK_SKEW_SECS, Revocations};
 
 /// The format tag, outside and inside the signed payload.
@@ -64,6 +65,15 @@ struct Payload {
     issued_at: Timestamp,
     profile_versions: Vec<VersionEntry>,
     jobs: Vec<JobEntry>,
+    #[serde(default)]
+    canceled_profiles: Vec<CanceledEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanceledEntry {
+    profile: ProfileName,
+    canceled_at: Timestamp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -171,6 +181,11 @@ pub fn export(
             .map(|(v, t)| VersionEntry { version: v.clone(), effective_time: *t })
             .collect(),
         jobs: revocations.jobs.iter().map(|(j, r)| JobEntry { job_id: j.clone(), reason: r.clone() }).collect(),
+        canceled_profiles: revocations
+            .canceled
+            .iter()
+            .map(|(p, t)| CanceledEntry { profile: p.clone(), canceled_at: *t })
+            .collect(),
     };
     let payload =
         serde_json::to_vec(&payload).map_err(|e| Error::Internal(format!("cannot encode the revocation list: {e}")))?;
@@ -250,6 +265,10 @@ pub fn verify(bytes: &[u8], root_der: &[u8], now: Timestamp, max_age: Option<Max
     for j in p.jobs {
         revocations.jobs.entry(j.job_id).or_insert(j.reason);
     }
+    for c in p.canceled_profiles {
+        let e = revocations.canceled.entry(c.profile).or_insert(c.canceled_at);
+        *e = (*e).min(c.canceled_at);
+    }
     Ok(RevocationList { issued_at: p.issued_at, root_ca_sha256: p.root_ca_sha256, revocations })
 }
 
@@ -257,7 +276,8 @@ fn short(s: &str) -> String {
     s.chars().take(16).collect()
 }
 
-/// Adds `more` to `into`: every job, and per profile version the earlier effective time.
+/// Adds `more` to `into`: every job, and per profile version (and per canceled profile)
+/// the earlier time.
 /// Revocations only ever add up: a list can never un-revoke what the store revoked.
 pub fn merge(into: &mut Revocations, more: Revocations) {
     for (v, t) in more.versions {
@@ -266,6 +286,10 @@ pub fn merge(into: &mut Revocations, more: Revocations) {
     }
     for (j, r) in more.jobs {
         into.jobs.entry(j).or_insert(r);
+    }
+    for (p, t) in more.canceled {
+        let e = into.canceled.entry(p).or_insert(t);
+        *e = (*e).min(t);
     }
 }
 
@@ -281,6 +305,7 @@ mod tests {
         let mut r = Revocations::default();
         r.versions.insert("Rel/AbCdEf1234".parse().unwrap(), t("2026-01-01T00:00:00Z"));
         r.jobs.insert("3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap(), "leaked".into());
+        r.canceled.insert("Old".parse().unwrap(), t("2026-02-01T00:00:00Z"));
         r
     }
 

@@ -50,7 +50,7 @@ pub struct SignParams {
     pub job_id: Option<JobId>,
     /// Signing time.
     pub signed_at: Timestamp,
-    /// Signature expiry.
+    /// Signature expiry; a time after the certificate's end is cut to that end.
     pub expires_at: Timestamp,
 }
 
@@ -86,6 +86,9 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     }
     let platform = params.key.platform();
     let digest_alg = platform.content_digest();
+    // No signature outlasts its certificate (verify denies one that claims to).
+    let leaf = params.chain.first().ok_or(SignError::NoCertificate)?;
+    let leaf_not_after = crypto::cert_info(leaf)?.not_after;
     let mut statement = Statement {
         kind: STATEMENT_TYPE.into(),
         platform,
@@ -100,7 +103,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
         profile_version: params.version.version.clone(),
         job_id: params.job_id.clone(),
         signed_at: params.signed_at,
-        expires_at: params.expires_at,
+        expires_at: params.expires_at.min(leaf_not_after),
         certificate_chain: Statement::encode_chain(&params.chain),
     };
     // The block's length must be known before hashing: the archive comment length, which
@@ -157,7 +160,6 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     let window = last_bytes(&[&kept, &tail.central, records, &len_field, &end.comment, &blk], TAIL_WINDOW);
     check_as_verify_reads(&window, content_length + blk.len() as u64, end)?;
     let parsed = block::parse(&blk)?;
-    let leaf = params.chain.first().ok_or(SignError::NoCertificate)?;
     crypto::verify_signature(platform, &crypto::cert_info(leaf)?.spki_der, &parsed.payload, &parsed.signature)?;
     // 5. The source still ends as it did when its tail was read: a writer racing the
     //    signing is told so (what was signed is what was checked either way).

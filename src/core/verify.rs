@@ -187,12 +187,19 @@ pub struct TrustedVersion {
 #[derive(Debug)]
 pub struct Verified<'a> {
     block: &'a Block,
+    /// The end of the signer's certificate: no signature outlasts it.
+    cert_not_after: Timestamp,
 }
 
 impl Verified<'_> {
     /// The verified statement.
     pub fn statement(&self) -> &Statement {
         &self.block.statement
+    }
+
+    /// The end of the signer's certificate's validity.
+    pub fn cert_not_after(&self) -> Timestamp {
+        self.cert_not_after
     }
 }
 
@@ -216,12 +223,23 @@ pub fn authenticate<'a>(block: &'a IntactBlock, trusted: Option<&TrustedVersion>
     if leaf != &trusted.certificate {
         return Err(format!("the signer's certificate is not the one this store recorded for {claimed}"));
     }
-    Ok(Verified { block })
+    let cert_not_after = crypto::cert_info(leaf).map_err(|e| e.to_string())?.not_after;
+    Ok(Verified { block, cert_not_after })
 }
 
 /// Whether `at` lies within the signature's validity, allowing `skew` seconds of clock
 /// difference for a signing time in the future.
 pub fn expiry_problem(st: &Statement, at: Timestamp, skew: i64) -> Option<String> {
+    // The statement's own times cannot claim more than a profile may give: the longest
+    // validity from the signing time.
+    if st.expires_at > st.signed_at.plus_secs(crate::model::Validity::MAX.secs()) {
+        return Some(format!(
+            "the signature claims to last until {}, longer after its signing time {} than any profile's validity ({})",
+            st.expires_at,
+            st.signed_at,
+            crate::model::Validity::MAX
+        ));
+    }
     if at >= st.expires_at {
         return Some(format!("the signature expired at {}", st.expires_at));
     }

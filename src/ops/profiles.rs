@@ -671,5 +671,14 @@ pub async fn revocations(store: &Store) -> Result<Revocations, Error> {
             None => {}
         }
     }
+    // A canceled profile signs nothing new: a signature dated at or after its cancellation
+    // fails the revocation check like one made after a version's revocation.
+    for key in store.list_keys(&keys::profiles()?).await? {
+        if let Some(name) = keys::parse_profile_canceled(&key)
+            && let Some(c) = store.get_json::<CancelRecord>(&key).await?
+        {
+            out.canceled.insert(name, c.canceled_at);
+        }
+    }
     Ok(out)
 }

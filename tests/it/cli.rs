@@ -527,3 +527,79 @@ fn free_text_is_bounded_and_on_one_line() {
         env.run(["csc", "create", "--allowed-publisher", &format!("App/{version}"), "--description", desc]).expect(3);
     assert!(r.stderr.contains("description holds a control character"), "{}", r.stderr);
 }
+
+/// What a holder of a version's key cannot claim with the statement's own times (issue
+/// #12, point 4): a signature dated at or after its profile's cancellation fails the
+/// revocation check, and one that claims to outlast its certificate, or any profile's
+/// validity, fails expiry. Each is built by hand with the version's real key.
+#[test]
+fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
+    let env = Env::new();
+    env.profile("App", &[]);
+    let src = fixture("packages/hello-function.zip");
+    let before = env.sign("App", &src, "before.zip");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store =
+        signer::store::Store::open(&signer::home::Home::open(&env.home()).unwrap().default_store_url()).unwrap();
+    let home = signer::home::Home::open(&env.home()).unwrap();
+    let ident = rt.block_on(signer::profiles::signing_identity(&store, &home, &"App".parse().unwrap())).unwrap();
+    let chain = ident.version.chain_der().unwrap();
+    let not_after = signer::crypto::cert_info(&chain[0]).unwrap().not_after;
+    let key = || {
+        let der = home.read_key(&signer::home::KeyId::Version(ident.version.version.clone())).unwrap();
+        signer::crypto::SecretKey::from_pkcs8(&der).unwrap()
+    };
+    // `sign` never writes such times (it cuts the expiry at the certificate's end), so the
+    // statement of a good package is rewritten and signed again with the version's key:
+    // times have a fixed width, so the block keeps its length and the content digest holds.
+    let forge = |name: &str, signed_at: signer::model::Timestamp, expires_at: signer::model::Timestamp| {
+        let params = signer::sign::SignParams {
+            key: key(),
+            chain: chain.clone(),
+            version: ident.version.version.clone(),
+            job_id: None,
+            signed_at,
+            expires_at: signed_at.plus_secs(3_600),
+        };
+        let mut good = Vec::new();
+        let mut input = std::fs::File::open(&src).unwrap();
+        signer::sign::sign_package(
+            &mut input,
+            &mut good,
+            &params,
+            &signer::zipcheck::ZipLimits::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let block = signer::format::block::parse(&good).unwrap();
+        let mut statement = block.statement.clone();
+        statement.expires_at = expires_at;
+        let payload = signer::format::block::payload(&statement).unwrap();
+        let forged = signer::format::block::encode(&payload, &key().sign(&payload).unwrap()).unwrap();
+        assert_eq!(forged.len(), block.len);
+        let out = env.path(name);
+        std::fs::write(&out, [&good[..good.len() - block.len], &forged[..]].concat()).unwrap();
+        out
+    };
+    let now = signer::clock::now();
+    let check = |pkg: &std::path::Path, name: &str| -> serde_json::Value {
+        let v = env.json(["verify", pkg.to_str().unwrap()]).expect(1).json();
+        let checks = v["packages"][0]["checks"].as_array().unwrap().clone();
+        checks.into_iter().find(|c| c["check"] == name).unwrap()
+    };
+
+    // Past the certificate's end, and past the longest validity a profile may give.
+    let c = check(&forge("past-cert.zip", not_after.plus_secs(-86_400), not_after.plus_secs(86_400)), "expiry");
+    assert_eq!(c["status"], "fail");
+    assert!(c["reason"].as_str().unwrap().contains("past the end of its certificate"), "{c}");
+    let c =
+        check(&forge("past-validity.zip", now, now.plus_secs(signer::model::Validity::MAX.secs() + 86_400)), "expiry");
+    assert!(c["reason"].as_str().unwrap().contains("than any profile's validity"), "{c}");
+
+    // After the cancellation: denied; what was signed before it still verifies.
+    env.run(["profile", "cancel", "App"]).expect(0);
+    let c = check(&forge("after-cancel.zip", now.plus_secs(5), now.plus_secs(3_600)), "revocation");
+    assert_eq!(c["status"], "fail");
+    assert!(c["reason"].as_str().unwrap().contains("was canceled at"), "{c}");
+    env.run(["verify", before.to_str().unwrap()]).expect(0);
+}

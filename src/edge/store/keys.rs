@@ -109,6 +109,15 @@ pub fn parse_profile(key: &Key) -> Option<ProfileName> {
     }
 }
 
+/// The profile a `profiles/<NAME>/canceled.json` key says is canceled (`None` for any
+/// other key).
+pub fn parse_profile_canceled(key: &Key) -> Option<ProfileName> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["profiles", name, "canceled.json"] => name.parse().ok(),
+        _ => None,
+    }
+}
+
 /// The config a `cscs/<ID>/…` key belongs to (`None` for any other key).
 pub fn parse_csc(key: &Key) -> Option<crate::model::CscId> {
     match key.segments().collect::<Vec<_>>().as_slice() {
@@ -398,6 +407,8 @@ mod tests {
 
         assert_eq!(parse_profile(&profile(&name).unwrap()), Some(name.clone()));
         assert_eq!(parse_profile(&profile_canceled(&name).unwrap()), None);
+        assert_eq!(parse_profile_canceled(&profile_canceled(&name).unwrap()), Some(name.clone()));
+        assert_eq!(parse_profile_canceled(&profile(&name).unwrap()), None);
         assert_eq!(parse_csc(&numbered(&csc_revisions(&csc).unwrap(), 3).unwrap()), Some(csc));
 
         let version_rev = numbered(&profile_revocations(&name, &version).unwrap(), 1).unwrap();
