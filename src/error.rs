@@ -43,7 +43,7 @@ pub mod exit {
     pub fn of_store(e: &super::StoreError) -> u8 {
         use super::StoreError::*;
         match e {
-            NotFound { .. } => NOT_FOUND,
+            NotFound { .. } | Missing { .. } => NOT_FOUND,
             AlreadyExists { .. } | Conflict { .. } => CONFLICT,
             BadUrl { .. } => USAGE,
             BadKey { .. } => INVALID,

@@ -97,7 +97,10 @@ impl From<PolicyArg> for Policy {
 }
 
 pub(super) async fn run(ctx: &Ctx, cmd: CscCmd) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = match cmd {
+        CscCmd::List | CscCmd::Show { .. } => ctx.read_store()?,
+        _ => ctx.store()?,
+    };
     let now = clock::now();
     match cmd {
         CscCmd::Create { allowed_publishers, policy, description } => {

@@ -71,7 +71,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     let bytes = read_input(&args.input)?;
     let d = deploy::parse(&bytes).map_err(signer::Error::from)?;
     let at = args.at.unwrap_or_else(clock::now);
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
 
     let code = Location::parse(&d.code)
         .map_err(|e| signer::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;

@@ -175,7 +175,7 @@ fn show_step(bar: &ProgressBar, phase: &Mutex<Phase>, step: Step) {
 }
 
 async fn list(ctx: &Ctx, runtime: Option<Runtime>) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let latest = layers::list(&store, runtime.as_ref()).await?;
     let doc = json!({"layers": latest.iter().map(view).collect::<Vec<_>>()});
     let text = if latest.is_empty() {
@@ -191,7 +191,7 @@ async fn list(ctx: &Ctx, runtime: Option<Runtime>) -> anyhow::Result<u8> {
 }
 
 async fn versions(ctx: &Ctx, name: LayerName) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let all = layers::versions(&store, &name).await?;
     let doc = json!({"layer": name, "versions": all.iter().map(view).collect::<Vec<_>>()});
     let text = if all.is_empty() {
@@ -204,14 +204,14 @@ async fn versions(ctx: &Ctx, name: LayerName) -> anyhow::Result<u8> {
 }
 
 async fn show(ctx: &Ctx, layer: LayerVersionRef) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let v = layers::show(&store, &layer).await?;
     ctx.out.emit(&view(&v), details(&v))?;
     Ok(exit::OK)
 }
 
 async fn get(ctx: &Ctx, layer: LayerVersionRef, o: String) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let dest = Location::parse(&o)?;
     // The size is known once the record is read; a bar of unknown length until then.
     let v = layers::show(&store, &layer).await?;

@@ -165,14 +165,25 @@ impl Ctx {
         Ok(Home::open(&self.home_dir)?)
     }
 
-    /// Opens the store: the one given, or the home's default store (opening the home
-    /// first, so that it exists with its modes).
+    /// Opens the store to write to: the one given, or the home's default store (creating
+    /// a file store, and the home with its modes for the default one).
     pub fn store(&self) -> anyhow::Result<Store> {
         let url = match &self.store_url {
             Some(url) => url.clone(),
             None => self.home()?.default_store_url(),
         };
         Ok(Store::open(&url)?)
+    }
+
+    /// Opens the store a read-only command reads: nothing is created, and a missing store
+    /// is exit 4, "no store at … (run `signer init`)", so a mistyped `--store` is said
+    /// instead of answered from an empty store.
+    pub fn read_store(&self) -> anyhow::Result<Store> {
+        let url = match &self.store_url {
+            Some(url) => url.clone(),
+            None => signer::home::default_store_url(&self.home_dir)?,
+        };
+        Ok(Store::open_existing(&url)?)
     }
 }
 

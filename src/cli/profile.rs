@@ -91,7 +91,10 @@ pub(super) enum ProfileCmd {
 }
 
 pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = match cmd {
+        ProfileCmd::List { .. } | ProfileCmd::Show { .. } => ctx.read_store()?,
+        _ => ctx.store()?,
+    };
     let now = clock::now();
     match cmd {
         ProfileCmd::Create { name, platform, validity, cert_chain, key } => {

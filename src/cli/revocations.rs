@@ -35,7 +35,7 @@ pub(super) enum RevocationsCmd {
 
 pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let RevocationsCmd::Export { o } = cmd;
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let home = ctx.home()?;
     let ca = profiles::root_ca(&store).await?;
     let der = profiles::read_root_ca_key(&home, &ca, "export revocation lists")?;

@@ -119,13 +119,13 @@ pub(super) async fn run(ctx: &Ctx, cmd: SignJobCmd) -> anyhow::Result<u8> {
     match cmd {
         SignJobCmd::Start(args) => start(ctx, args).await,
         SignJobCmd::Describe { id } => {
-            let store = ctx.store()?;
+            let store = ctx.read_store()?;
             let v = jobs::describe(&store, &id, clock::now()).await?;
             ctx.out.emit(&v, view_text(&v))?;
             Ok(exit::OK)
         }
         SignJobCmd::Wait { id, timeout } => {
-            let store = ctx.store()?;
+            let store = ctx.read_store()?;
             jobs::describe(&store, &id, clock::now()).await?;
             let v = wait_for(ctx, &store, &id, timeout.map(Duration::from_secs)).await?;
             ctx.out.emit(&v, view_text(&v))?;
@@ -239,7 +239,7 @@ async fn wait_for(ctx: &Ctx, store: &Store, id: &JobId, timeout: Option<Duration
 }
 
 async fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let filter = ListFilter {
         status: args.status,
         profile: args.profile,

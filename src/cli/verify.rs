@@ -30,7 +30,7 @@ pub(super) struct VerifyArgs {
 }
 
 pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
-    let store = ctx.store()?;
+    let store = ctx.read_store()?;
     let loc = Location::parse(&args.package)?;
     let at = args.at.unwrap_or_else(clock::now);
     // The config and revocations first: an unknown config or a bad list fails before any

@@ -129,6 +129,24 @@ pub enum HomeError {
     },
 }
 
+/// The `file://` URL of the default store of the home at `dir` (relative to the working
+/// directory if `dir` is), without opening or creating anything.
+pub fn default_store_url(dir: &Path) -> Result<String, HomeError> {
+    let dir = std::path::absolute(dir).map_err(|source| HomeError::Io {
+        action: "resolve the home",
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok(store_url_in(&dir))
+}
+
+/// The one place the default store's URL is built: `<absolute home>/store`, escaped.
+fn store_url_in(absolute_home: &Path) -> String {
+    let store = absolute_home.join("store");
+    // The home is absolute, so this cannot fail; a plain form stands in regardless.
+    url::Url::from_file_path(&store).map_or_else(|()| format!("file://{}", store.display()), String::from)
+}
+
 /// Which private key: the root CA's or a profile version's.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KeyId {
@@ -209,9 +227,7 @@ impl Home {
 
     /// The `file://` URL of the default store, `<home>/store`.
     pub fn default_store_url(&self) -> String {
-        let store = self.dir.join("store");
-        // The home is absolute, so this cannot fail; a plain form stands in regardless.
-        url::Url::from_file_path(&store).map_or_else(|()| format!("file://{}", store.display()), String::from)
+        store_url_in(&self.dir)
     }
 
     /// Where the key file of `id` is (or would be).
@@ -401,6 +417,7 @@ mod tests {
         assert!(url.starts_with("file:///") && url.ends_with("/store"), "{url}");
         crate::store::Store::open(&url).unwrap();
         assert!(dir.join("store").is_dir(), "{url} is {}/store", dir.display());
+        assert_eq!(default_store_url(&dir).unwrap(), url, "the same URL, with or without the home opened");
     }
 
     #[test]

@@ -405,6 +405,7 @@ fn own_certificate_chain_profiles_sign_and_verify() {
 #[test]
 fn json_mode_prints_one_document_even_for_errors() {
     let env = Env::new();
+    env.run(["init"]).expect(0);
     let r = env.json(["profile", "show", "Missing"]).expect(4);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("Missing"));
     let r = env.json(["verify", env.path("nope.zip").to_str().unwrap()]).expect(4);
@@ -602,4 +603,28 @@ fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
     assert_eq!(c["status"], "fail");
     assert!(c["reason"].as_str().unwrap().contains("was canceled at"), "{c}");
     env.run(["verify", before.to_str().unwrap()]).expect(0);
+}
+
+/// A read-only command never creates a store or a home: a mistyped `--store` or a home
+/// that was never initialised is "no store at … (run `signer init`)", exit 4 — not an
+/// empty store that denies everything (issue #12).
+#[test]
+fn a_missing_store_is_not_found_and_nothing_is_created() {
+    let env = Env::new();
+    let pkg = fixture("packages/hello-function.zip");
+    let typo = env.path("no-such-store");
+    let url = format!("file://{}", typo.display());
+    for args in [
+        vec!["--store", url.as_str(), "verify", pkg.to_str().unwrap()],
+        vec!["--store", url.as_str(), "profile", "list"],
+        vec!["verify", pkg.to_str().unwrap()],
+        vec!["csc", "list"],
+    ] {
+        let r = env.run(&args).expect(4);
+        assert!(r.stderr.contains("no store at") && r.stderr.contains("signer init"), "{args:?}: {}", r.stderr);
+    }
+    assert!(!typo.exists(), "a read-only command created {}", typo.display());
+    assert!(!env.home().exists(), "a read-only command created the home");
+    env.run(["init"]).expect(0);
+    env.run(["verify", pkg.to_str().unwrap()]).expect(1);
 }

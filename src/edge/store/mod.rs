@@ -93,6 +93,12 @@ pub enum StoreError {
         /// The rule broken.
         reason: String,
     },
+    /// No store at this URL (a file store whose directory does not exist).
+    #[error("no store at {url} (run `signer init` to create one, or check --store / SIGNER_STORE)")]
+    Missing {
+        /// The store's URL.
+        url: String,
+    },
     /// A store or object URL is malformed or unsupported.
     #[error("invalid URL {url:?}: {reason}")]
     BadUrl {
@@ -170,7 +176,8 @@ pub struct Store {
 impl Store {
     /// Opens the store at `url`:
     ///
-    /// - `file:///abs/dir`: a directory (created if missing); relative paths are refused;
+    /// - `file:///abs/dir`: a directory, created if missing ([`Store::open_existing`]
+    ///   refuses a missing one instead); relative paths are refused;
     /// - `memory://`: a fresh, empty store in memory (each open is a new store);
     /// - `s3://bucket[/prefix]`: S3 or an S3-compatible server, configured by the usual
     ///   variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
@@ -178,6 +185,17 @@ impl Store {
     ///   `AWS_ENDPOINT_URL_S3`, which wins over the others, and `AWS_ALLOW_HTTP=true` for a
     ///   plain-HTTP endpoint). Conditional writes use `If-None-Match: *`.
     pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, true)
+    }
+
+    /// Opens the store at `url` as [`Store::open`] does, but a file store whose directory
+    /// is missing is [`StoreError::Missing`]: what read-only commands use, so that a
+    /// mistyped URL is said, never made.
+    pub fn open_existing(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, false)
+    }
+
+    fn open_with(url: &str, create: bool) -> Result<Self, StoreError> {
         let bad = |reason: String| StoreError::BadUrl { url: url.to_owned(), reason };
         if let Some(rest) = url.strip_prefix("memory://") {
             if !rest.is_empty() {
@@ -189,6 +207,9 @@ impl Store {
         let inner: Arc<DynObjectStore> = match parsed.scheme() {
             "file" => {
                 let dir = file_url_path(url, &parsed)?;
+                if !create && !dir.exists() {
+                    return Err(StoreError::Missing { url: url.to_owned() });
+                }
                 std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
                     url: url.to_owned(),
                     reason: format!(
@@ -569,9 +590,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("a/b");
         let url = format!("file://{}", sub.display());
+        // Opening never creates: a missing file store is "not found" (exit 4).
+        let err = Store::open_existing(&url).unwrap_err();
+        assert!(matches!(err, StoreError::Missing { .. }) && err.exit_code() == 4, "{err}");
+        assert!(!sub.exists(), "open_existing created {}", sub.display());
         let store = Store::open(&url).unwrap();
         assert_eq!(store.url(), url);
         assert!(sub.is_dir(), "created");
+        Store::open_existing(&url).unwrap();
         Store::open("memory://").unwrap();
     }
 

@@ -329,6 +329,7 @@ fn classify_store(e: &StoreError) -> FailureKind {
         // The source changed under a pinned read, or is gone, or is not what signer reads.
         StoreError::Conflict { .. }
         | StoreError::NotFound { .. }
+        | StoreError::Missing { .. }
         | StoreError::AlreadyExists { .. }
         | StoreError::BadKey { .. }
         | StoreError::BadUrl { .. }
