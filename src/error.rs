@@ -118,11 +118,7 @@ pub mod exit {
         use super::JobError::*;
         match e {
             BadDestination { .. } | BadSource { .. } | EmptyPath | NoETag { .. } => INVALID,
-            SourceNotFound { .. }
-            | NotFound { .. }
-            | VersionMissing { .. }
-            | NoKeyNoWorker { .. }
-            | SourceGone { .. } => NOT_FOUND,
+            SourceNotFound { .. } | NotFound { .. } | NoKeyNoWorker { .. } | SourceGone { .. } => NOT_FOUND,
             ProfileNotActive { .. }
             | TokenReused { .. }
             | Vanished { .. }

@@ -181,14 +181,7 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                     &format!("{version} is not among the allowed publishers"),
                 ),
             };
-            let past_cert = (st.expires_at > v.cert_not_after()).then(|| {
-                format!(
-                    "the signature claims to last until {}, past the end of its certificate ({})",
-                    st.expires_at,
-                    v.cert_not_after()
-                )
-            });
-            let expiry = match past_cert.or_else(|| expiry_problem(st, at, CLOCK_SKEW_SECS)) {
+            let expiry = match expiry_problem(v, at, CLOCK_SKEW_SECS) {
                 Some(why) => check(CheckName::Expiry, Status::Fail, soft, &why),
                 None => check(CheckName::Expiry, Status::Pass, soft, &format!("valid until {}", st.expires_at)),
             };

@@ -98,12 +98,13 @@ pub fn read_package<R: Read + Seek>(
         _ => size,
     };
     let mut whole = (whole == WholeHash::Sha256).then(|| ring::digest::Context::new(&ring::digest::SHA256));
-    if matches!(found, Ok(Some(_))) || whole.is_some() {
+    let signed = matches!(found, Ok(Some(_)));
+    if signed || whole.is_some() {
         // One pass: this thread reads each chunk straight into the content hasher's
         // buffer (and updates SHA-256 over it when asked); the content digest's chunks
         // hash on the other cores.
         r.seek(SeekFrom::Start(0)).map_err(io)?;
-        let mut plain = if matches!(found, Ok(Some(_))) { Vec::new() } else { vec![0; READ_LEN] };
+        let mut plain = if signed { Vec::new() } else { vec![0; READ_LEN] };
         let mut done = 0u64;
         while done < content_len {
             let want = usize::try_from(content_len - done).unwrap_or(usize::MAX).min(READ_LEN);
@@ -196,11 +197,6 @@ impl Verified<'_> {
     pub fn statement(&self) -> &Statement {
         &self.block.statement
     }
-
-    /// The end of the signer's certificate's validity.
-    pub fn cert_not_after(&self) -> Timestamp {
-        self.cert_not_after
-    }
 }
 
 /// Authenticity: the chain leads to the trusted anchor with codeSigning, and the signer's
@@ -228,10 +224,18 @@ pub fn authenticate<'a>(block: &'a IntactBlock, trusted: Option<&TrustedVersion>
 }
 
 /// Whether `at` lies within the signature's validity, allowing `skew` seconds of clock
-/// difference for a signing time in the future.
-pub fn expiry_problem(st: &Statement, at: Timestamp, skew: i64) -> Option<String> {
-    // The statement's own times cannot claim more than a profile may give: the longest
-    // validity from the signing time.
+/// difference for a signing time in the future, and whether that validity is one its
+/// certificate and a profile can give.
+pub fn expiry_problem(v: &Verified<'_>, at: Timestamp, skew: i64) -> Option<String> {
+    let st = v.statement();
+    // The statement's own times cannot claim more than its certificate, or a profile, may
+    // give: the certificate's end, and the longest validity from the signing time.
+    if st.expires_at > v.cert_not_after {
+        return Some(format!(
+            "the signature claims to last until {}, past the end of its certificate ({})",
+            st.expires_at, v.cert_not_after
+        ));
+    }
     if st.expires_at > st.signed_at.plus_secs(crate::model::Validity::MAX.secs()) {
         return Some(format!(
             "the signature claims to last until {}, longer after its signing time {} than any profile's validity ({})",

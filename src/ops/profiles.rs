@@ -483,7 +483,7 @@ pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRe
 pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, Error> {
     let record = profile_record(store, name).await?;
     let canceled = store.get_json::<CancelRecord>(&keys::profile_canceled(name)?).await?;
-    let revocations = revocations(store).await?;
+    let revocations = revocation_records(store).await?;
     let versions: Vec<VersionSummary> = versions(store, name)
         .await?
         .into_iter()
@@ -625,7 +625,7 @@ pub async fn revoke_version(
     if effective > now {
         return Err(ProfileError::FutureRevocation { effective }.into());
     }
-    let current = revocations(store).await?.versions.get(version).copied();
+    let current = revocation_records(store).await?.versions.get(version).copied();
     if let Some(current) = current
         && effective > current
     {
@@ -652,8 +652,25 @@ pub async fn revoke_job(store: &Store, job: &JobId, reason: &str, now: Timestamp
     }
 }
 
-/// Every revocation in the store: per version the earliest effective time.
+/// Everything a verifier counts as revoked: the revocation records, and the profiles'
+/// cancellations (a signature dated after its profile's cancellation fails the revocation
+/// check like one made after a version's revocation).
 pub async fn revocations(store: &Store) -> Result<Revocations, Error> {
+    let mut out = revocation_records(store).await?;
+    for key in store.list_keys(&keys::profiles()?).await? {
+        if let Some(name) = keys::parse_profile_canceled(&key)
+            && let Some(c) = store.get_json::<CancelRecord>(&key).await?
+        {
+            out.canceled.insert(name, c.canceled_at);
+        }
+    }
+    Ok(out)
+}
+
+/// The revocation records alone: per version the earliest effective time, and the
+/// revoked job signatures. What a profile's own status needs (its cancellation is its
+/// own record), without listing every profile.
+async fn revocation_records(store: &Store) -> Result<Revocations, Error> {
     let mut out = Revocations::default();
     for key in store.list_keys(&keys::revocations()?).await? {
         match keys::parse_revocation(&key) {
@@ -669,15 +686,6 @@ pub async fn revocations(store: &Store) -> Result<Revocations, Error> {
                 }
             }
             None => {}
-        }
-    }
-    // A canceled profile signs nothing new: a signature dated at or after its cancellation
-    // fails the revocation check like one made after a version's revocation.
-    for key in store.list_keys(&keys::profiles()?).await? {
-        if let Some(name) = keys::parse_profile_canceled(&key)
-            && let Some(c) = store.get_json::<CancelRecord>(&key).await?
-        {
-            out.canceled.insert(name, c.canceled_at);
         }
     }
     Ok(out)

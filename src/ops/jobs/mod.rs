@@ -124,12 +124,6 @@ pub enum JobError {
         /// Its status.
         status: records::JobStatus,
     },
-    /// The job's profile version is not in the store.
-    #[error("profile version {version} is missing from the store")]
-    VersionMissing {
-        /// The version.
-        version: crate::model::VersionRef,
-    },
     /// No key for the job here and no worker elsewhere.
     #[error(
         "job {id} needs the private key of {version}, which is not in this home, and no worker runs against {store}; \
@@ -852,7 +846,7 @@ pub async fn version_record(store: &Store, job: &JobRecord) -> Result<VersionRec
     store
         .get_json::<VersionRecord>(&keys::profile_version(&job.profile, &job.profile_version)?)
         .await?
-        .ok_or_else(|| JobError::VersionMissing { version: job.version_ref() }.into())
+        .ok_or_else(|| ProfileError::VersionMissing { version: job.version_ref() }.into())
 }
 
 /// A renewal record's content (its time is in its key).

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::location::Location;
-use crate::model::{JobId, LayerName, LayerVersionRef, NameError, Timestamp, VersionRef};
+use crate::model::{JobId, LayerName, LayerVersionRef, NameError, TextRule, Timestamp, VersionRef};
 use crate::store::{Key, Store, StoreError, keys};
 
 /// What can go wrong with layers and their versions.
@@ -84,6 +84,10 @@ pub const MAX_RUNTIMES: usize = 15;
 pub const MAX_DESCRIPTION: usize = 256;
 /// Longest licence text, in characters (Lambda's limit).
 pub const MAX_LICENSE_INFO: usize = 512;
+/// A layer version's description: at most [`MAX_DESCRIPTION`] characters, on one line.
+pub const DESCRIPTION: TextRule = TextRule::new("description", MAX_DESCRIPTION).or_empty();
+/// A layer version's licence: at most [`MAX_LICENSE_INFO`] characters, on one line.
+pub const LICENSE_INFO: TextRule = TextRule::new("licence", MAX_LICENSE_INFO).or_empty();
 /// Bytes moved per read when `layer get` copies a blob out.
 const COPY_CHUNK: usize = 1 << 20;
 /// Records read from the store at once when listing.

@@ -24,10 +24,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 
-use super::{Architecture, LayerError, LayerVersion, MAX_DESCRIPTION, MAX_LICENSE_INFO, MAX_RUNTIMES, Runtime};
+use super::{Architecture, DESCRIPTION, LICENSE_INFO, LayerError, LayerVersion, MAX_RUNTIMES, Runtime};
 use crate::error::Error;
 use crate::location::Location;
-use crate::model::{JobId, LayerName, LayerVersionRef, TextRule, Timestamp, VersionRef};
+use crate::model::{JobId, LayerName, LayerVersionRef, Timestamp, VersionRef};
 use crate::sign::SignParams;
 use crate::signing::sign_location;
 use crate::store::{Store, StoreError, keys};
@@ -41,13 +41,13 @@ const CHUNK: usize = 8 << 20;
 pub struct PublishParams {
     /// The layer.
     pub name: LayerName,
-    /// At most [`MAX_DESCRIPTION`] characters.
+    /// At most [`super::MAX_DESCRIPTION`] characters.
     pub description: Option<String>,
     /// At most [`MAX_RUNTIMES`]; duplicates are dropped.
     pub compatible_runtimes: Vec<Runtime>,
     /// Duplicates are dropped.
     pub compatible_architectures: Vec<Architecture>,
-    /// At most [`MAX_LICENSE_INFO`] characters.
+    /// At most [`super::MAX_LICENSE_INFO`] characters.
     pub license_info: Option<String>,
 }
 
@@ -55,10 +55,7 @@ impl PublishParams {
     /// Checks the lengths and counts (Lambda's limits) and drops duplicates; refusals are
     /// [`LayerError`].
     fn checked(mut self) -> Result<Self, Error> {
-        for (rule, value) in [
-            (TextRule::new("description", MAX_DESCRIPTION).or_empty(), &self.description),
-            (TextRule::new("licence", MAX_LICENSE_INFO).or_empty(), &self.license_info),
-        ] {
+        for (rule, value) in [(DESCRIPTION, &self.description), (LICENSE_INFO, &self.license_info)] {
             value.as_deref().map_or(Ok(()), |v| rule.check(v))?;
         }
         dedup(&mut self.compatible_runtimes);
