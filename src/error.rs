@@ -48,6 +48,21 @@ pub mod exit {
             BadUrl { .. } => USAGE,
             BadKey { .. } => INVALID,
             Backend { .. } | Corrupt { .. } | Open { .. } => IO,
+            Home(e) => of_home(e),
+            Trust(e) => of_trust(e),
+        }
+    }
+
+    /// The code of a trust-root or trust-record error: a root that is not the pinned one
+    /// denies; an untrusted record is invalid input (never an allow).
+    pub fn of_trust(e: &crate::trust::TrustError) -> u8 {
+        use crate::trust::TrustError::*;
+        match e {
+            RootMismatch { .. } => DENIED,
+            NoPin { .. } | NoStoreRoot { .. } | NoRootKey { .. } => NOT_FOUND,
+            BadPin { .. } => USAGE,
+            NoCertificate { .. } | Untrusted { .. } => INVALID,
+            Crypto(e) => of_crypto(e),
         }
     }
 
@@ -83,9 +98,8 @@ pub mod exit {
     fn of_profile(e: &super::ProfileError) -> u8 {
         use super::ProfileError::*;
         match e {
-            NoCertificateInPem | EmptyChain | ChainWithoutRoot | FutureRevocation { .. } => INVALID,
-            NoRootCa { .. }
-            | NoRootCaKey { .. }
+            EmptyChain | ChainWithoutRoot | FutureRevocation { .. } => INVALID,
+            NoRootCaKey { .. }
             | NotFound { .. }
             | NoVersion { .. }
             | VersionMissing { .. }
@@ -166,6 +180,7 @@ pub mod exit {
             Unsigned { .. } | NoFile { .. } => NOT_FOUND,
             Crypto(e) => of_crypto(e),
             Store(e) => of_store(e),
+            Trust(e) => of_trust(e),
             Home(e) => of_home(e),
             Profile(e) => of_profile(e),
             Csc(e) => of_csc(e),
@@ -194,6 +209,9 @@ pub enum Error {
     /// The object store failed or holds something unexpected.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The trust root or a trust record.
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// The home (private keys) failed.
     #[error(transparent)]
     Home(#[from] HomeError),

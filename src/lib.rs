@@ -82,7 +82,7 @@ mod ops;
 #[doc(hidden)]
 pub use core::fuzzing;
 pub use core::{
-    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, verdict, verify, zipcheck,
+    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, trust, verdict, verify, zipcheck,
 };
 pub use edge::{clock, home, location, store};
 pub use ops::{csc, jobs, judge, layers, profiles, signing, worker};

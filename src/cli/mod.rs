@@ -11,6 +11,7 @@ mod quickstart;
 mod revocations;
 mod sign;
 mod sign_job;
+mod trust;
 mod verify;
 mod worker;
 
@@ -24,7 +25,8 @@ pub use output::{Format, Out};
 
 use signer::error::exit;
 use signer::home::Home;
-use signer::store::Store;
+use signer::store::{PinSource, Store};
+use signer::trust::{Pin, TrustError};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success/allowed, 1 denied, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 store or I/O.
@@ -56,6 +58,12 @@ pub struct Global {
     /// Default: ~/.local/share/signer.
     #[arg(long, global = true, env = "SIGNER_HOME", value_name = "DIR")]
     home: Option<PathBuf>,
+    /// The root CA to trust: a PEM file of its certificate, or sha256:HEX of it. Trust
+    /// records are believed only when this root sealed them, and a store whose root is
+    /// another is refused. Default: the root `signer init` pinned in the home
+    /// (`signer trust show`).
+    #[arg(long, global = true, env = "SIGNER_TRUST_ROOT", value_name = "FILE|sha256:HEX")]
+    trust_root: Option<String>,
     /// Output format: text for people, json for exactly one JSON document on stdout.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     output: Format,
@@ -69,10 +77,21 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the store's root certificate authority (once per store; idempotent).
+    /// Create the store's root certificate authority (once per store; idempotent) and pin
+    /// it in the home: from then on, this home trusts only records that root sealed.
     ///
-    /// Example: signer init
-    Init,
+    /// On a store that exists, the home pins the store's root: pass --trust-root to require
+    /// the one you expect (`signer trust show` where the store was created prints it).
+    ///
+    /// Examples:
+    ///   signer init
+    ///   signer --trust-root sha256:4f1c… --store s3://signing init
+    ///   signer init --seal-existing    # once, on a store made before records were sealed
+    #[command(verbatim_doc_comment)]
+    Init(InitArgs),
+    /// The pinned trust root: show it, export its certificate.
+    #[command(subcommand)]
+    Trust(trust::TrustCmd),
     /// Manage signing profiles: keys and certificates, versions, cancel, revoke.
     #[command(subcommand)]
     Profile(profile::ProfileCmd),
@@ -129,6 +148,18 @@ enum Command {
     Man,
 }
 
+/// `signer init`'s flags.
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// Seal the trust records (profiles, versions, revocations, configs, layers) that a
+    /// signer older than sealed records wrote, so that verifiers keep trusting them. The
+    /// one migration step of such a store: run it once, where the root key is, on a store
+    /// whose records you know to be good (a record a store writer slipped in would be
+    /// sealed too).
+    #[arg(long)]
+    seal_existing: bool,
+}
+
 /// Shells `completions` supports.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Shell {
@@ -155,6 +186,8 @@ pub struct Ctx {
     /// The store URL given with `--store`/`SIGNER_STORE`; `None` is the home's default
     /// store ([`Home::default_store_url`], the one place that URL is built).
     pub store_url: Option<String>,
+    /// `--trust-root`/`SIGNER_TRUST_ROOT`; `None` is the home's pin.
+    pub trust_root: Option<String>,
     /// Output.
     pub out: Out,
 }
@@ -172,7 +205,23 @@ impl Ctx {
             Some(url) => url.clone(),
             None => self.home()?.default_store_url(),
         };
-        Ok(Store::open(&url)?)
+        let home = self.home()?;
+        Ok(Store::open(&url)?.trusting(self.pin_source()?, Some(home)))
+    }
+
+    /// Where the trusted root comes from: `--trust-root` (a PEM file or sha256:HEX), or
+    /// the home's pin.
+    pub fn pin_source(&self) -> anyhow::Result<PinSource> {
+        let Some(arg) = &self.trust_root else {
+            return Ok(PinSource::Home(self.home_dir.clone()));
+        };
+        if let Some(pin) = Pin::parse_fingerprint(arg) {
+            return Ok(PinSource::Given(pin?));
+        }
+        let pem = revocations::read_bounded(std::path::Path::new(arg), 64 * 1024)
+            .with_context(|| format!("reading the trust root {arg}"))?;
+        let pem = String::from_utf8(pem).map_err(|_| TrustError::BadPin { why: format!("{arg} is not a PEM text") })?;
+        Ok(PinSource::Given(Pin::from_pem(&pem)?))
     }
 
     /// Opens the store a read-only command reads: nothing is created, and a missing store
@@ -183,7 +232,7 @@ impl Ctx {
             Some(url) => url.clone(),
             None => signer::home::default_store_url(&self.home_dir)?,
         };
-        Ok(Store::open_existing(&url)?)
+        Ok(Store::open_existing(&url)?.trusting(self.pin_source()?, None))
     }
 }
 
@@ -286,9 +335,15 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = cli.global;
     let home_dir = g.home.clone().unwrap_or_else(default_home);
-    let ctx = Ctx { out: Out::new(g.output, g.quiet, g.verbose), home_dir, store_url: g.store.clone() };
+    let ctx = Ctx {
+        out: Out::new(g.output, g.quiet, g.verbose),
+        home_dir,
+        store_url: g.store.clone(),
+        trust_root: g.trust_root.clone(),
+    };
     match cli.command {
-        Command::Init => init(&ctx).await,
+        Command::Init(args) => init(&ctx, args).await,
+        Command::Trust(cmd) => trust::run(&ctx, cmd).await,
         Command::Profile(cmd) => profile::run(&ctx, cmd).await,
         Command::Sign(args) => sign::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
@@ -323,20 +378,35 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-async fn init(ctx: &Ctx) -> anyhow::Result<u8> {
+async fn init(ctx: &Ctx, args: InitArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let home = ctx.home()?;
-    let (ca, created) = signer::profiles::init(&store, &home, signer::clock::now()).await?;
+    let require = match ctx.pin_source()? {
+        PinSource::Given(pin) => Some(pin),
+        PinSource::Home(_) => None,
+    };
+    let options = signer::profiles::InitOptions { require: require.as_ref(), seal_existing: args.seal_existing };
+    let done = signer::profiles::init(&store, &home, signer::clock::now(), options).await?;
+    let ca = &done.ca;
     let doc = serde_json::json!({
-        "created": created,
+        "created": done.created,
         "store": store.url(),
         "root_ca": {"fingerprint": ca.fingerprint, "created_at": ca.created_at},
+        "pinned": done.pinned,
+        "pin": home.dir().join(signer::home::PIN_FILE).display().to_string(),
+        "sealed_records": done.sealed,
     });
-    let text = if created {
+    let mut text = if done.created {
         format!("created the root CA of {} (sha256 {})", store.url(), ca.fingerprint)
     } else {
-        format!("the store {} already has its root CA (sha256 {}); nothing to do", store.url(), ca.fingerprint)
+        format!("the store {} already has its root CA (sha256 {})", store.url(), ca.fingerprint)
     };
+    if done.pinned {
+        text.push_str(&format!("\npinned it in {}: this home trusts only what that root sealed", home.dir().display()));
+    }
+    if args.seal_existing {
+        text.push_str(&format!("\nsealed {} trust record(s) written before records were sealed", done.sealed));
+    }
     ctx.out.emit(&doc, text)?;
     Ok(exit::OK)
 }

@@ -43,12 +43,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let revocations = profiles::revocations(&store).await?;
     let now = clock::now();
     let bytes = revlist::export(&revocations, &ca.der()?, &key, now)?;
-    let mut out = Location::Path(o.clone()).create().await?;
-    if let Err(e) = out.write_all(&bytes) {
-        out.abort();
-        return Err(signer::Error::io(format!("writing {}", o.display()), e).into());
-    }
-    out.finish()?;
+    write_whole(&o, &bytes).await?;
     let doc = serde_json::json!({
         "file": o.display().to_string(),
         "issued_at": now,
@@ -113,4 +108,15 @@ pub(super) fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result
         }
         e => e.into(),
     })
+}
+
+/// Writes a local file whole: it appears complete or not at all, replacing any file there.
+pub(super) async fn write_whole(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = Location::Path(path.to_owned()).create().await?;
+    if let Err(e) = out.write_all(bytes) {
+        out.abort();
+        return Err(signer::Error::io(format!("writing {}", path.display()), e).into());
+    }
+    out.finish()?;
+    Ok(())
 }

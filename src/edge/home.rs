@@ -140,6 +140,38 @@ pub fn default_store_url(dir: &Path) -> Result<String, HomeError> {
     Ok(store_url_in(&dir))
 }
 
+/// Where a home keeps its pinned trust root, relative to the home.
+pub const PIN_FILE: &str = "trust/root.pem";
+
+/// The largest pin file read, in bytes (a certificate is a few KiB).
+const MAX_PIN_BYTES: u64 = 64 * 1024;
+
+/// The pinned trust root (PEM) of the home at `dir`, if it has one, without opening or
+/// creating anything. A pin that is a symbolic link or not a regular file is refused.
+pub fn read_pin(dir: &Path) -> Result<Option<String>, HomeError> {
+    let path = dir.join(PIN_FILE);
+    let io_err = |action| {
+        let path = path.clone();
+        move |source| HomeError::Io { action, path, source }
+    };
+    let meta = match fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("inspect the pinned root")(e)),
+    };
+    if !meta.is_file() {
+        return Err(HomeError::NotAKeyFile { path, what: "not a regular file (a pin must be the file itself)" });
+    }
+    if meta.len() > MAX_PIN_BYTES {
+        return Err(HomeError::TooLarge { path });
+    }
+    let mut text = String::new();
+    File::open(&path)
+        .and_then(|f| f.take(MAX_PIN_BYTES).read_to_string(&mut text))
+        .map_err(io_err("read the pinned root"))?;
+    Ok(Some(text))
+}
+
 /// The one place the default store's URL is built: `<absolute home>/store`, escaped.
 fn store_url_in(absolute_home: &Path) -> String {
     let store = absolute_home.join("store");
@@ -238,28 +270,43 @@ impl Home {
     /// Writes a new key file (mode 0600, folders 0700) holding `pkcs8_der`, and returns its
     /// path. Refuses to overwrite: [`HomeError::AlreadyExists`] if the key exists.
     pub fn write_key(&self, id: &KeyId, pkcs8_der: &[u8]) -> Result<PathBuf, HomeError> {
-        let path = self.key_path(id)?;
+        self.write_new(&id.relative_path()?, pkcs8_der)
+    }
+
+    /// Records the pinned trust root (the root CA certificate, PEM) in `trust/root.pem`,
+    /// once: a home pins one root and never silently changes it ([`HomeError::AlreadyExists`]).
+    pub fn pin_root(&self, pem: &str) -> Result<PathBuf, HomeError> {
+        self.write_new(Path::new(PIN_FILE), pem.as_bytes())
+    }
+
+    /// The pinned trust root (PEM), if this home has one.
+    pub fn pinned_root(&self) -> Result<Option<String>, HomeError> {
+        read_pin(&self.dir)
+    }
+
+    /// Writes a new file at `rel` under the home (mode 0600, folders 0700), exclusively:
+    /// staged privately, synced, then hard-linked into place.
+    fn write_new(&self, rel: &Path, bytes: &[u8]) -> Result<PathBuf, HomeError> {
+        let path = self.dir.join(rel);
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return Err(HomeError::NotAKeyFile { path, what: "not a file path" });
         };
-        // Folders from keys/ down to the key's, each private.
-        let keys = self.dir.join("keys");
-        let mut folder = keys.clone();
-        private_dir(&folder)?;
-        for part in parent.strip_prefix(&keys).unwrap_or(Path::new("")).components() {
+        // Folders from the home down to the file's, each private.
+        let mut folder = self.dir.clone();
+        for part in rel.parent().unwrap_or(Path::new("")).components() {
             folder.push(part);
             private_dir(&folder)?;
         }
         // Stage privately, then publish with a hard link: exclusive, and never partial.
         let staged = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
-        let written = write_staged(&staged, pkcs8_der);
+        let written = write_staged(&staged, bytes);
         let published = written.and_then(|()| {
             fs::hard_link(&staged, &path).map_err(|source| match source.kind() {
                 io::ErrorKind::AlreadyExists => HomeError::AlreadyExists { path: path.clone() },
                 _ => HomeError::Io { action: "publish key file", path: path.clone(), source },
             })
         });
-        // The staged name goes either way; the key, if published, stays under its own name.
+        // The staged name goes either way; the file, if published, stays under its own name.
         let _cleanup = fs::remove_file(&staged);
         published?;
         sync_dir(parent)?;

@@ -219,7 +219,7 @@ pub async fn create(
     let rev = Revision::Active { description, allowed_publishers: allowed, policy, created_at: now, updated_at: now };
     for _ in 0..WRITE_ATTEMPTS {
         let id = CscId::random();
-        match store.create_json(&keys::numbered(&keys::csc_revisions(&id)?, 1)?, &rev).await {
+        match store.create_record(&keys::numbered(&keys::csc_revisions(&id)?, 1)?, &rev).await {
             Ok(()) => return current(&id, 1, rev),
             // 68 random bits collided: take another id.
             Err(StoreError::AlreadyExists { .. }) => continue,
@@ -244,7 +244,7 @@ async fn latest(store: &Store, id: &CscId) -> Result<Option<(u64, Revision)>, Er
     let Some(&n) = store.list_numbered(&prefix).await?.last() else {
         return Ok(None);
     };
-    let rev = store.get_json::<Revision>(&keys::numbered(&prefix, n)?).await?.ok_or_else(|| {
+    let rev = store.get_record::<Revision>(&keys::numbered(&prefix, n)?).await?.ok_or_else(|| {
         Error::Store(StoreError::Conflict {
             key: prefix.to_string(),
             reason: format!("revision {n} vanished while it was read; run the command again"),
@@ -323,7 +323,7 @@ pub async fn update(store: &Store, id: &CscId, update: &Update, now: Timestamp) 
             created_at: old.created_at,
             updated_at: now,
         };
-        match store.create_json(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &next).await {
+        match store.create_record(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &next).await {
             Ok(()) => return current(id, n + 1, next),
             Err(StoreError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -338,7 +338,7 @@ pub async fn delete(store: &Store, id: &CscId, now: Timestamp) -> Result<Csc, Er
         let (n, rev) = latest(store, id).await?.ok_or_else(|| not_found(id))?;
         let old = current(id, n, rev)?;
         let tomb = Revision::Deleted { created_at: old.created_at, deleted_at: now };
-        match store.create_json(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &tomb).await {
+        match store.create_record(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &tomb).await {
             Ok(()) => return Ok(old),
             Err(StoreError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -454,7 +454,7 @@ mod tests {
 
     #[tokio::test]
     async fn revisions_make_updates_and_deletes_without_compare_and_swap() {
-        let store = Store::open("memory://").unwrap();
+        let (store, _home) = crate::profiles::test_store().await;
         // Publishers must exist: none do in an empty store.
         let e =
             create(&store, vec![v(1)], Policy::Enforce, String::new(), at("2026-01-01T00:00:00Z")).await.unwrap_err();
@@ -469,7 +469,7 @@ mod tests {
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
         };
-        store.create_json(&keys::numbered(&keys::csc_revisions(&id).unwrap(), 1).unwrap(), &rev).await.unwrap();
+        store.create_record(&keys::numbered(&keys::csc_revisions(&id).unwrap(), 1).unwrap(), &rev).await.unwrap();
         let c = show(&store, &id).await.unwrap();
         assert_eq!((c.revision, c.policy), (1, Policy::Enforce));
 
@@ -509,7 +509,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_updates_are_all_applied() {
-        let store = Store::open("memory://").unwrap();
+        let (store, _home) = crate::profiles::test_store().await;
         let id: CscId = "csc-00000000000000001".parse().unwrap();
         let rev = Revision::Active {
             description: String::new(),
@@ -518,7 +518,7 @@ mod tests {
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
         };
-        store.create_json(&keys::numbered(&keys::csc_revisions(&id).unwrap(), 1).unwrap(), &rev).await.unwrap();
+        store.create_record(&keys::numbered(&keys::csc_revisions(&id).unwrap(), 1).unwrap(), &rev).await.unwrap();
         // Adding versions goes through the existence check; descriptions do not, so race
         // on those: each writer appends nothing but sets its own description, and every
         // one must land as its own revision.

@@ -6,7 +6,8 @@ use crate::location::Location;
 use crate::model::Timestamp;
 use crate::policy::{self, Evidence, Revocations, Trust};
 use crate::profiles;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+use crate::trust::TrustError;
 use crate::verdict::{PackageVerdict, Role, SignatureSummary};
 use crate::verify::{self, Integrity, PackageRead, WholeHash};
 
@@ -39,8 +40,13 @@ pub async fn judge(
             (policy::evaluate(&Evidence::Broken(reason), trust, revocations, at), None, None)
         }
         Integrity::Intact(block) => {
-            let trusted = profiles::trusted_version(store, &block.statement.version_ref()).await?;
-            match verify::authenticate(block, trusted.as_ref()) {
+            let trusted = match profiles::trusted_version(store, &block.statement.version_ref()).await {
+                Ok(trusted) => Ok(trusted),
+                // A version record the pinned root did not seal: the verdict names it.
+                Err(Error::Store(StoreError::Trust(e @ TrustError::Untrusted { .. }))) => Err(e.to_string()),
+                Err(e) => return Err(e),
+            };
+            match trusted.and_then(|t| verify::authenticate(block, t.as_ref())) {
                 Ok(v) => {
                     let summary = SignatureSummary::from(v.statement());
                     let unzipped = v.statement().content.unzipped_size;

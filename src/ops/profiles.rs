@@ -10,20 +10,12 @@ use crate::home::{Home, HomeError, KeyId};
 use crate::model::{JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionId, VersionRef};
 use crate::policy::Revocations;
 use crate::store::{Store, StoreError, keys};
+use crate::trust::{Pin, Root};
 use crate::verify::TrustedVersion;
 
 /// What can go wrong with the root CA, signing profiles, their versions and revocations.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    /// A PEM text held no certificate.
-    #[error("no certificate in PEM")]
-    NoCertificateInPem,
-    /// The store has no root CA.
-    #[error("the store {store} has no root CA yet; run `signer init` first")]
-    NoRootCa {
-        /// The store's URL.
-        store: String,
-    },
     /// The root CA's key is not in this home.
     #[error("the root CA's private key is not in the home {}; {what} where `signer init` ran", home.display())]
     NoRootCaKey {
@@ -133,30 +125,10 @@ pub enum ProfileError {
 /// year, so a version can sign for years and each signature still lasts its validity.
 const VERSION_CERT_SECS: i64 = (135 * 30 + 365) * 86_400;
 
-/// The store's root CA (public part).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RootCa {
-    /// PEM certificate.
-    pub certificate_pem: String,
-    /// SHA-256 fingerprint of the DER certificate, lowercase hex.
-    pub fingerprint: String,
-    /// Creation time.
-    pub created_at: Timestamp,
-}
+pub use crate::trust::RootCa;
 
-impl RootCa {
-    /// The DER certificate.
-    pub fn der(&self) -> Result<Vec<u8>, Error> {
-        first_cert(&self.certificate_pem)
-    }
-
-    fn key_id(&self) -> KeyId {
-        KeyId::RootCa { fingerprint: self.fingerprint.clone() }
-    }
-}
-
-fn first_cert(pem: &str) -> Result<Vec<u8>, Error> {
-    crypto::parse_pem_certs(pem)?.into_iter().next().ok_or_else(|| ProfileError::NoCertificateInPem.into())
+fn root_key_id(ca: &RootCa) -> KeyId {
+    KeyId::RootCa { fingerprint: ca.fingerprint.clone() }
 }
 
 /// A signing profile as first created. Immutable; status comes from other records.
@@ -266,17 +238,62 @@ pub struct VersionSummary {
 
 /// The store's root CA, or a not-found error that says to run `signer init`.
 pub async fn root_ca(store: &Store) -> Result<RootCa, Error> {
-    store
-        .get_json::<RootCa>(&keys::root_ca()?)
-        .await?
-        .ok_or_else(|| ProfileError::NoRootCa { store: store.url().to_owned() }.into())
+    Ok(store.root_ca().await?)
 }
 
-/// Creates the root CA once per store. Returns it and whether it was created now.
-pub async fn init(store: &Store, home: &Home, now: Timestamp) -> Result<(RootCa, bool), Error> {
-    if let Some(ca) = store.get_json::<RootCa>(&keys::root_ca()?).await? {
-        return Ok((ca, false));
+/// What [`init`] did.
+#[derive(Debug)]
+pub struct Initialised {
+    /// The store's root CA.
+    pub ca: RootCa,
+    /// Whether it was created now.
+    pub created: bool,
+    /// Whether the home pinned it now (it had no pin before).
+    pub pinned: bool,
+    /// How many plain records were sealed ([`InitOptions::seal_existing`]).
+    pub sealed: usize,
+}
+
+/// How [`init`] treats an existing store.
+#[derive(Debug, Default)]
+pub struct InitOptions<'a> {
+    /// The root the store must have (`--trust-root`), so a new home does not pin whatever
+    /// the store holds.
+    pub require: Option<&'a Pin>,
+    /// Seal the plain trust records an older signer wrote (the migration step; needs the
+    /// root key, and a store whose records are known good).
+    pub seal_existing: bool,
+}
+
+/// Creates the store's root CA once, and pins it in the home: a home that pins another
+/// root, or a store whose root is not `options.require`, is [`TrustError::RootMismatch`].
+/// `store` must be [`Store::trusting`] this home (or the required pin).
+pub async fn init(store: &Store, home: &Home, now: Timestamp, options: InitOptions<'_>) -> Result<Initialised, Error> {
+    let (ca, created) = match store.get_json::<RootCa>(&keys::root_ca()?).await? {
+        Some(ca) => (ca, false),
+        None => create_root(store, home, now).await?,
+    };
+    let der = ca.der()?;
+    if let Some(pin) = options.require {
+        Root::resolve(pin, &der)?;
     }
+    let pinned = match home.pinned_root()? {
+        Some(pem) => {
+            Root::resolve(&Pin::from_pem(&pem)?, &der)?;
+            false
+        }
+        None => {
+            home.pin_root(&ca.certificate_pem)?;
+            true
+        }
+    };
+    let sealed = if options.seal_existing { store.seal_plain_records().await? } else { 0 };
+    Ok(Initialised { ca, created, pinned, sealed })
+}
+
+/// Creates the root CA and its key; returns the store's root (ours, or that of a
+/// concurrent `init` that won) and whether ours is it.
+async fn create_root(store: &Store, home: &Home, now: Timestamp) -> Result<(RootCa, bool), Error> {
     let (der, key) = crypto::create_root_ca(now)?;
     let info = crypto::cert_info(&der)?;
     let ca = RootCa {
@@ -284,7 +301,7 @@ pub async fn init(store: &Store, home: &Home, now: Timestamp) -> Result<(RootCa,
         fingerprint: info.sha256_fingerprint,
         created_at: now,
     };
-    let key_path = home.write_key(&ca.key_id(), key.pkcs8_der())?;
+    let key_path = home.write_key(&root_key_id(&ca), key.pkcs8_der())?;
     match store.create_json(&keys::root_ca()?, &ca).await {
         Ok(()) => Ok((ca, true)),
         Err(StoreError::AlreadyExists { .. }) => {
@@ -331,7 +348,7 @@ pub async fn create_profile(
     };
     let record =
         ProfileRecord { name: name.clone(), platform, signature_validity: validity, own_chain, created_at: now };
-    store.create_json(&keys::profile(name)?, &record).await.map_err(|e| match e {
+    store.create_record(&keys::profile(name)?, &record).await.map_err(|e| match e {
         StoreError::AlreadyExists { .. } => Error::from(ProfileError::NameTaken { name: name.clone() }),
         e => e.into(),
     })?;
@@ -362,7 +379,7 @@ pub fn check_own_chain(chain: &[Vec<u8>], key: &SecretKey, now: Timestamp) -> Re
 /// The root CA's private key from the home; `what` says what needs it, for the message
 /// when the key is not there.
 pub fn read_root_ca_key(home: &Home, ca: &RootCa, what: &'static str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    home.read_key(&ca.key_id()).map_err(|e| match e {
+    home.read_key(&root_key_id(ca)).map_err(|e| match e {
         HomeError::KeyNotFound { .. } => ProfileError::NoRootCaKey { home: home.dir().to_owned(), what }.into(),
         e => e.into(),
     })
@@ -428,10 +445,10 @@ async fn publish_version(
     };
     // Key first: a version is only published once a worker here can sign with it.
     home.write_key(&KeyId::Version(record.version.clone()), key.pkcs8_der())?;
-    store.create_json(&keys::profile_version(&record.version.profile, &record.version.version)?, &record).await?;
+    store.create_record(&keys::profile_version(&record.version.profile, &record.version.version)?, &record).await?;
     // Then its place in the profile's order: the highest number is the current version.
     let entry = OrderEntry { version: record.version.version.clone() };
-    store.create_next(&keys::profile_order(&record.version.profile)?, |_| entry.clone()).await?;
+    store.create_next_record(&keys::profile_order(&record.version.profile)?, |_| entry.clone()).await?;
     Ok(record)
 }
 
@@ -454,7 +471,7 @@ pub async fn rotate(store: &Store, home: &Home, name: &ProfileName, now: Timesta
 }
 
 async fn profile_record(store: &Store, name: &ProfileName) -> Result<ProfileRecord, Error> {
-    store.get_json(&keys::profile(name)?).await?.ok_or_else(|| ProfileError::NotFound { name: name.clone() }.into())
+    store.get_record(&keys::profile(name)?).await?.ok_or_else(|| ProfileError::NotFound { name: name.clone() }.into())
 }
 
 async fn ensure_active(store: &Store, name: &ProfileName) -> Result<(), Error> {
@@ -469,10 +486,10 @@ pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRe
     let order = keys::profile_order(name)?;
     let mut out = Vec::new();
     for n in store.list_numbered(&order).await? {
-        let Some(entry) = store.get_json::<OrderEntry>(&keys::numbered(&order, n)?).await? else {
+        let Some(entry) = store.get_record::<OrderEntry>(&keys::numbered(&order, n)?).await? else {
             continue;
         };
-        if let Some(v) = store.get_json::<VersionRecord>(&keys::profile_version(name, &entry.version)?).await? {
+        if let Some(v) = store.get_record::<VersionRecord>(&keys::profile_version(name, &entry.version)?).await? {
             out.push(v);
         }
     }
@@ -482,7 +499,7 @@ pub async fn versions(store: &Store, name: &ProfileName) -> Result<Vec<VersionRe
 /// A profile with status and versions.
 pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, Error> {
     let record = profile_record(store, name).await?;
-    let canceled = store.get_json::<CancelRecord>(&keys::profile_canceled(name)?).await?;
+    let canceled = store.get_record::<CancelRecord>(&keys::profile_canceled(name)?).await?;
     let revocations = revocation_records(store).await?;
     let versions: Vec<VersionSummary> = versions(store, name)
         .await?
@@ -531,7 +548,7 @@ pub async fn list_profiles(store: &Store, include_canceled: bool) -> Result<Vec<
 /// Cancels a profile: no new signatures; old ones stay valid; the name stays taken.
 pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
     profile_record(store, name).await?;
-    match store.create_json(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
+    match store.create_record(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
         Ok(()) => show_profile(store, name).await,
         Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::AlreadyCanceled { name: name.clone() }.into()),
         Err(e) => Err(e.into()),
@@ -576,9 +593,10 @@ pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) ->
         }
     }
     let current = profile.current_version.ok_or_else(|| ProfileError::NoVersion { name: name.clone() })?;
-    let version = store.get_json::<VersionRecord>(&keys::profile_version(name, &current)?).await?.ok_or_else(|| {
-        ProfileError::VersionMissing { version: VersionRef { profile: name.clone(), version: current } }
-    })?;
+    let version =
+        store.get_record::<VersionRecord>(&keys::profile_version(name, &current)?).await?.ok_or_else(|| {
+            ProfileError::VersionMissing { version: VersionRef { profile: name.clone(), version: current } }
+        })?;
     let key = signing_key(home, &version.version)?;
     Ok(SigningIdentity { version, key, validity: profile.signature_validity })
 }
@@ -597,7 +615,7 @@ pub fn signing_key(home: &Home, version: &VersionRef) -> Result<SecretKey, Error
 /// What the store trusts for a profile version, for authenticity checks.
 pub async fn trusted_version(store: &Store, version: &VersionRef) -> Result<Option<TrustedVersion>, Error> {
     let Some(record) =
-        store.get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?
+        store.get_record::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?
     else {
         return Ok(None);
     };
@@ -619,7 +637,7 @@ pub async fn revoke_version(
     now: Timestamp,
 ) -> Result<VersionRevocation, Error> {
     crate::jobs::REVOCATION_REASON.check(reason)?;
-    if store.get_json::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?.is_none() {
+    if store.get_record::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?.is_none() {
         return Err(ProfileError::NoSuchVersion { version: version.clone() }.into());
     }
     if effective > now {
@@ -638,14 +656,14 @@ pub async fn revoke_version(
         revoked_at: now,
     };
     let prefix = keys::profile_revocations(&version.profile, &version.version)?;
-    store.create_next(&prefix, |_| record.clone()).await?;
+    store.create_next_record(&prefix, |_| record.clone()).await?;
     Ok(record)
 }
 
 /// Revokes one job's signature. Irreversible; a second revocation is a conflict.
 pub async fn revoke_job(store: &Store, job: &JobId, reason: &str, now: Timestamp) -> Result<JobRevocation, Error> {
     let record = JobRevocation { job_id: job.clone(), reason: reason.to_owned(), revoked_at: now };
-    match store.create_json(&keys::job_revocation(job)?, &record).await {
+    match store.create_record(&keys::job_revocation(job)?, &record).await {
         Ok(()) => Ok(record),
         Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::JobAlreadyRevoked { job: job.clone() }.into()),
         Err(e) => Err(e.into()),
@@ -659,7 +677,7 @@ pub async fn revocations(store: &Store) -> Result<Revocations, Error> {
     let mut out = revocation_records(store).await?;
     for key in store.list_keys(&keys::profiles()?).await? {
         if let Some(name) = keys::parse_profile_canceled(&key)
-            && let Some(c) = store.get_json::<CancelRecord>(&key).await?
+            && let Some(c) = store.get_record::<CancelRecord>(&key).await?
         {
             out.canceled.insert(name, c.canceled_at);
         }
@@ -675,13 +693,13 @@ async fn revocation_records(store: &Store) -> Result<Revocations, Error> {
     for key in store.list_keys(&keys::revocations()?).await? {
         match keys::parse_revocation(&key) {
             Some(keys::RevocationKey::Version) => {
-                if let Some(r) = store.get_json::<VersionRevocation>(&key).await? {
+                if let Some(r) = store.get_record::<VersionRevocation>(&key).await? {
                     let e = out.versions.entry(r.version).or_insert(r.effective_time);
                     *e = (*e).min(r.effective_time);
                 }
             }
             Some(keys::RevocationKey::Job) => {
-                if let Some(r) = store.get_json::<JobRevocation>(&key).await? {
+                if let Some(r) = store.get_record::<JobRevocation>(&key).await? {
                     out.jobs.insert(r.job_id, r.reason);
                 }
             }
@@ -689,4 +707,17 @@ async fn revocation_records(store: &Store) -> Result<Revocations, Error> {
         }
     }
     Ok(out)
+}
+
+/// A memory store with its root CA, trusting it, and the home that pins it and holds its
+/// key (keep the folder alive as long as the store).
+#[cfg(test)]
+pub(crate) async fn test_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::open(dir.path()).unwrap();
+    let store = Store::open("memory://")
+        .unwrap()
+        .trusting(crate::store::PinSource::Home(dir.path().to_owned()), Some(home.clone()));
+    init(&store, &home, Timestamp::from_unix(1_700_000_000), InitOptions::default()).await.unwrap();
+    (store, dir)
 }

@@ -543,6 +543,7 @@ fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
     let store =
         signer::store::Store::open(&signer::home::Home::open(&env.home()).unwrap().default_store_url()).unwrap();
     let home = signer::home::Home::open(&env.home()).unwrap();
+    let store = store.trusting_home(&home);
     let ident = rt.block_on(signer::profiles::signing_identity(&store, &home, &"App".parse().unwrap())).unwrap();
     let chain = ident.version.chain_der().unwrap();
     let not_after = signer::crypto::cert_info(&chain[0]).unwrap().not_after;

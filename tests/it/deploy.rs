@@ -43,7 +43,9 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn store_of(env: &Env) -> Store {
-    Store::open(&format!("file://{}", env.home().join("store").display())).unwrap()
+    Store::open(&format!("file://{}", env.home().join("store").display()))
+        .unwrap()
+        .trusting_home(&Home::open(&env.home()).unwrap())
 }
 
 /// `csc create` with these publishers and policy; returns the id.

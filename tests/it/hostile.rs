@@ -209,8 +209,8 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn params(env: &Env) -> SignParams {
-    let store = Store::open(&format!("file://{}", env.home().join("store").display())).unwrap();
     let home = Home::open(&env.home()).unwrap();
+    let store = Store::open(&format!("file://{}", env.home().join("store").display())).unwrap().trusting_home(&home);
     let id = rt().block_on(signer::profiles::signing_identity(&store, &home, &"Hostile".parse().unwrap())).unwrap();
     id.sign_params(None, signer::clock::now()).unwrap()
 }
@@ -296,7 +296,9 @@ fn a_layer_rewritten_while_it_is_checked_is_stored_as_it_was_checked() {
     std::fs::write(&src, &bytes).unwrap();
     let at = first_external_attributes(&bytes);
     let rewrite = std::sync::Mutex::new(rewrite_once(src.clone(), at, symlink_attributes()));
-    let store = Store::open(&format!("file://{}", env.home().join("store").display())).unwrap();
+    let store = Store::open(&format!("file://{}", env.home().join("store").display()))
+        .unwrap()
+        .trusting_home(&Home::open(&env.home()).unwrap());
     let params = signer::layers::PublishParams {
         name: "deps".parse().unwrap(),
         description: None,

@@ -623,8 +623,8 @@ fn start_id(env: &Env, src: &Path, out: &Path) -> String {
 
 /// The test's store and home, opened through the library.
 fn open_library(env: &Env) -> (Store, signer::home::Home) {
-    let store = Store::open(&url_of_dir(&env.home().join("store"))).unwrap();
-    (store, signer::home::Home::open(&env.home()).unwrap())
+    let home = signer::home::Home::open(&env.home()).unwrap();
+    (Store::open(&url_of_dir(&env.home().join("store"))).unwrap().trusting_home(&home), home)
 }
 
 /// A request to sign `src` with the test profile into the folder `out`.
@@ -673,7 +673,9 @@ fn workers_race_on_s3_and_survive_a_sigkill() {
     let env = Env::with_store(&format!("s3://{bucket}/state"));
     env.profile(PROFILE, &[]);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let state = Store::open(&format!("s3://{bucket}/state")).unwrap();
+    let state = Store::open(&format!("s3://{bucket}/state"))
+        .unwrap()
+        .trusting_home(&signer::home::Home::open(&env.home()).unwrap());
     let t0 = Instant::now();
     // 50 packages in the bucket, 50 jobs.
     let ids: Vec<String> = rt.block_on(async {

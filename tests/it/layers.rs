@@ -103,6 +103,12 @@ fn understated_zip(data: &[u8], declared: u32) -> Vec<u8> {
     z
 }
 
+/// `env` after `signer init`: layer records are sealed by the store's root CA.
+fn initialised(env: Env) -> Env {
+    env.run(["init"]).expect(0);
+    env
+}
+
 /// Runs `signer ARGS…` under Python to read the child's peak RSS (`ru_maxrss`, KiB on
 /// Linux): the crate forbids the unsafe code `getrusage` would take.
 fn run_measured(env: &Env, args: &[&str]) -> (crate::util::Run, Duration, u64) {
@@ -123,7 +129,7 @@ fn run_measured(env: &Env, args: &[&str]) -> (crate::util::Run, Duration, u64) {
 
 #[test]
 fn numbers_only_grow_and_deleted_numbers_stay_burned() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let zip = fixture("packages/greetings-layer.zip");
     for n in 1..=3 {
         assert_eq!(publish(&env, "deps", &zip, &[])["version"], n);
@@ -167,7 +173,7 @@ fn numbers_only_grow_and_deleted_numbers_stay_burned() {
 
 #[test]
 fn show_records_every_field_get_returns_the_bytes_and_identical_content_is_stored_once() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let zip = fixture("packages/greetings-layer.zip");
     let bytes = std::fs::read(&zip).unwrap();
     let flags = [
@@ -244,7 +250,7 @@ fn show_records_every_field_get_returns_the_bytes_and_identical_content_is_store
 
 #[test]
 fn list_shows_the_latest_version_per_layer_and_filters_by_runtime() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let zip = fixture("packages/greetings-layer.zip");
     publish(&env, "alpha", &zip, &["--compatible-runtime", "python3.12"]);
     publish(&env, "alpha", &zip, &["--compatible-runtime", "nodejs20.x"]);
@@ -262,7 +268,7 @@ fn list_shows_the_latest_version_per_layer_and_filters_by_runtime() {
 
 #[test]
 fn publish_refuses_bad_input_with_the_right_exit_code() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let not_zip = env.path("not.zip");
     std::fs::write(&not_zip, b"hello").unwrap();
     let r = env.run(["layer", "publish", "x", not_zip.to_str().unwrap()]).expect(3);
@@ -279,7 +285,7 @@ fn publish_refuses_bad_input_with_the_right_exit_code() {
 
 #[test]
 fn a_header_that_understates_the_size_is_refused_before_inflating_the_rest() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let zip = env.path("lies.zip");
     std::fs::write(&zip, understated_zip(&vec![b'A'; 50 << 20], 1000)).unwrap();
     // Python's zipfile and the `zip` crate trust the header here; the gate does not.
@@ -298,7 +304,7 @@ fn a_header_that_understates_the_size_is_refused_before_inflating_the_rest() {
 
 #[test]
 fn exactly_the_limit_publishes_and_one_byte_more_is_refused_in_lambdas_words() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let at = env.path("at-limit.zip");
     zeros_zip(&at, LIMIT, 5);
     let (run, elapsed, kib) = run_measured(&env, &["layer", "publish", "big", at.to_str().unwrap()]);
@@ -330,7 +336,7 @@ fn exactly_the_limit_publishes_and_one_byte_more_is_refused_in_lambdas_words() {
 
 #[test]
 fn every_zip_bomb_in_the_corpus_is_refused_fast_with_bounded_memory() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let mut bombs = Vec::new();
     walk(&corpus_dir().join("zip-bombs"), &mut bombs);
     assert!(bombs.len() >= 7, "{bombs:?}");
@@ -345,13 +351,13 @@ fn every_zip_bomb_in_the_corpus_is_refused_fast_with_bounded_memory() {
 
 #[test]
 fn eight_concurrent_publishes_on_the_file_store_get_eight_consecutive_numbers() {
-    concurrent_publishes(&Env::new());
+    concurrent_publishes(&initialised(Env::new()));
 }
 
 #[test]
 fn eight_concurrent_publishes_on_s3_get_eight_consecutive_numbers() {
     let Some(bucket) = s3_bucket() else { return };
-    let env = Env::with_store(&format!("s3://{bucket}/state"));
+    let env = initialised(Env::with_store(&format!("s3://{bucket}/state")));
     concurrent_publishes(&env);
     // The rest of the life cycle on S3 too.
     env.run(["layer", "delete", "race:3"]).expect(0);
@@ -401,7 +407,7 @@ fn concurrent_publishes(env: &Env) {
 #[test]
 fn a_zip_larger_than_one_upload_part_is_stored_and_read_back_on_every_store() {
     // 20 MiB that do not compress: more than one 8 MiB part of a multipart upload.
-    let env = Env::new();
+    let env = initialised(Env::new());
     let zip = env.path("noise.zip");
     let mut x = 0x2545_f491_4f6c_dd1du64;
     let noise: Vec<u8> = (0..(20 << 20) / 8)
@@ -416,7 +422,7 @@ fn a_zip_larger_than_one_upload_part_is_stored_and_read_back_on_every_store() {
     let bytes = std::fs::read(&zip).unwrap();
     let mut stores = vec![env];
     if let Some(bucket) = s3_bucket() {
-        stores.push(Env::with_store(&format!("s3://{bucket}/big")));
+        stores.push(initialised(Env::with_store(&format!("s3://{bucket}/big"))));
     }
     for env in &stores {
         let v = publish(env, "noise", &zip, &[]);
@@ -432,7 +438,7 @@ fn a_zip_larger_than_one_upload_part_is_stored_and_read_back_on_every_store() {
 
 #[test]
 fn publish_with_sign_stores_the_signed_package_and_records_the_signer() {
-    let env = Env::new();
+    let env = initialised(Env::new());
     let version = env.profile("LayerSigner", &[]);
     let zip = fixture("packages/greetings-layer.zip");
     let v = publish(&env, "signed", &zip, &["--sign", "LayerSigner"]);
@@ -459,8 +465,11 @@ fn publish_with_sign_stores_the_signed_package_and_records_the_signer() {
 async fn resolve_reports_deleted_versions_for_the_deploy_check() {
     use signer::layers::{self, PublishParams};
     use signer::model::Timestamp;
-    let store = signer::store::Store::open("memory://").unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let home = signer::home::Home::open(&dir.path().join("home")).unwrap();
+    let store = signer::store::Store::open("memory://").unwrap().trusting_home(&home);
+    let at = Timestamp::from_unix(1_800_000_000);
+    signer::profiles::init(&store, &home, at, Default::default()).await.unwrap();
     let zip = dir.path().join("l.zip");
     make_zip(&zip, &[("python/x.py", b"print('x')", true)]);
     let params = PublishParams {
@@ -470,7 +479,6 @@ async fn resolve_reports_deleted_versions_for_the_deploy_check() {
         compatible_architectures: vec![],
         license_info: None,
     };
-    let at = Timestamp::from_unix(1_800_000_000);
     let loc = signer::location::Location::Path(zip.clone());
     let published = layers::publish(&store, &loc, params, None, at, |_| {}).await.unwrap();
     assert_eq!(published.version.layer.to_string(), "lib:1");

@@ -38,9 +38,11 @@
 mod io;
 mod key;
 pub mod keys;
+mod sealed;
 
 pub use io::{ObjectReader, ObjectWriter};
 pub use key::{Key, MAX_KEY_LEN};
+pub use sealed::PinSource;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -129,6 +131,12 @@ pub enum StoreError {
         /// The object's key.
         key: String,
     },
+    /// The home that pins the root or holds its key, for trust records.
+    #[error(transparent)]
+    Home(Box<crate::home::HomeError>),
+    /// The trust root or a trust record (see [`crate::trust`]).
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     /// The store could not be opened (a local directory, or the S3 client settings).
     #[error("could not open store {url}: {reason}")]
     Open {
@@ -137,6 +145,12 @@ pub enum StoreError {
         /// What failed and what to do.
         reason: String,
     },
+}
+
+impl From<crate::home::HomeError> for StoreError {
+    fn from(e: crate::home::HomeError) -> Self {
+        Self::Home(Box::new(e))
+    }
 }
 
 impl StoreError {
@@ -171,6 +185,8 @@ fn backend_hint(store: &str) -> &'static str {
 pub struct Store {
     inner: Arc<DynObjectStore>,
     url: String,
+    /// The pinned root and who seals, for trust records ([`Store::trusting`]).
+    trust: Option<Arc<sealed::Trusting>>,
 }
 
 impl Store {
@@ -248,7 +264,7 @@ impl Store {
 
     /// A store over an existing backend; `url` is only shown to people.
     pub fn from_object_store(inner: Arc<DynObjectStore>, url: String) -> Self {
-        Self { inner, url }
+        Self { inner, url, trust: None }
     }
 
     /// The store's URL, as given.
@@ -283,9 +299,13 @@ impl Store {
     /// Writes a JSON record, replacing any previous one. Only for data that is derived and
     /// never raced for (an index, a cache); use [`Store::create_json`] for everything else.
     pub async fn put_json<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
-        let payload = PutPayload::from_bytes(to_json(key, value)?);
+        self.put_bytes(key, to_json(key, value)?).await
+    }
+
+    /// Writes an object, replacing any previous one (see [`Store::put_json`]).
+    async fn put_bytes(&self, key: &Key, bytes: Bytes) -> Result<(), StoreError> {
         self.inner
-            .put_opts(&key.path(), payload, PutOptions::from(PutMode::Overwrite))
+            .put_opts(&key.path(), PutPayload::from_bytes(bytes), PutOptions::from(PutMode::Overwrite))
             .await
             .map(drop)
             .map_err(|e| self.error("put", key, e))
@@ -301,6 +321,15 @@ impl Store {
     /// once. Numbers are never reused as long as numbered records are never deleted: mark
     /// a deleted version with another object instead.
     pub async fn create_next<T: Serialize>(&self, prefix: &Key, value: impl Fn(u64) -> T) -> Result<u64, StoreError> {
+        self.create_next_bytes(prefix, |key, n| to_json(key, &value(n))).await
+    }
+
+    /// [`Store::create_next`] with the bytes of number `n` at `key` built by `bytes`.
+    async fn create_next_bytes(
+        &self,
+        prefix: &Key,
+        bytes: impl Fn(&Key, u64) -> Result<Bytes, StoreError>,
+    ) -> Result<u64, StoreError> {
         for attempt in 0..CREATE_NEXT_ATTEMPTS {
             let last = self.list_numbered(prefix).await?.last().copied().unwrap_or(0);
             let next = last.checked_add(1).ok_or_else(|| StoreError::Conflict {
@@ -308,7 +337,7 @@ impl Store {
                 reason: "every number is used".to_owned(),
             })?;
             let key = keys::numbered(prefix, next)?;
-            match self.create_json(&key, &value(next)).await {
+            match self.create_bytes(&key, bytes(&key, next)?).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::AlreadyExists { .. }) => tokio::time::sleep(backoff(attempt)).await,
                 Err(e) => return Err(e),

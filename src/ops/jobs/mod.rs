@@ -490,7 +490,7 @@ pub async fn load(store: &Store, id: &JobId, cache: &RecordCache, with_revocatio
     let result = if layout.result { cache.get::<JobResult>(store, &keys::job_result(id)?).await? } else { None };
     let revocation = if with_revocation {
         store
-            .get_json::<JobRevocation>(&keys::job_revocation(id)?)
+            .get_record::<JobRevocation>(&keys::job_revocation(id)?)
             .await?
             .map(|r| Revocation { reason: r.reason, revoked_at: r.revoked_at })
     } else {
@@ -844,7 +844,7 @@ pub const STALE_WORKER_LEASES: i64 = 100;
 /// The profile version record a job signs with.
 pub async fn version_record(store: &Store, job: &JobRecord) -> Result<VersionRecord, Error> {
     store
-        .get_json::<VersionRecord>(&keys::profile_version(&job.profile, &job.profile_version)?)
+        .get_record::<VersionRecord>(&keys::profile_version(&job.profile, &job.profile_version)?)
         .await?
         .ok_or_else(|| ProfileError::VersionMissing { version: job.version_ref() }.into())
 }

@@ -306,6 +306,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Name(_)
         | Error::Text(_)
         | Error::Profile(_)
+        | Error::Trust(_)
         | Error::Csc(_)
         | Error::Job(_)
         | Error::Internal(_)
@@ -325,7 +326,7 @@ pub fn classify(e: &Error) -> FailureKind {
 
 fn classify_store(e: &StoreError) -> FailureKind {
     match e {
-        StoreError::Backend { .. } | StoreError::Open { .. } => FailureKind::Transient,
+        StoreError::Backend { .. } | StoreError::Open { .. } | StoreError::Home(_) => FailureKind::Transient,
         // The source changed under a pinned read, or is gone, or is not what signer reads.
         StoreError::Conflict { .. }
         | StoreError::NotFound { .. }
@@ -333,7 +334,9 @@ fn classify_store(e: &StoreError) -> FailureKind {
         | StoreError::AlreadyExists { .. }
         | StoreError::BadKey { .. }
         | StoreError::BadUrl { .. }
-        | StoreError::Corrupt { .. } => FailureKind::Permanent,
+        | StoreError::Corrupt { .. }
+        // A trust record the pinned root did not seal stays untrusted on every retry.
+        | StoreError::Trust(_) => FailureKind::Permanent,
     }
 }
 

@@ -282,7 +282,7 @@ pub async fn list(store: &Store, runtime: Option<&Runtime>) -> Result<Vec<LayerV
 pub async fn delete(store: &Store, layer: &LayerVersionRef, now: Timestamp) -> Result<Deleted, Error> {
     record(store, layer).await?;
     let tombstone = Tombstone { layer: layer.clone(), deleted_at: now };
-    match store.create_json(&keys::layer_tombstone(&layer.name, layer.version)?, &tombstone).await {
+    match store.create_record(&keys::layer_tombstone(&layer.name, layer.version)?, &tombstone).await {
         Ok(()) => Ok(Deleted::Now),
         Err(StoreError::AlreadyExists { .. }) => Ok(Deleted::Already),
         Err(e) => Err(e.into()),
@@ -370,7 +370,7 @@ struct Tombstone {
 /// Reads a version's record, deleted or not; checks it is the record of that version.
 async fn record(store: &Store, layer: &LayerVersionRef) -> Result<LayerVersion, Error> {
     let key = keys::layer_version(&layer.name, layer.version)?;
-    let Some(version) = store.get_json::<LayerVersion>(&key).await? else {
+    let Some(version) = store.get_record::<LayerVersion>(&key).await? else {
         let known = !store.list_numbered(&keys::layer_versions(&layer.name)?).await?.is_empty();
         if !known {
             return Err(unknown_layer(&layer.name));

@@ -195,7 +195,7 @@ async fn publish_file(
         signing_job: signing.as_ref().and_then(|s| s.job.clone()),
         signed_at: signing.as_ref().map(|s| s.signed_at),
     };
-    let n = store.create_next(&keys::layer_versions(&params.name)?, record).await?;
+    let n = store.create_next_record(&keys::layer_versions(&params.name)?, record).await?;
     Ok(Published { version: record(n), blob_created })
 }
 

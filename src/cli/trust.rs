@@ -1,0 +1,106 @@
+//! `signer trust show|export`: the root this home (or `--trust-root`) trusts.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::Ctx;
+use signer::crypto;
+use signer::error::exit;
+use signer::store::StoreError;
+use signer::trust::{Pin, TrustError};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum TrustCmd {
+    /// Print the pinned root CA (its SHA-256 fingerprint, subject, validity) and whether
+    /// the store's root is that one. Exit 1 when the store holds another root.
+    ///
+    /// Give the fingerprint to the people who set up verifiers: `--trust-root sha256:HEX`
+    /// (or SIGNER_TRUST_ROOT) makes them trust this root and nothing else.
+    ///
+    /// Example: signer trust show
+    Show,
+    /// Write the pinned root CA certificate (PEM), for `--trust-root FILE` on machines
+    /// that verify without this home, and for `openssl verify -CAfile`.
+    ///
+    /// Example: signer trust export -o root.pem
+    Export {
+        /// The file to write (replaced whole, never left half-written).
+        #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
+        o: PathBuf,
+    },
+}
+
+pub(super) async fn run(ctx: &Ctx, cmd: TrustCmd) -> anyhow::Result<u8> {
+    let source = ctx.pin_source()?;
+    let pin = source.pin()?;
+    match cmd {
+        TrustCmd::Show => show(ctx, &source, &pin).await,
+        TrustCmd::Export { o } => {
+            let der = match &pin {
+                Pin::Certificate(der) => der.clone(),
+                Pin::Sha256(_) => ctx.read_store()?.trusted_root().await?.der().to_vec(),
+            };
+            let fingerprint = crypto::cert_info(&der)?.sha256_fingerprint;
+            super::revocations::write_whole(&o, crypto::to_pem("CERTIFICATE", &der).as_bytes()).await?;
+            let doc = serde_json::json!({"file": o.display().to_string(), "fingerprint": fingerprint});
+            let text = format!(
+                "wrote the trusted root CA (sha256 {fingerprint}) to {}\nuse it with: signer --trust-root {} verify PACKAGE",
+                o.display(),
+                o.display()
+            );
+            ctx.out.emit(&doc, text)?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn show(ctx: &Ctx, source: &signer::store::PinSource, pin: &Pin) -> anyhow::Result<u8> {
+    let fingerprint = pin.fingerprint()?;
+    let from = match source {
+        signer::store::PinSource::Given(_) => "--trust-root".to_owned(),
+        signer::store::PinSource::Home(dir) => dir.join(signer::home::PIN_FILE).display().to_string(),
+    };
+    let cert = match pin {
+        Pin::Certificate(der) => Some(crypto::cert_info(der)?),
+        Pin::Sha256(_) => None,
+    };
+    // The store's side: its root is the pinned one, another, or there is none to compare.
+    let (store_url, store_root, code) = match ctx.read_store() {
+        Err(e) => (None, format!("not compared: {e:#}"), exit::OK),
+        Ok(store) => {
+            let url = store.url().to_owned();
+            match store.trusted_root().await {
+                Ok(_) => (Some(url), "matches".to_owned(), exit::OK),
+                Err(StoreError::Trust(e @ TrustError::RootMismatch { .. })) => (Some(url), e.to_string(), exit::DENIED),
+                Err(e) => (Some(url), format!("not compared: {e}"), exit::OK),
+            }
+        }
+    };
+    let doc = serde_json::json!({
+        "fingerprint": fingerprint,
+        "pinned_by": from,
+        "subject": cert.as_ref().and_then(|c| c.subject_cn.clone()),
+        "not_before": cert.as_ref().map(|c| c.not_before),
+        "not_after": cert.as_ref().map(|c| c.not_after),
+        "store": store_url,
+        "store_root": store_root,
+    });
+    let validity = cert
+        .as_ref()
+        .map(|c| {
+            format!(
+                "\nsubject:     {}\nvalid:       {} to {}",
+                c.subject_cn.as_deref().unwrap_or("-"),
+                c.not_before,
+                c.not_after
+            )
+        })
+        .unwrap_or_default();
+    let text = format!(
+        "trusted root: sha256:{fingerprint}\npinned by:   {from}{validity}\nstore:       {}\nstore root:  {store_root}",
+        store_url.as_deref().unwrap_or("-")
+    );
+    ctx.out.emit(&doc, text)?;
+    Ok(code)
+}
