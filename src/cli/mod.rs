@@ -325,6 +325,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(err) = cause.downcast_ref::<signer::home::HomeError>() {
             return exit::of_home(err);
         }
+        if let Some(err) = cause.downcast_ref::<TrustError>() {
+            return exit::of_trust(err);
+        }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             return exit::of_io(io);
         }

@@ -1,0 +1,295 @@
+//! The store writer as attacker (issue 12): someone who can add, change, copy or delete
+//! any object of the store — every job submitter and layer publisher can — but holds
+//! neither the root key nor the victim's home. Each attack must end in a deny or a clear
+//! untrusted-record error, never an allow, and the legitimate package must keep verifying
+//! once the attack is undone (or, for additions, alongside it). The same attacks run on
+//! the file store and on S3 (moto, when scripts/test.sh started it).
+
+use std::path::{Path, PathBuf};
+
+use object_store::ObjectStoreExt as _;
+use serde_json::Value;
+use signer::store::{Key, Store};
+
+use crate::util::{Env, Run, fixture, s3_bucket};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Raw access to a store, as its writer has: no pin, no seal, exact bytes.
+struct Writer {
+    rt: tokio::runtime::Runtime,
+    store: Store,
+}
+
+impl Writer {
+    fn new(url: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        Self { rt, store: Store::open(url).unwrap() }
+    }
+
+    fn key(k: &str) -> Key {
+        Key::new(&k.split('/').collect::<Vec<_>>()).unwrap()
+    }
+
+    fn get(&self, k: &str) -> Vec<u8> {
+        self.rt.block_on(self.store.get_bytes(&Self::key(k))).unwrap().unwrap_or_else(|| panic!("no {k}")).to_vec()
+    }
+
+    fn put(&self, k: &str, bytes: &[u8]) {
+        let path = Self::key(k).path();
+        self.rt.block_on(self.store.inner().put(&path, bytes.to_vec().into())).unwrap();
+    }
+
+    fn delete(&self, k: &str) {
+        self.rt.block_on(self.store.delete(&Self::key(k))).unwrap();
+    }
+
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        let listed = self.rt.block_on(self.store.list_keys(&Self::key(prefix))).unwrap();
+        listed.iter().map(|k| k.to_string()).collect()
+    }
+}
+
+/// The record inside a sealed envelope, as a plain record (what an older signer wrote, or
+/// a store writer writes).
+fn unsealed(envelope: &[u8]) -> Vec<u8> {
+    let v: Value = serde_json::from_slice(envelope).unwrap();
+    assert_eq!(v["format"], "signer-record-v1", "not sealed: {v}");
+    serde_json::to_vec_pretty(&v["record"]).unwrap()
+}
+
+fn store_url(env: &Env) -> String {
+    env.store.clone().unwrap_or_else(|| format!("file://{}", env.home().join("store").display()))
+}
+
+/// The authenticity check's reason in a JSON verdict.
+fn authenticity(run: &Run) -> String {
+    let v = run.json();
+    assert_eq!(v["packages"][0]["checks"][1]["check"], "authenticity", "{v}");
+    v["packages"][0]["checks"][1]["reason"].as_str().unwrap().to_owned()
+}
+
+fn error_message(run: &Run) -> String {
+    run.json()["error"]["message"].as_str().unwrap_or_else(|| panic!("no error: {}", run.stdout)).to_owned()
+}
+
+/// A victim store with profile App, a CSC allowing its version, a signed package; and an
+/// attacker with a store of their own (profile App too) and a package signed there.
+struct Scene {
+    victim: Env,
+    attacker: Env,
+    writer: Writer,
+    version: String,
+    rogue: String,
+    csc: String,
+    good: PathBuf,
+    evil: PathBuf,
+}
+
+fn scene(victim: Env) -> Scene {
+    let version = victim.profile("App", &[]);
+    let good = victim.sign("App", &fixture("packages/hello-function.zip"), "good.zip");
+    let allowed = format!("App/{version}");
+    let c = victim.json(["csc", "create", "--allowed-publisher", &allowed]).expect(0).json();
+    let csc = c["id"].as_str().unwrap().to_owned();
+    let attacker = Env::new();
+    let rogue = attacker.profile("App", &[]);
+    let evil = attacker.sign("App", &fixture("packages/hello-function.zip"), "evil.zip");
+    let writer = Writer::new(&store_url(&victim));
+    victim.run(["verify", s(&good), "--csc", &csc]).expect(0);
+    Scene { victim, attacker, writer, version, rogue, csc, good, evil }
+}
+
+fn the_store_writer_cannot_turn_a_deny_into_an_allow(victim: Env) {
+    let sc = scene(victim);
+    let (v, a, w) = (&sc.victim, &sc.attacker, &sc.writer);
+    let verify = |p: &Path, extra: &[&str]| {
+        let mut args = vec!["verify", s(p)];
+        args.extend_from_slice(extra);
+        v.json(args)
+    };
+    let attacker_store = Writer::new(&store_url(a));
+    let rogue_key = format!("profiles/App/versions/{}.json", sc.rogue);
+
+    // 1. A rogue version of the same profile, sealed by the attacker's own root.
+    w.put(&rogue_key, &attacker_store.get(&rogue_key));
+    let why = authenticity(&verify(&sc.evil, &[]).expect(1));
+    assert!(why.contains(&rogue_key) && why.contains("not by the pinned root"), "{why}");
+    verify(&sc.good, &["--csc", &sc.csc]).expect(0);
+
+    // 2. The same version as a plain, unsealed record.
+    w.put(&rogue_key, &unsealed(&attacker_store.get(&rogue_key)));
+    let why = authenticity(&verify(&sc.evil, &[]).expect(1));
+    assert!(why.contains("not sealed"), "{why}");
+    verify(&sc.good, &[]).expect(0);
+
+    // 3. A legitimate sealed record copied to the rogue version's key.
+    let real_key = format!("profiles/App/versions/{}.json", sc.version);
+    w.put(&rogue_key, &w.get(&real_key));
+    let why = authenticity(&verify(&sc.evil, &[]).expect(1));
+    assert!(why.contains(&format!("sealed for {real_key}")), "{why}");
+    w.delete(&rogue_key);
+
+    // 4. The root swapped for the attacker's, with the attacker's whole profile: every
+    //    package of this store is refused, the legitimate one too, with the trust-root
+    //    message.
+    let root = w.get("ca/root.json");
+    let victims: Vec<(String, Vec<u8>)> = w.keys("profiles").into_iter().map(|k| (k.clone(), w.get(&k))).collect();
+    w.put("ca/root.json", &attacker_store.get("ca/root.json"));
+    for k in attacker_store.keys("profiles") {
+        w.put(&k, &attacker_store.get(&k));
+    }
+    for p in [&sc.evil, &sc.good] {
+        let e = error_message(&verify(p, &[]).expect(1));
+        assert!(e.starts_with("trust root:") || e.contains("trust root: the store's root CA"), "{e}");
+    }
+    w.put("ca/root.json", &root);
+    verify(&sc.evil, &[]).expect(1);
+    for k in attacker_store.keys("profiles") {
+        if k.contains(&sc.rogue) {
+            w.delete(&k);
+        }
+    }
+    // The attacker's profile.json and order entry replaced the victim's: refused by name.
+    let e = error_message(&v.json(["profile", "show", "App"]).expect(3));
+    assert!(e.contains("profiles/App/profile.json") && e.contains("not by the pinned root"), "{e}");
+    for (k, bytes) in &victims {
+        w.put(k, bytes);
+    }
+    v.json(["profile", "show", "App"]).expect(0);
+
+    // 5. A CSC revision that allows the attacker's version; and the first revision
+    //    replayed as a later one.
+    let revisions = format!("cscs/{}/revisions", sc.csc);
+    let first = w.keys(&revisions).into_iter().next().unwrap();
+    let second = first.replace("00000000000000000001.json", "00000000000000000002.json");
+    let mut rev: Value = serde_json::from_slice(&unsealed(&w.get(&first))).unwrap();
+    rev["allowed_publishers"] = serde_json::json!([format!("App/{}", sc.rogue)]);
+    w.put(&second, &serde_json::to_vec(&rev).unwrap());
+    let e = error_message(&verify(&sc.evil, &["--csc", &sc.csc]).expect(3));
+    assert!(e.contains(&second) && e.contains("not sealed"), "{e}");
+    w.put(&second, &w.get(&first));
+    let e = error_message(&verify(&sc.evil, &["--csc", &sc.csc]).expect(3));
+    assert!(e.contains(&format!("sealed for {first}")), "{e}");
+    w.delete(&second);
+
+    // 6. A revocation the root did not make: refused, not believed (and never an allow).
+    let forged = format!("revocations/profiles/App/{}/00000000000000000001.json", sc.version);
+    w.put(
+        &forged,
+        serde_json::json!({"version": format!("App/{}", sc.version), "effective_time": "2020-01-01T00:00:00Z",
+            "reason": "x", "revoked_at": "2020-01-01T00:00:00Z"})
+        .to_string()
+        .as_bytes(),
+    );
+    let e = error_message(&verify(&sc.good, &[]).expect(3));
+    assert!(e.contains(&forged), "{e}");
+    w.delete(&forged);
+
+    // 7. A layer record pointed at another layer's bytes.
+    let one = v.path("one.zip");
+    let two = v.path("two.zip");
+    crate::util::make_zip(&one, &[("python/one.py", b"print(1)", true)]);
+    crate::util::make_zip(&two, &[("python/two.py", b"print(2)", true)]);
+    let sha_one = v.json(["layer", "publish", "one", s(&one)]).expect(0).json()["sha256"].as_str().unwrap().to_owned();
+    let sha_two = v.json(["layer", "publish", "two", s(&two)]).expect(0).json()["sha256"].as_str().unwrap().to_owned();
+    let record = w.keys("layers/one/versions").into_iter().next().unwrap();
+    let edited = String::from_utf8(w.get(&record)).unwrap().replace(&sha_one, &sha_two);
+    w.put(&record, edited.as_bytes());
+    let e = error_message(&v.json(["layer", "show", "one:1"]).expect(3));
+    assert!(e.contains(&record) && e.contains("altered"), "{e}");
+
+    // Undone, everything of the victim's verifies as before.
+    verify(&sc.good, &["--csc", &sc.csc]).expect(0);
+}
+
+#[test]
+fn the_store_writer_cannot_turn_a_deny_into_an_allow_on_the_file_store() {
+    the_store_writer_cannot_turn_a_deny_into_an_allow(Env::new());
+}
+
+#[test]
+fn the_store_writer_cannot_turn_a_deny_into_an_allow_on_s3() {
+    let Some(bucket) = s3_bucket() else { return };
+    the_store_writer_cannot_turn_a_deny_into_an_allow(Env::with_store(&format!("s3://{bucket}/state")));
+}
+
+/// A verifier on another machine: no home of the store's, only the root it was told.
+#[test]
+fn a_verifier_trusts_the_root_it_was_given_and_nothing_else() {
+    let sc = scene(Env::new());
+    let store = store_url(&sc.victim);
+    let elsewhere = Env::with_store(&store);
+    // No pin: said, not guessed; and nothing is created.
+    let e = error_message(&elsewhere.json(["verify", s(&sc.good)]).expect(4));
+    assert!(e.contains("no trusted root is pinned") && e.contains("--trust-root"), "{e}");
+
+    let shown = sc.victim.json(["trust", "show"]).expect(0).json();
+    let fingerprint = shown["fingerprint"].as_str().unwrap().to_owned();
+    assert_eq!(shown["store_root"], "matches");
+    let by_hex = format!("sha256:{fingerprint}");
+    elsewhere.json(["--trust-root", &by_hex, "verify", s(&sc.good)]).expect(0);
+    // The environment variable works the same.
+    let run: Run =
+        elsewhere.cmd().env("SIGNER_TRUST_ROOT", &by_hex).args(["verify", s(&sc.good)]).output().unwrap().into();
+    run.expect(0);
+
+    // The attacker's root, given by mistake or by a poisoned config: nothing verifies.
+    let theirs = sc.attacker.json(["trust", "show"]).expect(0).json()["fingerprint"].as_str().unwrap().to_owned();
+    let e =
+        error_message(&elsewhere.json(["--trust-root", &format!("sha256:{theirs}"), "verify", s(&sc.good)]).expect(1));
+    assert!(e.contains("trust root"), "{e}");
+    elsewhere.json(["--trust-root", "sha256:1234", "verify", s(&sc.good)]).expect(2);
+
+    // The exported certificate as the pin, and as openssl's CA for the signer's chain.
+    let pem = sc.victim.path("root.pem");
+    sc.victim.json(["trust", "export", "-o", s(&pem)]).expect(0);
+    elsewhere.json(["--trust-root", s(&pem), "verify", s(&sc.good)]).expect(0);
+    let sig = sc.victim.path("sig");
+    sc.victim.run(["signature", "export", s(&sc.good), "--dir", s(&sig)]).expect(0);
+    let ok = crate::util::tool(
+        "openssl",
+        &["verify", "-CAfile", s(&pem), "-untrusted", s(&sig.join("chain.pem")), s(&sig.join("certificate.pem"))],
+    );
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+
+    // `trust show` against a store whose root was swapped: exit 1 and says so.
+    let w = &sc.writer;
+    let attacker_root = Writer::new(&store_url(&sc.attacker)).get("ca/root.json");
+    w.put("ca/root.json", &attacker_root);
+    let shown = sc.victim.json(["trust", "show"]).expect(1).json();
+    assert!(shown["store_root"].as_str().unwrap().starts_with("trust root:"), "{shown}");
+    // And `init` refuses to re-pin: a home pins one root.
+    let e = error_message(&sc.victim.json(["init"]).expect(1));
+    assert!(e.contains("trust root"), "{e}");
+}
+
+/// A store written before records were sealed: refused until `init --seal-existing`.
+#[test]
+fn a_store_from_before_sealing_is_migrated_by_init_seal_existing() {
+    let sc = scene(Env::new());
+    let w = &sc.writer;
+    let mut plain = 0;
+    for prefix in ["profiles", "cscs"] {
+        for k in w.keys(prefix) {
+            w.put(&k, &unsealed(&w.get(&k)));
+            plain += 1;
+        }
+    }
+    let why = authenticity(&sc.victim.json(["verify", s(&sc.good)]).expect(1));
+    assert!(why.contains("not sealed"), "{why}");
+    // Plain init changes nothing; the migration step seals every plain record.
+    assert_eq!(sc.victim.json(["init"]).expect(0).json()["sealed_records"], 0);
+    sc.victim.run(["verify", s(&sc.good)]).expect(1);
+    let done = sc.victim.json(["init", "--seal-existing"]).expect(0).json();
+    assert_eq!(done["sealed_records"], plain);
+    sc.victim.run(["verify", s(&sc.good), "--csc", &sc.csc]).expect(0);
+    // It needs the root key: a home without it cannot seal anything.
+    let other = Env::with_store(&store_url(&sc.victim));
+    let pem = sc.victim.path("root.pem");
+    sc.victim.run(["trust", "export", "-o", s(&pem)]).expect(0);
+    let e = error_message(&other.json(["--trust-root", s(&pem), "init", "--seal-existing"]).expect(4));
+    assert!(e.contains("root CA's key"), "{e}");
+}
