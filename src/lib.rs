@@ -82,9 +82,10 @@ mod ops;
 #[doc(hidden)]
 pub use core::fuzzing;
 pub use core::{
-    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, trust, verdict, verify, zipcheck,
+    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, snapshot, trust, verdict, verify,
+    zipcheck,
 };
 pub use edge::{clock, home, location, store};
-pub use ops::{csc, jobs, judge, layers, profiles, signing, worker};
+pub use ops::{csc, jobs, judge, layers, profiles, signing, snapshots, worker};
 
 pub use error::Error;

@@ -200,6 +200,15 @@ impl Loaded {
         })
     }
 
+    /// Refuses a config from the store whose newer revisions were deleted (the snapshot
+    /// records its newest revision).
+    pub(super) fn check_snapshot(&self, snapshot: &signer::snapshot::Snapshot) -> anyhow::Result<()> {
+        if let Self::Store(c) = self {
+            snapshot.check_csc(&c.id, c.revision)?;
+        }
+        Ok(())
+    }
+
     /// The trust it puts in force.
     pub(super) fn trust(&self) -> Trust<'_> {
         match self {

@@ -88,14 +88,16 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
             None => "--csc-file".to_owned(),
         },
     )?;
-    let revocations = args.revocations.load(ctx, &store).await?;
+    let standing = args.revocations.load(ctx, &store).await?;
+    config.check_snapshot(&standing.snapshot)?;
 
     let mut packages =
         vec![Package { role: Role::Function, path: field_path("code"), name: d.code.clone(), loc: code }];
     let mut deleted: Vec<LayerVersionRef> = Vec::new();
     for (i, l) in d.layers.iter().enumerate() {
         let r = layers::resolve(&store, l).await.with_context(|| format!("at {} ({l})", layer_path(i)))?;
-        if r.deleted {
+        // A tombstone a store writer removed is still in the snapshot.
+        if r.deleted || standing.snapshot.deleted_layers.contains(l) {
             deleted.push(l.clone());
         }
         packages.push(Package { role: Role::Layer, path: layer_path(i), name: l.to_string(), loc: r.location });
@@ -104,7 +106,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
 
     let trust = config.trust();
     let judged = futures::future::try_join_all(
-        packages.iter().map(|p| judge_package(&store, p, ctx.out.verdict_hash(), &trust, &revocations, at)),
+        packages.iter().map(|p| judge_package(&store, p, ctx.out.verdict_hash(), &trust, &standing.revocations, at)),
     )
     .await?;
     let sizes = Sizes {

@@ -15,6 +15,8 @@ use signer::location::Location;
 use signer::policy::Revocations;
 use signer::profiles;
 use signer::revlist::{self, MaxAge};
+use signer::snapshot::Snapshot;
+use signer::snapshots;
 use signer::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -71,20 +73,35 @@ pub(super) struct RevocationArgs {
     /// refused (exit 3) if this store's root CA did not sign it or it was altered.
     #[arg(long, value_name = "FILE")]
     revocations: Option<PathBuf>,
-    /// Refuse a --revocations list issued longer ago than this (measured on the clock,
-    /// not --at): 90s, 30m, 12h, 7d.
-    #[arg(long, value_name = "DURATION", requires = "revocations")]
-    max_age: Option<MaxAge>,
+    /// Refuse the store's trust snapshot, and a --revocations list, issued longer ago
+    /// than this (measured on the clock, not --at): 90s, 30m, 12h, 7d. A store kept from
+    /// showing new revocations goes stale this way; `signer trust refresh` re-issues the
+    /// snapshot where the root key is.
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    max_age: MaxAge,
+}
+
+/// What judging trusts beyond the package: the revocations, and the snapshot they were
+/// checked against.
+pub(super) struct Standing {
+    /// Everything revoked: the snapshot's, the store's records, the list's.
+    pub(super) revocations: Revocations,
+    /// The store's newest trust snapshot, fresh and not rolled back.
+    pub(super) snapshot: Snapshot,
 }
 
 impl RevocationArgs {
-    /// The revocations to judge with: the store's, plus the list's when one is given.
-    pub(super) async fn load(&self, ctx: &Ctx, store: &Store) -> anyhow::Result<Revocations> {
-        let mut all = profiles::revocations(store).await?;
+    /// The revocations to judge with: the newest trust snapshot's (refused when stale or
+    /// rolled back), the store's records, and the list's when one is given.
+    pub(super) async fn load(&self, ctx: &Ctx, store: &Store) -> anyhow::Result<Standing> {
+        let now = clock::now();
+        let snapshot = snapshots::current(store, &ctx.home_dir, now, self.max_age).await?;
+        let mut all = snapshot.revocations.clone();
+        revlist::merge(&mut all, profiles::revocations(store).await?);
         if let Some(path) = &self.revocations {
             let bytes = read_bounded(path, revlist::MAX_LIST_BYTES)?;
             let root = profiles::root_ca(store).await?.der()?;
-            let list = revlist::verify(&bytes, &root, clock::now(), self.max_age)
+            let list = revlist::verify(&bytes, &root, now, Some(self.max_age))
                 .with_context(|| format!("reading {}", path.display()))?;
             ctx.out.debug(format!(
                 "revocation list {} issued {}: {} version(s), {} job(s)",
@@ -95,7 +112,7 @@ impl RevocationArgs {
             ));
             revlist::merge(&mut all, list.revocations);
         }
-        Ok(all)
+        Ok(Standing { revocations: all, snapshot })
     }
 }
 

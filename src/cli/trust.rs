@@ -29,30 +29,63 @@ pub(super) enum TrustCmd {
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
     },
+    /// Issue a new trust snapshot, sealed by the root key: everything revoked, canceled
+    /// and deleted, and each code-signing config's newest revision, as of now.
+    ///
+    /// Verifiers refuse a snapshot older than their --max-age (7 days by default), so that
+    /// a store kept from showing new revocations goes stale. Every revocation, cancellation,
+    /// config change and layer deletion issues one; run this where `signer init` ran, daily
+    /// (from cron), so a store with no changes stays fresh.
+    ///
+    /// Example: signer trust refresh
+    Refresh,
 }
 
 pub(super) async fn run(ctx: &Ctx, cmd: TrustCmd) -> anyhow::Result<u8> {
-    let source = ctx.pin_source()?;
-    let pin = source.pin()?;
     match cmd {
-        TrustCmd::Show => show(ctx, &source, &pin).await,
-        TrustCmd::Export { o } => {
-            let der = match &pin {
-                Pin::Certificate(der) => der.clone(),
-                Pin::Sha256(_) => ctx.read_store()?.trusted_root().await?.der().to_vec(),
-            };
-            let fingerprint = crypto::cert_info(&der)?.sha256_fingerprint;
-            super::revocations::write_whole(&o, crypto::to_pem("CERTIFICATE", &der).as_bytes()).await?;
-            let doc = serde_json::json!({"file": o.display().to_string(), "fingerprint": fingerprint});
-            let text = format!(
-                "wrote the trusted root CA (sha256 {fingerprint}) to {}\nuse it with: signer --trust-root {} verify PACKAGE",
-                o.display(),
-                o.display()
-            );
-            ctx.out.emit(&doc, text)?;
-            Ok(exit::OK)
+        TrustCmd::Show => {
+            let source = ctx.pin_source()?;
+            let pin = source.pin()?;
+            show(ctx, &source, &pin).await
         }
+        TrustCmd::Export { o } => export(ctx, &o).await,
+        TrustCmd::Refresh => refresh(ctx).await,
     }
+}
+
+async fn export(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {
+    let der = match ctx.pin_source()?.pin()? {
+        Pin::Certificate(der) => der,
+        Pin::Sha256(_) => ctx.read_store()?.trusted_root().await?.der().to_vec(),
+    };
+    let fingerprint = crypto::cert_info(&der)?.sha256_fingerprint;
+    super::revocations::write_whole(o, crypto::to_pem("CERTIFICATE", &der).as_bytes()).await?;
+    let doc = serde_json::json!({"file": o.display().to_string(), "fingerprint": fingerprint});
+    let text = format!(
+        "wrote the trusted root CA (sha256 {fingerprint}) to {}\nuse it with: signer --trust-root {} verify PACKAGE",
+        o.display(),
+        o.display()
+    );
+    ctx.out.emit(&doc, text)?;
+    Ok(exit::OK)
+}
+
+async fn refresh(ctx: &Ctx) -> anyhow::Result<u8> {
+    let snap = signer::snapshots::publish(&ctx.store()?, signer::clock::now()).await?;
+    let doc = serde_json::json!({"snapshot": snap.number, "issued_at": snap.issued_at});
+    let text = format!(
+        "issued trust snapshot {} at {}: {} revoked version(s), {} revoked job signature(s), {} canceled profile(s), \
+         {} config(s), {} deleted layer version(s)",
+        snap.number,
+        snap.issued_at,
+        snap.revocations.versions.len(),
+        snap.revocations.jobs.len(),
+        snap.revocations.canceled.len(),
+        snap.csc_heads.len(),
+        snap.deleted_layers.len()
+    );
+    ctx.out.emit(&doc, text)?;
+    Ok(exit::OK)
 }
 
 async fn show(ctx: &Ctx, source: &signer::store::PinSource, pin: &Pin) -> anyhow::Result<u8> {

@@ -36,13 +36,15 @@ pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
     // The config and revocations first: an unknown config or a bad list fails before any
     // package byte is read.
     let config = super::csc::Loaded::load(&store, args.csc.csc.as_ref(), args.csc.csc_file.as_deref()).await?;
-    let revocations = args.revocations.load(ctx, &store).await?;
+    let standing = args.revocations.load(ctx, &store).await?;
+    config.check_snapshot(&standing.snapshot)?;
     let bar = ctx.out.progress(loc.size().await?, "verifying");
     let b = bar.clone();
     let read = judge::read(&loc, ctx.out.verdict_hash(), move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let read = read?;
-    let pkg = judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &revocations, at).await?;
+    let pkg = judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &standing.revocations, at)
+        .await?;
     let verdict = Verdict::new(config.policy(), vec![pkg], vec![]);
     ctx.out.emit(&verdict, verdict.to_text())?;
     Ok(match verdict.decision {

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod reader;
 pub mod revlist;
 pub mod sign;
+pub mod snapshot;
 pub mod trust;
 pub mod verdict;
 pub mod verify;

@@ -182,6 +182,12 @@ pub enum TrustError {
         /// Why.
         why: Untrusted,
     },
+    /// Trust data that is older than allowed, or older than what was seen before.
+    #[error("stale trust data: {why}")]
+    Stale {
+        /// What is stale and what to do.
+        why: String,
+    },
     /// The root key is needed to seal a record and is not in the home.
     #[error(
         "trust records are sealed with the root CA's key, which is not in the home {home}; run this where `signer init` \

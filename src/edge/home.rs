@@ -8,6 +8,8 @@
 //! <home>/store/                            the default file store (Home::default_store_url)
 //! <home>/keys/ca/<fingerprint, 32 hex>.pk8           the root CA's key      0600
 //! <home>/keys/profiles/<NAME>/<VERSION>.pk8          a profile version's key 0600
+//! <home>/trust/root.pem                               the pinned root CA certificate
+//! <home>/trust/seen/<fingerprint, 32 hex>             the highest trust snapshot seen
 //! ```
 //!
 //! As ssh does, a key file that group or others can read is refused, and so is one that is
@@ -170,6 +172,54 @@ pub fn read_pin(dir: &Path) -> Result<Option<String>, HomeError> {
         .and_then(|f| f.take(MAX_PIN_BYTES).read_to_string(&mut text))
         .map_err(io_err("read the pinned root"))?;
     Ok(Some(text))
+}
+
+/// The highest trust snapshot number the home at `dir` has seen from the store of the
+/// root `fingerprint` (`trust/seen/<32 hex>`), if any.
+pub fn seen_snapshot(dir: &Path, fingerprint: &str) -> Result<Option<u64>, HomeError> {
+    let path = seen_path(dir, fingerprint)?;
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(HomeError::Io { action: "read the last trust snapshot seen", path, source }),
+    };
+    text.trim().parse().map(Some).map_err(|_| HomeError::Io {
+        action: "read the last trust snapshot seen",
+        path,
+        source: io::Error::new(io::ErrorKind::InvalidData, "not a number; remove the file"),
+    })
+}
+
+/// Records that the home at `dir` has seen snapshot `number` of the root `fingerprint`'s
+/// store, if it is higher than the one recorded. A home that does not exist is left alone
+/// (read-only commands never create one): such a verifier relies on freshness alone.
+pub fn remember_snapshot(dir: &Path, fingerprint: &str, number: u64) -> Result<(), HomeError> {
+    if !dir.is_dir() || seen_snapshot(dir, fingerprint)?.is_some_and(|seen| seen >= number) {
+        return Ok(());
+    }
+    let path = seen_path(dir, fingerprint)?;
+    let io_err = |action| {
+        let path = path.clone();
+        move |source| HomeError::Io { action, path, source }
+    };
+    private_dir(&dir.join("trust"))?;
+    private_dir(&dir.join("trust/seen"))?;
+    // Written aside, then renamed over: a reader sees the old number or the new one.
+    let staged = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+    fs::write(&staged, format!("{number}\n")).map_err(io_err("record the last trust snapshot seen"))?;
+    fs::rename(&staged, &path).map_err(|e| {
+        let _cleanup = fs::remove_file(&staged);
+        io_err("record the last trust snapshot seen")(e)
+    })
+}
+
+fn seen_path(dir: &Path, fingerprint: &str) -> Result<PathBuf, HomeError> {
+    let short = fingerprint.get(..CA_FINGERPRINT_HEX_DIGITS).filter(|f| f.bytes().all(|b| b.is_ascii_hexdigit()));
+    let short = short.ok_or_else(|| HomeError::BadKeyId {
+        id: fingerprint.chars().take(80).collect(),
+        reason: "a CA fingerprint has at least 32 hex digits",
+    })?;
+    Ok(dir.join("trust/seen").join(short.to_ascii_lowercase()))
 }
 
 /// The one place the default store's URL is built: `<absolute home>/store`, escaped.

@@ -220,7 +220,10 @@ pub async fn create(
     for _ in 0..WRITE_ATTEMPTS {
         let id = CscId::random();
         match store.create_record(&keys::numbered(&keys::csc_revisions(&id)?, 1)?, &rev).await {
-            Ok(()) => return current(&id, 1, rev),
+            Ok(()) => {
+                crate::snapshots::publish(store, now).await?;
+                return current(&id, 1, rev);
+            }
             // 68 random bits collided: take another id.
             Err(StoreError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -324,7 +327,10 @@ pub async fn update(store: &Store, id: &CscId, update: &Update, now: Timestamp) 
             updated_at: now,
         };
         match store.create_record(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &next).await {
-            Ok(()) => return current(id, n + 1, next),
+            Ok(()) => {
+                crate::snapshots::publish(store, now).await?;
+                return current(id, n + 1, next);
+            }
             Err(StoreError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -339,7 +345,10 @@ pub async fn delete(store: &Store, id: &CscId, now: Timestamp) -> Result<Csc, Er
         let old = current(id, n, rev)?;
         let tomb = Revision::Deleted { created_at: old.created_at, deleted_at: now };
         match store.create_record(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &tomb).await {
-            Ok(()) => return Ok(old),
+            Ok(()) => {
+                crate::snapshots::publish(store, now).await?;
+                return Ok(old);
+            }
             Err(StoreError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -8,4 +8,5 @@ pub mod judge;
 pub mod layers;
 pub mod profiles;
 pub mod signing;
+pub mod snapshots;
 pub mod worker;

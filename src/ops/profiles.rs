@@ -288,6 +288,11 @@ pub async fn init(store: &Store, home: &Home, now: Timestamp, options: InitOptio
         }
     };
     let sealed = if options.seal_existing { store.seal_plain_records().await? } else { 0 };
+    // The first trust snapshot, where the root key is to seal it (a store made before
+    // snapshots gets its first one here too).
+    if home.has_key(&root_key_id(&ca)) && crate::snapshots::newest(store).await?.is_none() {
+        crate::snapshots::publish(store, now).await?;
+    }
     Ok(Initialised { ca, created, pinned, sealed })
 }
 
@@ -549,7 +554,10 @@ pub async fn list_profiles(store: &Store, include_canceled: bool) -> Result<Vec<
 pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
     profile_record(store, name).await?;
     match store.create_record(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
-        Ok(()) => show_profile(store, name).await,
+        Ok(()) => {
+            crate::snapshots::publish(store, now).await?;
+            show_profile(store, name).await
+        }
         Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::AlreadyCanceled { name: name.clone() }.into()),
         Err(e) => Err(e.into()),
     }
@@ -657,6 +665,7 @@ pub async fn revoke_version(
     };
     let prefix = keys::profile_revocations(&version.profile, &version.version)?;
     store.create_next_record(&prefix, |_| record.clone()).await?;
+    crate::snapshots::publish(store, now).await?;
     Ok(record)
 }
 
@@ -664,7 +673,10 @@ pub async fn revoke_version(
 pub async fn revoke_job(store: &Store, job: &JobId, reason: &str, now: Timestamp) -> Result<JobRevocation, Error> {
     let record = JobRevocation { job_id: job.clone(), reason: reason.to_owned(), revoked_at: now };
     match store.create_record(&keys::job_revocation(job)?, &record).await {
-        Ok(()) => Ok(record),
+        Ok(()) => {
+            crate::snapshots::publish(store, now).await?;
+            Ok(record)
+        }
         Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::JobAlreadyRevoked { job: job.clone() }.into()),
         Err(e) => Err(e.into()),
     }

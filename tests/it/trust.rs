@@ -293,3 +293,127 @@ fn a_store_from_before_sealing_is_migrated_by_init_seal_existing() {
     let e = error_message(&other.json(["--trust-root", s(&pem), "init", "--seal-existing"]).expect(4));
     assert!(e.contains("root CA's key"), "{e}");
 }
+
+/// The victim's store through the library, trusting and sealing as the victim's home.
+fn library_store(env: &Env) -> Store {
+    Store::open(&store_url(env)).unwrap().trusting_home(&signer::home::Home::open(&env.home()).unwrap())
+}
+
+/// Deleting what was revoked, deleted or changed, or putting back an older snapshot, is
+/// stale or denied, never an allow.
+fn the_store_writer_cannot_roll_trust_back(victim: Env) {
+    let sc = scene(victim);
+    let (v, w) = (&sc.victim, &sc.writer);
+    let lib = library_store(v);
+    // A snapshot from two days ago, issued by the root key, then today's changes.
+    let two_days_ago = signer::clock::now().plus_secs(-2 * 86_400);
+    let old = w.rt.block_on(signer::snapshots::publish(&lib, two_days_ago)).unwrap();
+    let old_key = format!("snapshots/{:020}.json", old.number);
+
+    // A second publisher, revoked; a config update; a deleted layer.
+    let retired = v.profile("Retired", &[]);
+    let retired_pkg = v.sign("Retired", &fixture("packages/hello-function.zip"), "retired.zip");
+    let retired_ref = format!("Retired/{retired}");
+    v.json([
+        "profile",
+        "revoke",
+        "Retired",
+        "--version",
+        &retired,
+        "--effective-time",
+        "2020-01-01T00:00:00Z",
+        "--reason",
+        "left",
+    ])
+    .expect(0);
+    v.json(["csc", "update", &sc.csc, "--add-publisher", &retired_ref]).expect(0);
+    v.json(["csc", "update", &sc.csc, "--remove-publisher", &retired_ref]).expect(0);
+    let layer = v.path("l.zip");
+    crate::util::make_zip(&layer, &[("python/l.py", b"print(1)", true)]);
+    v.json(["layer", "publish", "lib", s(&layer), "--sign", "App"]).expect(0);
+    v.json(["layer", "delete", "lib:1"]).expect(0);
+    let verify = |p: &Path, extra: &[&str]| {
+        let mut args = vec!["verify", s(p)];
+        args.extend_from_slice(extra);
+        v.json(args)
+    };
+    let failed_check = |run: &Run| -> String {
+        let v = run.json();
+        v["packages"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "fail")
+            .map(|c| c["check"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(failed_check(&verify(&retired_pkg, &[]).expect(1)), "revocation");
+    verify(&sc.good, &["--csc", &sc.csc]).expect(0);
+
+    // 1. The revocation records deleted: the snapshot still has them.
+    for k in w.keys("revocations") {
+        w.delete(&k);
+    }
+    assert_eq!(failed_check(&verify(&retired_pkg, &[]).expect(1)), "revocation");
+
+    // 2. The config's newest revision deleted (it removed Retired again): stale.
+    let revisions = w.keys(&format!("cscs/{}/revisions", sc.csc));
+    let newest_rev = revisions.last().unwrap().clone();
+    let newest_bytes = w.get(&newest_rev);
+    w.delete(&newest_rev);
+    let e = error_message(&verify(&retired_pkg, &["--csc", &sc.csc]).expect(3));
+    assert!(e.contains("stale") && e.contains("rollback"), "{e}");
+    w.put(&newest_rev, &newest_bytes);
+
+    // 3. A layer's tombstone deleted: the deploy check still knows it is deleted.
+    for k in w.keys("layers/lib/deleted") {
+        w.delete(&k);
+    }
+    let d = v.path("d.json");
+    let doc = serde_json::json!({"function": "f", "code": s(&sc.good), "layers": ["lib:1"]});
+    std::fs::write(&d, doc.to_string()).unwrap();
+    let run = v.json(["deploy", "check", s(&d)]).expect(1);
+    assert!(run.stdout.contains("deleted"), "{}", run.stdout);
+
+    // 4. Every snapshot after the old one deleted (and the revocations): this home saw
+    //    newer ones, so it is a rollback.
+    let newest: Vec<String> = w.keys("snapshots").into_iter().filter(|k| *k > old_key).collect();
+    let saved: Vec<(String, Vec<u8>)> = newest.iter().map(|k| (k.clone(), w.get(k))).collect();
+    for k in &newest {
+        w.delete(k);
+    }
+    let e = error_message(&verify(&retired_pkg, &[]).expect(3));
+    assert!(e.contains("rollback") && e.contains(&format!("number {}", old.number)), "{e}");
+    // A verifier that never saw the newer ones gets the old snapshot, two days old:
+    // refused past its --max-age.
+    let fresh = Env::with_store(&store_url(v));
+    let pin = format!("sha256:{}", v.json(["trust", "show"]).expect(0).json()["fingerprint"].as_str().unwrap());
+    let e = error_message(&fresh.json(["--trust-root", &pin, "verify", s(&retired_pkg), "--max-age", "1d"]).expect(3));
+    assert!(e.contains("older than --max-age 1d") && e.contains("trust refresh"), "{e}");
+
+    // 5. The old snapshot put back under the newest one's number: sealed for its own key.
+    let (top, _) = saved.last().unwrap();
+    w.put(top, &w.get(&old_key));
+    let e = error_message(&verify(&retired_pkg, &[]).expect(3));
+    assert!(e.contains(&format!("sealed for {old_key}")), "{e}");
+
+    // Restored, and refreshed: the revocation stands although its records are gone.
+    for (k, bytes) in &saved {
+        w.put(k, bytes);
+    }
+    v.json(["trust", "refresh"]).expect(0);
+    assert_eq!(failed_check(&verify(&retired_pkg, &["--max-age", "1h"]).expect(1)), "revocation");
+    verify(&sc.good, &["--csc", &sc.csc, "--max-age", "1h"]).expect(0);
+}
+
+#[test]
+fn the_store_writer_cannot_roll_trust_back_on_the_file_store() {
+    the_store_writer_cannot_roll_trust_back(Env::new());
+}
+
+#[test]
+fn the_store_writer_cannot_roll_trust_back_on_s3() {
+    let Some(bucket) = s3_bucket() else { return };
+    the_store_writer_cannot_roll_trust_back(Env::with_store(&format!("s3://{bucket}/state")));
+}

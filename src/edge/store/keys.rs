@@ -14,6 +14,7 @@
 //! cscs/<ID>/revisions/<N>.json                  a code-signing config's revisions (last wins)
 //! layers/<NAME>/versions/<N>.json               a layer version's record (never deleted)
 //! layers/<NAME>/deleted/<N>.json                a deleted layer version's tombstone
+//! snapshots/<N>.json                            trust snapshots (what was revoked, canceled, deleted)
 //! blobs/sha256/<HEX>.zip                        a layer's zip, by content
 //! jobs/<ID>/…, queue/jobs/…, tokens/jobs/…      signing jobs (see the jobs section below)
 //! events/jobs/…, dead-letter/jobs/…, workers/…  job ends, failed jobs, running workers
@@ -114,6 +115,29 @@ pub fn parse_profile(key: &Key) -> Option<ProfileName> {
 pub fn parse_profile_canceled(key: &Key) -> Option<ProfileName> {
     match key.segments().collect::<Vec<_>>().as_slice() {
         ["profiles", name, "canceled.json"] => name.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `snapshots`: the numbered trust snapshots (see `crate::snapshot`).
+pub fn snapshots() -> Result<Key, StoreError> {
+    Key::new(&["snapshots"])
+}
+
+/// The config and revision number of a `cscs/<ID>/revisions/<N>.json` key.
+pub fn parse_csc_revision(key: &Key) -> Option<(CscId, u64)> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["cscs", id, "revisions", n] => Some((id.parse().ok()?, parse_numbered(n)?)),
+        _ => None,
+    }
+}
+
+/// The layer version a `layers/<NAME>/deleted/<N>.json` tombstone key marks deleted.
+pub fn parse_layer_tombstone(key: &Key) -> Option<crate::model::LayerVersionRef> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["layers", name, "deleted", n] => {
+            Some(crate::model::LayerVersionRef { name: name.parse().ok()?, version: parse_numbered(n)? })
+        }
         _ => None,
     }
 }
@@ -409,7 +433,11 @@ mod tests {
         assert_eq!(parse_profile(&profile_canceled(&name).unwrap()), None);
         assert_eq!(parse_profile_canceled(&profile_canceled(&name).unwrap()), Some(name.clone()));
         assert_eq!(parse_profile_canceled(&profile(&name).unwrap()), None);
-        assert_eq!(parse_csc(&numbered(&csc_revisions(&csc).unwrap(), 3).unwrap()), Some(csc));
+        assert_eq!(parse_csc(&numbered(&csc_revisions(&csc).unwrap(), 3).unwrap()), Some(csc.clone()));
+        assert_eq!(parse_csc_revision(&numbered(&csc_revisions(&csc).unwrap(), 3).unwrap()), Some((csc, 3)));
+        let layer: crate::model::LayerVersionRef = "deps:7".parse().unwrap();
+        assert_eq!(parse_layer_tombstone(&layer_tombstone(&layer.name, 7).unwrap()), Some(layer.clone()));
+        assert_eq!(parse_layer_tombstone(&layer_version(&layer.name, 7).unwrap()), None);
 
         let version_rev = numbered(&profile_revocations(&name, &version).unwrap(), 1).unwrap();
         assert_eq!(parse_revocation(&version_rev), Some(RevocationKey::Version));

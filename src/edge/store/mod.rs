@@ -579,7 +579,7 @@ fn to_json<T: Serialize>(key: &Key, value: &T) -> Result<Bytes, StoreError> {
 
 /// A random pause before retry `attempt` (from 0): up to 5 ms, doubling to at most 160 ms,
 /// so that writers who collided spread out.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     use ring::rand::SecureRandom;
     let cap_ms = 5u64 << attempt.min(5);
     let mut b = [0u8; 2];

@@ -50,8 +50,8 @@ pub(super) struct Trusting {
 }
 
 /// The key prefixes under which every object is a trust record.
-fn record_prefixes() -> Result<[Key; 4], StoreError> {
-    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?])
+fn record_prefixes() -> Result<[Key; 5], StoreError> {
+    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::snapshots()?])
 }
 
 impl Store {

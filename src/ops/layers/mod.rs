@@ -283,7 +283,10 @@ pub async fn delete(store: &Store, layer: &LayerVersionRef, now: Timestamp) -> R
     record(store, layer).await?;
     let tombstone = Tombstone { layer: layer.clone(), deleted_at: now };
     match store.create_record(&keys::layer_tombstone(&layer.name, layer.version)?, &tombstone).await {
-        Ok(()) => Ok(Deleted::Now),
+        Ok(()) => {
+            crate::snapshots::publish(store, now).await?;
+            Ok(Deleted::Now)
+        }
         Err(StoreError::AlreadyExists { .. }) => Ok(Deleted::Already),
         Err(e) => Err(e.into()),
     }
