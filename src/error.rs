@@ -61,7 +61,7 @@ pub mod exit {
             RootMismatch { .. } => DENIED,
             NoPin { .. } | NoStoreRoot { .. } | NoRootKey { .. } => NOT_FOUND,
             BadPin { .. } => USAGE,
-            NoCertificate { .. } | Untrusted { .. } | Stale { .. } => INVALID,
+            NoCertificate { .. } | Untrusted { .. } | Stale { .. } | BadBundle { .. } => INVALID,
             Crypto(e) => of_crypto(e),
         }
     }

@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::Ctx;
 use super::csc::Loaded;
-use super::revocations::RevocationArgs;
+use super::revocations::TrustArgs;
 use signer::clock;
 use signer::deploy::{self, Sizes, field_path, layer_path};
 use signer::error::exit;
@@ -63,7 +63,7 @@ pub(super) struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     csc_file: Option<PathBuf>,
     #[command(flatten)]
-    revocations: RevocationArgs,
+    trust: TrustArgs,
 }
 
 pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
@@ -71,7 +71,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     let bytes = read_input(&args.input)?;
     let d = deploy::parse(&bytes).map_err(signer::Error::from)?;
     let at = args.at.unwrap_or_else(clock::now);
-    let store = ctx.read_store()?;
+    let store = args.trust.store(ctx).await?;
 
     let code = Location::parse(&d.code)
         .map_err(|e| signer::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;
@@ -88,7 +88,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
             None => "--csc-file".to_owned(),
         },
     )?;
-    let standing = args.revocations.load(ctx, &store).await?;
+    let standing = args.trust.load(ctx, &store).await?;
     config.check_snapshot(&standing.snapshot)?;
 
     let mut packages =

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Ctx;
+use signer::bundle;
 use signer::clock;
 use signer::crypto::SecretKey;
 use signer::error::exit;
@@ -65,9 +66,15 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// The flags that bring a signed revocation list to a judgement.
+/// Where a judgement's trust comes from beyond the pin: the store (or a trust bundle), a
+/// signed revocation list, and how old their data may be.
 #[derive(Debug, Clone, clap::Args)]
-pub(super) struct RevocationArgs {
+pub(super) struct TrustArgs {
+    /// Judge with the trust records of this bundle (`signer trust bundle`) instead of the
+    /// store's: for hooks that cannot reach the store. Its records are checked against
+    /// the pinned root (--trust-root) and its snapshot against --max-age, as the store's.
+    #[arg(long, value_name = "FILE")]
+    trust_bundle: Option<PathBuf>,
     /// A revocation list from `signer revocations export`, for hooks that cannot read the
     /// store's revocations. Its revocations are added to any the store holds; it is
     /// refused (exit 3) if this store's root CA did not sign it or it was altered.
@@ -90,7 +97,24 @@ pub(super) struct Standing {
     pub(super) snapshot: Snapshot,
 }
 
-impl RevocationArgs {
+impl TrustArgs {
+    /// The store to judge with: the bundle's, in memory, or the configured store (never
+    /// created); its root checked against the pin before anything else is read.
+    pub(super) async fn store(&self, ctx: &Ctx) -> anyhow::Result<Store> {
+        let store = match &self.trust_bundle {
+            None => ctx.read_store()?,
+            Some(path) => {
+                let bytes = read_bounded(path, bundle::MAX_BUNDLE_BYTES)?;
+                let store = bundle::open(&bytes, &format!("trust bundle {}", path.display()))
+                    .await
+                    .with_context(|| format!("reading {}", path.display()))?;
+                store.trusting(ctx.pin_source()?, None)
+            }
+        };
+        store.trusted_root().await?;
+        Ok(store)
+    }
+
     /// The revocations to judge with: the newest trust snapshot's (refused when stale or
     /// rolled back), the store's records, and the list's when one is given.
     pub(super) async fn load(&self, ctx: &Ctx, store: &Store) -> anyhow::Result<Standing> {

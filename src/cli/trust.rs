@@ -29,6 +29,19 @@ pub(super) enum TrustCmd {
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
     },
+    /// Write the store's trust records — root, profiles and versions, cancellations,
+    /// revocations, code-signing configs, layer records, the newest trust snapshot — to one
+    /// file, for deploy hooks that cannot reach the store: `deploy check --trust-bundle
+    /// FILE` and `verify --trust-bundle FILE` judge from it alone. Every record in it is
+    /// sealed by the root, so anyone who can read the store may export it; the hook's
+    /// --max-age counts from the snapshot's issue time (refresh, then bundle, daily).
+    ///
+    /// Example: signer trust bundle -o trust.json
+    Bundle {
+        /// The file to write (replaced whole, never left half-written).
+        #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
+        o: PathBuf,
+    },
     /// Issue a new trust snapshot, sealed by the root key: everything revoked, canceled
     /// and deleted, and each code-signing config's newest revision, as of now.
     ///
@@ -50,7 +63,27 @@ pub(super) async fn run(ctx: &Ctx, cmd: TrustCmd) -> anyhow::Result<u8> {
         }
         TrustCmd::Export { o } => export(ctx, &o).await,
         TrustCmd::Refresh => refresh(ctx).await,
+        TrustCmd::Bundle { o } => bundle(ctx, &o).await,
     }
+}
+
+async fn bundle(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {
+    let store = ctx.read_store()?;
+    let (bytes, summary) = signer::bundle::export(&store, signer::clock::now()).await?;
+    super::revocations::write_whole(o, &bytes).await?;
+    let doc = serde_json::json!({"file": o.display().to_string(), "store": store.url(), "summary": summary});
+    let text = format!(
+        "wrote {}: {} trust objects of {}, with trust snapshot {} issued {}\nuse it with: signer deploy check \
+         deployment.json --trust-bundle {} --trust-root sha256:…",
+        o.display(),
+        summary.objects,
+        store.url(),
+        summary.snapshot,
+        summary.snapshot_issued_at,
+        o.display()
+    );
+    ctx.out.emit(&doc, text)?;
+    Ok(exit::OK)
 }
 
 async fn export(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {

@@ -26,17 +26,17 @@ pub(super) struct VerifyArgs {
     #[command(flatten)]
     csc: super::csc::CscArgs,
     #[command(flatten)]
-    revocations: super::revocations::RevocationArgs,
+    trust: super::revocations::TrustArgs,
 }
 
 pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
-    let store = ctx.read_store()?;
+    let store = args.trust.store(ctx).await?;
     let loc = Location::parse(&args.package)?;
     let at = args.at.unwrap_or_else(clock::now);
     // The config and revocations first: an unknown config or a bad list fails before any
     // package byte is read.
     let config = super::csc::Loaded::load(&store, args.csc.csc.as_ref(), args.csc.csc_file.as_deref()).await?;
-    let standing = args.revocations.load(ctx, &store).await?;
+    let standing = args.trust.load(ctx, &store).await?;
     config.check_snapshot(&standing.snapshot)?;
     let bar = ctx.out.progress(loc.size().await?, "verifying");
     let b = bar.clone();

@@ -188,6 +188,12 @@ pub enum TrustError {
         /// What is stale and what to do.
         why: String,
     },
+    /// A trust bundle that cannot be read.
+    #[error("invalid trust bundle: {why}")]
+    BadBundle {
+        /// What is wrong and what to do.
+        why: String,
+    },
     /// The root key is needed to seal a record and is not in the home.
     #[error(
         "trust records are sealed with the root CA's key, which is not in the home {home}; run this where `signer init` \

@@ -417,3 +417,95 @@ fn the_store_writer_cannot_roll_trust_back_on_s3() {
     let Some(bucket) = s3_bucket() else { return };
     the_store_writer_cannot_roll_trust_back(Env::with_store(&format!("s3://{bucket}/state")));
 }
+
+/// A deploy hook with no store at all judges from a bundle, as it would from the store;
+/// a bundle that was edited, thinned, padded, stale or from another store never allows.
+#[test]
+fn a_trust_bundle_judges_with_no_store_and_cannot_be_edited_into_an_allow() {
+    let sc = scene(Env::new());
+    let v = &sc.victim;
+    let retired = v.profile("Retired", &[]);
+    let retired_pkg = v.sign("Retired", &fixture("packages/hello-function.zip"), "retired.zip");
+    v.json([
+        "profile",
+        "revoke",
+        "Retired",
+        "--version",
+        &retired,
+        "--effective-time",
+        "2020-01-01T00:00:00Z",
+        "--reason",
+        "left",
+    ])
+    .expect(0);
+    let bundle = v.path("trust.json");
+    let summary = v.json(["trust", "bundle", "-o", s(&bundle)]).expect(0).json();
+    assert!(summary["summary"]["objects"].as_u64().unwrap() > 5, "{summary}");
+    let pin = format!("sha256:{}", v.json(["trust", "show"]).expect(0).json()["fingerprint"].as_str().unwrap());
+
+    // The hook: a fresh home, no store anywhere, the root given.
+    let hook = Env::new();
+    let check = |b: &Path, pkg: &Path, extra: &[&str]| {
+        let d = hook.path("deployment.json");
+        let doc = serde_json::json!({"function": "f", "code": s(pkg), "code_signing_config": sc.csc});
+        std::fs::write(&d, doc.to_string()).unwrap();
+        let mut args = vec!["--trust-root", pin.as_str(), "deploy", "check", s(&d), "--trust-bundle", s(b)];
+        args.extend_from_slice(extra);
+        hook.json(args)
+    };
+    let failed = |run: &Run| -> Vec<String> {
+        let v = run.json();
+        let checks = v["packages"][0]["checks"].as_array().unwrap().clone();
+        checks.iter().filter(|c| c["status"] == "fail").map(|c| c["check"].as_str().unwrap().to_owned()).collect()
+    };
+    check(&bundle, &sc.good, &[]).expect(0);
+    assert_eq!(failed(&check(&bundle, &sc.evil, &[]).expect(1)), ["authenticity"]);
+    // Retired is not in the config: mismatch; and its revocation came with the bundle.
+    let run = hook.json(["--trust-root", &pin, "verify", s(&retired_pkg), "--trust-bundle", s(&bundle)]).expect(1);
+    assert_eq!(failed(&run), ["revocation"]);
+    assert!(!hook.home().join("store").exists(), "the hook made a store");
+    // No pin: the bundle's own root is not taken on its word.
+    let e = error_message(&hook.json(["verify", s(&sc.good), "--trust-bundle", s(&bundle)]).expect(4));
+    assert!(e.contains("no trusted root is pinned"), "{e}");
+
+    let doc: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let edit = |name: &str, f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut d = doc.clone();
+        f(d["objects"].as_object_mut().unwrap());
+        let p = hook.path(name);
+        std::fs::write(&p, serde_json::to_vec(&d).unwrap()).unwrap();
+        p
+    };
+    // Edited: the config now allows the attacker's version.
+    let csc_key = format!("cscs/{}/revisions/00000000000000000001.json", sc.csc);
+    let edited = edit("edited.json", &|o| {
+        let mut rec: Value = serde_json::from_str(o[&csc_key].as_str().unwrap()).unwrap();
+        rec["record"]["allowed_publishers"] = serde_json::json!([format!("App/{}", sc.rogue)]);
+        o.insert(csc_key.clone(), Value::String(rec.to_string()));
+    });
+    let e = error_message(&check(&edited, &sc.evil, &[]).expect(3));
+    assert!(e.contains(&csc_key) && e.contains("altered"), "{e}");
+    // Thinned: the revocation record dropped; the snapshot still has it.
+    let thinned = edit("thinned.json", &|o| o.retain(|k, _| !k.starts_with("revocations/")));
+    let run = hook.json(["--trust-root", &pin, "verify", s(&retired_pkg), "--trust-bundle", s(&thinned)]).expect(1);
+    assert_eq!(failed(&run), ["revocation"]);
+    // Without its snapshot: stale, never judged.
+    let bare = edit("bare.json", &|o| o.retain(|k, _| !k.starts_with("snapshots/")));
+    let e = error_message(&check(&bare, &sc.good, &[]).expect(3));
+    assert!(e.contains("no trust snapshot"), "{e}");
+    // Padded with something that is not a trust record.
+    let padded = edit("padded.json", &|o| {
+        o.insert("jobs/x/job.json".into(), Value::String("{}".into()));
+    });
+    let e = error_message(&check(&padded, &sc.good, &[]).expect(3));
+    assert!(e.contains("not a trust record"), "{e}");
+    // Another store's bundle, under this pin.
+    let theirs = sc.attacker.path("theirs.json");
+    sc.attacker.json(["trust", "bundle", "-o", s(&theirs)]).expect(0);
+    let e = error_message(&check(&theirs, &sc.evil, &[]).expect(1));
+    assert!(e.contains("trust root"), "{e}");
+    // Stale: older than the hook's --max-age.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let e = error_message(&check(&bundle, &sc.good, &["--max-age", "1s"]).expect(3));
+    assert!(e.contains("older than --max-age 1s"), "{e}");
+}

@@ -64,6 +64,12 @@ impl Key {
         self.0.split('/')
     }
 
+    /// Whether this key lies below `prefix` (at any depth; not `prefix` itself).
+    pub fn is_under(&self, prefix: &Key) -> bool {
+        let mut mine = self.segments();
+        prefix.segments().all(|p| mine.next() == Some(p)) && mine.next().is_some()
+    }
+
     /// The last segment.
     pub fn last_segment(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
@@ -137,6 +143,11 @@ mod tests {
         assert_eq!(k.path().as_ref(), "profiles/My_Profile/profile.json");
         let c = k.child("x.json").unwrap();
         assert_eq!(c.as_str(), "profiles/My_Profile/profile.json/x.json");
+        let profiles = Key::new(&["profiles"]).unwrap();
+        assert!(k.is_under(&profiles) && c.is_under(&k));
+        assert!(!profiles.is_under(&profiles) && !profiles.is_under(&k));
+        // Whole segments only: `profilesX/…` is not under `profiles`.
+        assert!(!Key::new(&["profilesX", "a.json"]).unwrap().is_under(&profiles));
     }
 
     #[test]

@@ -267,6 +267,12 @@ impl Store {
         Self { inner, url, trust: None }
     }
 
+    /// This store, shown to people as `name` (a store in memory made from a file).
+    pub fn named(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.url);
+        self
+    }
+
     /// The store's URL, as given.
     pub fn url(&self) -> &str {
         &self.url
