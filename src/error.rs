@@ -53,6 +53,15 @@ pub mod exit {
         }
     }
 
+    /// The code of an administrator error.
+    fn of_admin(e: &crate::admins::AdminError) -> u8 {
+        use crate::admins::AdminError::*;
+        match e {
+            Exists { .. } | AlreadyRevoked { .. } => CONFLICT,
+            NotFound { .. } | NeedsRoot => NOT_FOUND,
+        }
+    }
+
     /// The code of a trust-root or trust-record error: a root that is not the pinned one
     /// denies; an untrusted record is invalid input (never an allow).
     pub fn of_trust(e: &crate::trust::TrustError) -> u8 {
@@ -60,6 +69,7 @@ pub mod exit {
         match e {
             RootMismatch { .. } => DENIED,
             NoPin { .. } | NoStoreRoot { .. } | NoRootKey { .. } => NOT_FOUND,
+            SeveralAdminKeys { .. } => CONFLICT,
             BadPin { .. } => USAGE,
             NoCertificate { .. } | Untrusted { .. } | Stale { .. } | BadBundle { .. } => INVALID,
             Crypto(e) => of_crypto(e),
@@ -181,6 +191,7 @@ pub mod exit {
             Crypto(e) => of_crypto(e),
             Store(e) => of_store(e),
             Trust(e) => of_trust(e),
+            Admin(e) => of_admin(e),
             Home(e) => of_home(e),
             Profile(e) => of_profile(e),
             Csc(e) => of_csc(e),
@@ -212,6 +223,9 @@ pub enum Error {
     /// The trust root or a trust record.
     #[error(transparent)]
     Trust(#[from] crate::trust::TrustError),
+    /// Administrators.
+    #[error(transparent)]
+    Admin(#[from] crate::admins::AdminError),
     /// The home (private keys) failed.
     #[error(transparent)]
     Home(#[from] HomeError),

@@ -86,6 +86,6 @@ pub use core::{
     zipcheck,
 };
 pub use edge::{clock, home, location, store};
-pub use ops::{bundle, csc, jobs, judge, layers, profiles, signing, snapshots, worker};
+pub use ops::{admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, worker};
 
 pub use error::Error;

@@ -71,7 +71,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     let bytes = read_input(&args.input)?;
     let d = deploy::parse(&bytes).map_err(signer::Error::from)?;
     let at = args.at.unwrap_or_else(clock::now);
-    let store = args.trust.store(ctx).await?;
+    let (store, standing) = args.trust.open(ctx).await?;
 
     let code = Location::parse(&d.code)
         .map_err(|e| signer::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;
@@ -88,7 +88,6 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
             None => "--csc-file".to_owned(),
         },
     )?;
-    let standing = args.trust.load(ctx, &store).await?;
     config.check_snapshot(&standing.snapshot)?;
 
     let mut packages =

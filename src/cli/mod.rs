@@ -2,6 +2,7 @@
 //! a context (store opened, home resolved) → one command module per subcommand. `anyhow`
 //! lives here only.
 
+mod admin;
 mod csc;
 mod deploy;
 mod layer;
@@ -89,9 +90,14 @@ enum Command {
     ///   signer init --seal-existing    # once, on a store made before records were sealed
     #[command(verbatim_doc_comment)]
     Init(InitArgs),
-    /// The pinned trust root: show it, export its certificate.
+    /// The pinned trust root: show it, export its certificate, refresh the trust
+    /// snapshot, bundle the store's trust for hooks without the store.
     #[command(subcommand)]
     Trust(trust::TrustCmd),
+    /// Administrators: keys the root appoints to seal trust records in its place, so the
+    /// root key can stay offline.
+    #[command(subcommand)]
+    Admin(admin::AdminCmd),
     /// Manage signing profiles: keys and certificates, versions, cancel, revoke.
     #[command(subcommand)]
     Profile(profile::ProfileCmd),
@@ -347,6 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Init(args) => init(&ctx, args).await,
         Command::Trust(cmd) => trust::run(&ctx, cmd).await,
+        Command::Admin(cmd) => admin::run(&ctx, cmd).await,
         Command::Profile(cmd) => profile::run(&ctx, cmd).await,
         Command::Sign(args) => sign::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,

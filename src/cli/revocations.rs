@@ -98,9 +98,17 @@ pub(super) struct Standing {
 }
 
 impl TrustArgs {
-    /// The store to judge with: the bundle's, in memory, or the configured store (never
-    /// created); its root checked against the pin before anything else is read.
-    pub(super) async fn store(&self, ctx: &Ctx) -> anyhow::Result<Store> {
+    /// The store to judge with — the bundle's, in memory, or the configured store (never
+    /// created) — and what it stands for: its root checked against the pin before anything
+    /// else is read, then its newest snapshot (which also says which administrators are
+    /// revoked before any record they sealed is read) and the revocations.
+    pub(super) async fn open(&self, ctx: &Ctx) -> anyhow::Result<(Store, Standing)> {
+        let store = self.store(ctx).await?;
+        let standing = self.load(ctx, &store).await?;
+        Ok((store, standing))
+    }
+
+    async fn store(&self, ctx: &Ctx) -> anyhow::Result<Store> {
         let store = match &self.trust_bundle {
             None => ctx.read_store()?,
             Some(path) => {
@@ -117,7 +125,7 @@ impl TrustArgs {
 
     /// The revocations to judge with: the newest trust snapshot's (refused when stale or
     /// rolled back), the store's records, and the list's when one is given.
-    pub(super) async fn load(&self, ctx: &Ctx, store: &Store) -> anyhow::Result<Standing> {
+    async fn load(&self, ctx: &Ctx, store: &Store) -> anyhow::Result<Standing> {
         let now = clock::now();
         let snapshot = snapshots::current(store, &ctx.home_dir, now, self.max_age).await?;
         let mut all = snapshot.revocations.clone();

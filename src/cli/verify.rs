@@ -30,13 +30,12 @@ pub(super) struct VerifyArgs {
 }
 
 pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
-    let store = args.trust.store(ctx).await?;
+    let (store, standing) = args.trust.open(ctx).await?;
     let loc = Location::parse(&args.package)?;
     let at = args.at.unwrap_or_else(clock::now);
-    // The config and revocations first: an unknown config or a bad list fails before any
-    // package byte is read.
+    // Trust, revocations and the config first: a stale store, a bad list or an unknown
+    // config fails before any package byte is read.
     let config = super::csc::Loaded::load(&store, args.csc.csc.as_ref(), args.csc.csc_file.as_deref()).await?;
-    let standing = args.trust.load(ctx, &store).await?;
     config.check_snapshot(&standing.snapshot)?;
     let bar = ctx.out.progress(loc.size().await?, "verifying");
     let b = bar.clone();

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CscId, LayerVersionRef, Timestamp};
+use crate::model::{AdminName, CscId, LayerVersionRef, Timestamp};
 use crate::policy::{CLOCK_SKEW_SECS, Revocations};
 use crate::revlist::{self, MaxAge};
 use crate::trust::TrustError;
@@ -45,6 +45,9 @@ pub struct Snapshot {
     pub csc_heads: BTreeMap<CscId, u64>,
     /// Every deleted layer version.
     pub deleted_layers: Vec<LayerVersionRef>,
+    /// Every revoked administrator, and when: nothing they sealed is trusted.
+    #[serde(default)]
+    pub revoked_admins: BTreeMap<AdminName, Timestamp>,
 }
 
 /// What the store holds now, to be added to the previous snapshot.
@@ -56,6 +59,8 @@ pub struct Found {
     pub csc_heads: BTreeMap<CscId, u64>,
     /// The layer versions with a tombstone.
     pub deleted_layers: Vec<LayerVersionRef>,
+    /// The administrators the root revoked.
+    pub revoked_admins: BTreeMap<AdminName, Timestamp>,
 }
 
 impl Snapshot {
@@ -68,6 +73,7 @@ impl Snapshot {
             revocations: Revocations::default(),
             csc_heads: BTreeMap::new(),
             deleted_layers: Vec::new(),
+            revoked_admins: BTreeMap::new(),
         });
         out.number = out.number.saturating_add(1);
         out.issued_at = issued_at;
@@ -82,6 +88,9 @@ impl Snapshot {
             }
         }
         out.deleted_layers.sort_by_key(|l| (l.name.to_string(), l.version));
+        for (name, at) in found.revoked_admins {
+            out.revoked_admins.entry(name).or_insert(at);
+        }
         out
     }
 

@@ -5,7 +5,8 @@
 //! home by `signer init` or given with `--trust-root FILE|sha256:HEX`. Every record that
 //! carries a trust decision (profiles and their versions, the version order, cancellations,
 //! revocations, code-signing config revisions, layer records) is *sealed*: wrapped in an
-//! envelope signed by that root's key, bound to the object key it is stored under. A
+//! envelope signed by that root's key (or by an administrator's key the root appointed,
+//! see [`AdminRecord`]), bound to the object key it is stored under. A
 //! reader opens the envelope with the pinned root and nothing else, so a store writer
 //! without the root key can delete records or put back old ones, but cannot make one
 //! that is trusted, move one to another key, or swap the root.
@@ -16,11 +17,11 @@
 //! {"format":"signer-record-v1",
 //!  "key":"profiles/App/versions/AbCdE12345.json",   the object key it was sealed for
 //!  "record":{…},                                    the record, exactly as signed
-//!  "signed_by":"sha256:<hex SHA-256 of the root CA certificate, DER>",
+//!  "signed_by":"sha256:<hex SHA-256 of the root CA certificate, DER>" or "admin:<NAME>",
 //!  "signature":"<base64 of the raw signature>"}
 //! ```
 //!
-//! The signature is the root key's raw signature (ECDSA P-384 `r || s`, low S) over
+//! The signature is the sealing key's raw signature (ECDSA P-384 `r || s`, low S) over
 //! `signer-record-v1\n<key>\n<record>`, where `<record>` is the record's JSON text as it
 //! stands in the file (kept byte for byte, never re-encoded). Unknown fields are refused.
 
@@ -31,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::crypto::{self, CertInfo, CryptoError, SecretKey};
-use crate::model::Timestamp;
+use crate::model::{AdminName, Timestamp};
 
 /// The envelope's format tag.
 pub const FORMAT: &str = "signer-record-v1";
@@ -196,12 +197,20 @@ pub enum TrustError {
     },
     /// The root key is needed to seal a record and is not in the home.
     #[error(
-        "trust records are sealed with the root CA's key, which is not in the home {home}; run this where `signer init` \
-         created the store"
+        "trust records are sealed with the root CA's key or an administrator's, and the home {home} has neither; run \
+         this where `signer init` created the store, or in a home with an administrator key (`signer admin`)"
     )]
     NoRootKey {
         /// The home, for people.
         home: String,
+    },
+    /// More than one administrator key in a home: which seals is not guessed.
+    #[error("the home {home} holds several administrator keys ({names}); keep one per home")]
+    SeveralAdminKeys {
+        /// The home.
+        home: String,
+        /// Their names.
+        names: String,
     },
     /// A certificate or signature could not be handled.
     #[error(transparent)]
@@ -223,11 +232,23 @@ pub enum Untrusted {
         /// The key it was sealed for.
         sealed_for: String,
     },
-    /// Sealed by another root.
-    #[error("it is sealed by {by}, not by the pinned root")]
+    /// Sealed by another root, or by a key that may not seal it.
+    #[error("it is sealed by {by}, not by the pinned root or an administrator it appointed")]
     Foreign {
         /// Who it names.
         by: String,
+    },
+    /// Sealed by an administrator the root never appointed.
+    #[error("it names administrator {name}, whom the pinned root never appointed")]
+    UnknownAdmin {
+        /// The name.
+        name: AdminName,
+    },
+    /// Sealed by an administrator whose key was revoked.
+    #[error("it is sealed by administrator {name}, whose key was revoked: nothing they sealed is trusted")]
+    RevokedAdmin {
+        /// The name.
+        name: AdminName,
     },
     /// The signature does not match.
     #[error("its seal does not match its content (altered after it was sealed)")]
@@ -248,25 +269,112 @@ struct Envelope<'a> {
     signature: String,
 }
 
-/// The bytes the root signs for the record text `record` stored at `key`.
+/// An administrator the root appointed (`admins/<NAME>.json`, sealed by the root itself):
+/// their key seals trust records as the root's does, so the root key can stay offline.
+/// Revoking them (`admins/<NAME>.revoked.json`, also root-sealed, and in every later
+/// snapshot) makes every record they sealed untrusted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminRecord {
+    /// Their name.
+    pub name: AdminName,
+    /// Their public key: base64 of the DER SubjectPublicKeyInfo (ECDSA P-384).
+    pub public_key: String,
+    /// When the root appointed them.
+    pub created_at: Timestamp,
+}
+
+/// An administrator's revocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminRevocation {
+    /// When.
+    pub revoked_at: Timestamp,
+    /// Why.
+    pub reason: String,
+}
+
+/// Who an envelope says sealed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedBy {
+    /// A root (the pinned one, if the fingerprint is its).
+    Root,
+    /// An administrator.
+    Admin(AdminName),
+}
+
+/// A key that opens seals: the pinned root's, or an appointed administrator's.
+#[derive(Debug, Clone)]
+pub struct Opener {
+    signed_by: String,
+    spki: Vec<u8>,
+}
+
+impl Opener {
+    /// The pinned root's.
+    pub fn root(root: &Root) -> Self {
+        Self { signed_by: root.signed_by(), spki: root.info.spki_der.clone() }
+    }
+
+    /// An administrator's, from their record (which the caller opened with the root).
+    pub fn admin(record: &AdminRecord) -> Result<Self, TrustError> {
+        let spki = B64.decode(record.public_key.as_bytes()).map_err(|_| TrustError::Untrusted {
+            key: format!("admins/{}.json", record.name),
+            why: Untrusted::Malformed("its public_key is not base64".into()),
+        })?;
+        Ok(Self { signed_by: admin_tag(&record.name), spki })
+    }
+}
+
+/// A key that seals: the root's, or an administrator's.
+pub struct Sealer {
+    signed_by: String,
+    key: SecretKey,
+}
+
+impl Sealer {
+    /// The root's key, which must be `root`'s.
+    pub fn root(root: &Root, key: SecretKey) -> Result<Self, TrustError> {
+        crypto::key_matches_cert(&key, root.der())?;
+        Ok(Self { signed_by: root.signed_by(), key })
+    }
+
+    /// An administrator's key (ECDSA P-384).
+    pub fn admin(name: &AdminName, key: SecretKey) -> Result<Self, TrustError> {
+        if key.platform() != crypto::ROOT_CA_PLATFORM {
+            return Err(CryptoError::key(format!("an administrator's key is {}", crypto::ROOT_CA_PLATFORM)).into());
+        }
+        Ok(Self { signed_by: admin_tag(name), key })
+    }
+
+    /// Whether this is the root's key.
+    pub fn is_root(&self) -> bool {
+        self.signed_by.starts_with("sha256:")
+    }
+}
+
+fn admin_tag(name: &AdminName) -> String {
+    format!("admin:{name}")
+}
+
+/// The bytes a sealing key signs for the record text `record` stored at `key`.
 fn message(key: &str, record: &str) -> Vec<u8> {
     [FORMAT.as_bytes(), b"\n", key.as_bytes(), b"\n", record.as_bytes()].concat()
 }
 
-/// Seals `record` for `key` with the root's key; returns the envelope's bytes.
-pub fn seal<T: Serialize>(key: &str, record: &T, root: &Root, root_key: &SecretKey) -> Result<Vec<u8>, TrustError> {
-    crypto::key_matches_cert(root_key, root.der())?;
+/// Seals `record` for `key`; returns the envelope's bytes.
+pub fn seal<T: Serialize>(key: &str, record: &T, sealer: &Sealer) -> Result<Vec<u8>, TrustError> {
     let malformed = |e: serde_json::Error| TrustError::Untrusted {
         key: key.to_owned(),
         why: Untrusted::Malformed(format!("cannot encode it: {e}")),
     };
     let raw = serde_json::to_string(record).and_then(RawValue::from_string).map_err(malformed)?;
-    let signature = root_key.sign(&message(key, raw.get()))?;
+    let signature = sealer.key.sign(&message(key, raw.get()))?;
     let envelope = Envelope {
         format: FORMAT.to_owned(),
         key: key.to_owned(),
         record: &raw,
-        signed_by: root.signed_by(),
+        signed_by: sealer.signed_by.clone(),
         signature: B64.encode(signature),
     };
     let mut out = serde_json::to_vec_pretty(&envelope).map_err(malformed)?;
@@ -274,9 +382,21 @@ pub fn seal<T: Serialize>(key: &str, record: &T, root: &Root, root_key: &SecretK
     Ok(out)
 }
 
-/// Opens the envelope `bytes` read from `key` with the pinned root: the record, if the
-/// root sealed it for exactly this key and it is unaltered.
-pub fn open<T: DeserializeOwned>(key: &str, bytes: &[u8], root: &Root) -> Result<T, TrustError> {
+/// Reads the envelope `bytes` read from `key` far enough to say who sealed it (nothing
+/// is trusted yet: [`open`] decides).
+pub fn signed_by(key: &str, bytes: &[u8]) -> Result<SignedBy, TrustError> {
+    let envelope = envelope(key, bytes)?;
+    if let Some(name) = envelope.signed_by.strip_prefix("admin:") {
+        let name = name.parse().map_err(|_| TrustError::Untrusted {
+            key: key.to_owned(),
+            why: Untrusted::Foreign { by: envelope.signed_by.chars().take(80).collect() },
+        })?;
+        return Ok(SignedBy::Admin(name));
+    }
+    Ok(SignedBy::Root)
+}
+
+fn envelope<'a>(key: &str, bytes: &'a [u8]) -> Result<Envelope<'a>, TrustError> {
     let refuse = |why| TrustError::Untrusted { key: key.to_owned(), why };
     let envelope: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| {
         if is_plain_record(bytes) {
@@ -291,20 +411,24 @@ pub fn open<T: DeserializeOwned>(key: &str, bytes: &[u8], root: &Root) -> Result
             envelope.format.chars().take(40).collect::<String>()
         ))));
     }
+    Ok(envelope)
+}
+
+/// Opens the envelope `bytes` read from `key` with `opener`: the record, if that key
+/// sealed it for exactly this object key and it is unaltered.
+pub fn open<T: DeserializeOwned>(key: &str, bytes: &[u8], opener: &Opener) -> Result<T, TrustError> {
+    let refuse = |why| TrustError::Untrusted { key: key.to_owned(), why };
+    let envelope = envelope(key, bytes)?;
     if envelope.key != key {
         return Err(refuse(Untrusted::Misplaced { sealed_for: envelope.key.chars().take(200).collect() }));
     }
-    if envelope.signed_by != root.signed_by() {
+    if envelope.signed_by != opener.signed_by {
         return Err(refuse(Untrusted::Foreign { by: envelope.signed_by.chars().take(80).collect() }));
     }
     let signature = B64.decode(envelope.signature.as_bytes()).map_err(|_| refuse(Untrusted::Forged))?;
-    crypto::verify_signature(
-        crypto::ROOT_CA_PLATFORM,
-        &root.info.spki_der,
-        &message(key, envelope.record.get()),
-        &signature,
-    )
-    .map_err(|_| refuse(Untrusted::Forged))?;
+    let message = message(key, envelope.record.get());
+    crypto::verify_signature(crypto::ROOT_CA_PLATFORM, &opener.spki, &message, &signature)
+        .map_err(|_| refuse(Untrusted::Forged))?;
     serde_json::from_str(envelope.record.get())
         .map_err(|e| refuse(Untrusted::Malformed(format!("its sealed record is not what {key} holds ({e})"))))
 }
@@ -334,6 +458,10 @@ mod tests {
         (Root::resolve(&pin, &der).unwrap(), key)
     }
 
+    fn sealer(root: &Root, key: SecretKey) -> Sealer {
+        Sealer::root(root, key).unwrap()
+    }
+
     fn rec() -> Rec {
         Rec { name: "App".into(), n: 7 }
     }
@@ -348,8 +476,10 @@ mod tests {
     #[test]
     fn a_sealed_record_opens_only_where_it_was_sealed_and_unaltered() {
         let (root, key) = root();
-        let sealed = seal("profiles/App/profile.json", &rec(), &root, &key).unwrap();
+        let sealed = seal("profiles/App/profile.json", &rec(), &sealer(&root, key)).unwrap();
         assert!(!is_plain_record(&sealed));
+        let root = Opener::root(&root);
+        assert_eq!(signed_by("profiles/App/profile.json", &sealed).unwrap(), SignedBy::Root);
         assert_eq!(open::<Rec>("profiles/App/profile.json", &sealed, &root).unwrap(), rec());
 
         // Moved to another key.
@@ -382,13 +512,37 @@ mod tests {
         let (root, _) = root();
         let (other, other_key) = self::root();
         let key = "cscs/x/revisions/1.json";
-        let theirs = seal(key, &rec(), &other, &other_key).unwrap();
-        assert!(matches!(why(open::<Rec>(key, &theirs, &root).unwrap_err()), Untrusted::Foreign { .. }));
+        let theirs = seal(key, &rec(), &sealer(&other, other_key)).unwrap();
+        let opener = Opener::root(&root);
+        assert!(matches!(why(open::<Rec>(key, &theirs, &opener).unwrap_err()), Untrusted::Foreign { .. }));
         // Relabelled as ours: the signature is theirs, so it does not verify.
         let relabelled = String::from_utf8(theirs).unwrap().replace(&other.signed_by(), &root.signed_by()).into_bytes();
-        assert_eq!(why(open::<Rec>(key, &relabelled, &root).unwrap_err()), Untrusted::Forged);
-        // And sealing needs the root's own key.
-        assert!(seal(key, &rec(), &root, &other_key).is_err());
+        assert_eq!(why(open::<Rec>(key, &relabelled, &opener).unwrap_err()), Untrusted::Forged);
+        // And the root's sealer needs the root's own key.
+        let (_, not_ours) = self::root();
+        assert!(Sealer::root(&root, not_ours).is_err());
+    }
+
+    #[test]
+    fn an_administrator_s_seal_opens_only_with_their_key() {
+        let name: AdminName = "ops".parse().unwrap();
+        let key = SecretKey::generate(crypto::ROOT_CA_PLATFORM).unwrap();
+        let record = AdminRecord {
+            name: name.clone(),
+            public_key: B64.encode(key.public_key_spki_der()),
+            created_at: Timestamp::from_unix(1_800_000_000),
+        };
+        let at = "layers/x/versions/1.json";
+        let sealed = seal(at, &rec(), &Sealer::admin(&name, key).unwrap()).unwrap();
+        assert_eq!(signed_by(at, &sealed).unwrap(), SignedBy::Admin(name.clone()));
+        assert_eq!(open::<Rec>(at, &sealed, &Opener::admin(&record).unwrap()).unwrap(), rec());
+        // Another key under this name does not open it; nor does the root.
+        let other = SecretKey::generate(crypto::ROOT_CA_PLATFORM).unwrap();
+        let impostor = AdminRecord { public_key: B64.encode(other.public_key_spki_der()), ..record };
+        assert_eq!(why(open::<Rec>(at, &sealed, &Opener::admin(&impostor).unwrap()).unwrap_err()), Untrusted::Forged);
+        let (root, _) = root();
+        assert!(matches!(why(open::<Rec>(at, &sealed, &Opener::root(&root)).unwrap_err()), Untrusted::Foreign { .. }));
+        assert!(Sealer::admin(&name, SecretKey::generate(crate::model::Platform::Ed25519).unwrap()).is_err());
     }
 
     #[test]

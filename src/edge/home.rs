@@ -8,6 +8,7 @@
 //! <home>/store/                            the default file store (Home::default_store_url)
 //! <home>/keys/ca/<fingerprint, 32 hex>.pk8           the root CA's key      0600
 //! <home>/keys/profiles/<NAME>/<VERSION>.pk8          a profile version's key 0600
+//! <home>/keys/admins/<NAME>.pk8                       an administrator's key 0600
 //! <home>/trust/root.pem                               the pinned root CA certificate
 //! <home>/trust/seen/<fingerprint, 32 hex>             the highest trust snapshot seen
 //! ```
@@ -28,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::model::VersionRef;
+use crate::model::{AdminName, VersionRef};
 
 /// The largest key file read, in bytes (a PKCS#8 key is well under 1 KiB).
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
@@ -240,6 +241,8 @@ pub enum KeyId {
     },
     /// A profile version's key.
     Version(VersionRef),
+    /// An administrator's key (seals trust records for the root).
+    Admin(AdminName),
 }
 
 impl KeyId {
@@ -260,6 +263,7 @@ impl KeyId {
             Self::Version(v) => {
                 Ok(["keys", "profiles", v.profile.as_str(), &format!("{}.pk8", v.version.as_str())].iter().collect())
             }
+            Self::Admin(name) => Ok(["keys", "admins", &format!("{name}.pk8")].iter().collect()),
         }
     }
 }
@@ -271,6 +275,7 @@ impl fmt::Display for KeyId {
                 write!(f, "the root CA (fingerprint {})", fingerprint.get(..16).unwrap_or(fingerprint))
             }
             Self::Version(v) => write!(f, "profile version {v}"),
+            Self::Admin(name) => write!(f, "administrator {name}"),
         }
     }
 }
@@ -398,6 +403,22 @@ impl Home {
             return Err(HomeError::TooLarge { path });
         }
         Ok(der)
+    }
+
+    /// The administrators whose keys this home holds (`keys/admins/<NAME>.pk8`), by name.
+    pub fn admin_keys(&self) -> Result<Vec<AdminName>, HomeError> {
+        let dir = self.dir.join("keys/admins");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(HomeError::Io { action: "list", path: dir, source }),
+        };
+        let mut names: Vec<AdminName> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".pk8")?.parse().ok())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     /// Whether a key file for `id` exists here (whether it is usable, `read_key` tells).

@@ -11,7 +11,7 @@ use crate::profiles;
 use crate::revlist::MaxAge;
 use crate::snapshot::{Found, Snapshot};
 use crate::store::{CREATE_NEXT_ATTEMPTS, Store, StoreError, keys};
-use crate::trust::TrustError;
+use crate::trust::{AdminRevocation, TrustError, Untrusted};
 
 /// The store's newest snapshot, `None` if it has none.
 pub async fn newest(store: &Store) -> Result<Option<Snapshot>, Error> {
@@ -19,9 +19,28 @@ pub async fn newest(store: &Store) -> Result<Option<Snapshot>, Error> {
     let Some(&n) = store.list_numbered(&prefix).await?.last() else {
         return Ok(None);
     };
+    numbered(store, n).await.map(Some)
+}
+
+/// The newest snapshot that a revoked administrator did not seal: what the next one
+/// builds on (a revoked key's snapshots may have dropped anything).
+async fn newest_trusted(store: &Store) -> Result<Option<Snapshot>, Error> {
+    for n in store.list_numbered(&keys::snapshots()?).await?.into_iter().rev() {
+        match numbered(store, n).await {
+            Err(Error::Store(StoreError::Trust(TrustError::Untrusted {
+                why: Untrusted::RevokedAdmin { .. }, ..
+            }))) => {}
+            other => return other.map(Some),
+        }
+    }
+    Ok(None)
+}
+
+async fn numbered(store: &Store, n: u64) -> Result<Snapshot, Error> {
+    let prefix = keys::snapshots()?;
     let snap: Option<Snapshot> = store.get_record(&keys::numbered(&prefix, n)?).await?;
     match snap {
-        Some(s) if s.number == n => Ok(Some(s)),
+        Some(s) if s.number == n => Ok(s),
         Some(s) => Err(TrustError::Stale {
             why: format!("snapshot {n} says it is number {}; restore the store's snapshots/", s.number),
         }
@@ -40,8 +59,11 @@ pub async fn newest(store: &Store) -> Result<Option<Snapshot>, Error> {
 pub async fn publish(store: &Store, now: Timestamp) -> Result<Snapshot, Error> {
     let prefix = keys::snapshots()?;
     for attempt in 0..CREATE_NEXT_ATTEMPTS {
-        let prev = newest(store).await?;
-        let next = Snapshot::next(prev.as_ref(), found(store).await?, now);
+        let prev = newest_trusted(store).await?;
+        // Numbered after the newest of all, built on the newest trusted one.
+        let last = store.list_numbered(&prefix).await?.last().copied().unwrap_or(0);
+        let mut next = Snapshot::next(prev.as_ref(), found(store).await?, now);
+        next.number = last.saturating_add(1);
         match store.create_record(&keys::numbered(&prefix, next.number)?, &next).await {
             Ok(()) => return Ok(next),
             Err(StoreError::AlreadyExists { .. }) => tokio::time::sleep(crate::store::backoff(attempt)).await,
@@ -68,6 +90,13 @@ async fn found(store: &Store) -> Result<Found, Error> {
     }
     out.deleted_layers =
         store.list_keys(&keys::layers()?).await?.iter().filter_map(keys::parse_layer_tombstone).collect();
+    for key in store.list_keys(&keys::admins()?).await? {
+        if let Some(name) = keys::parse_admin_revocation(&key)
+            && let Some(r) = store.get_record::<AdminRevocation>(&key).await?
+        {
+            out.revoked_admins.insert(name, r.revoked_at);
+        }
+    }
     Ok(out)
 }
 
@@ -87,5 +116,6 @@ pub async fn current(store: &Store, home_dir: &Path, now: Timestamp, max_age: Ma
     };
     snap.check(seen, now, max_age)?;
     home::remember_snapshot(home_dir, &root, snap.number)?;
+    store.forbid_admins(snap.revoked_admins.keys().cloned());
     Ok(snap)
 }

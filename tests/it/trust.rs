@@ -509,3 +509,84 @@ fn a_trust_bundle_judges_with_no_store_and_cannot_be_edited_into_an_allow() {
     let e = error_message(&check(&bundle, &sc.good, &["--max-age", "1s"]).expect(3));
     assert!(e.contains("older than --max-age 1s"), "{e}");
 }
+
+/// The root key can stay offline: an administrator it appointed seals in its place, and
+/// nobody else can appoint one; once revoked, nothing the administrator sealed is trusted,
+/// even when the revocation record is deleted.
+#[test]
+fn an_administrator_seals_for_the_root_until_revoked() {
+    let sc = scene(Env::new());
+    let (v, w) = (&sc.victim, &sc.writer);
+    let pem = v.path("root.pem");
+    v.run(["trust", "export", "-o", s(&pem)]).expect(0);
+    // The administrator's home: the pin and their own key, no root key.
+    let ci = Env::with_store(&store_url(v));
+    ci.json(["--trust-root", s(&pem), "init"]).expect(0);
+    let public = ci.path("ci.pub.pem");
+    ci.json(["admin", "keygen", "layers_ci", "-o", s(&public)]).expect(0);
+    let zip = ci.path("deps.zip");
+    crate::util::make_zip(&zip, &[("python/deps.py", b"print(1)", true)]);
+
+    // Before the root appoints them, their seals are refused by every reader.
+    ci.json(["layer", "publish", "early", s(&zip)]).expect(0);
+    let e = error_message(&v.json(["layer", "show", "early:1"]).expect(3));
+    assert!(e.contains("never appointed"), "{e}");
+    // Only the root appoints: not the administrator themselves.
+    let e = error_message(&ci.json(["admin", "add", "layers_ci", "--public-key", s(&public)]).expect(4));
+    assert!(e.contains("only the root"), "{e}");
+    v.json(["admin", "add", "layers_ci", "--public-key", s(&public)]).expect(0);
+    v.json(["layer", "show", "early:1"]).expect(0);
+
+    // Appointed: layers, configs and snapshots they seal are trusted.
+    ci.json(["layer", "publish", "deps", s(&zip)]).expect(0);
+    let allowed = format!("App/{}", sc.version);
+    let id =
+        ci.json(["csc", "create", "--allowed-publisher", &allowed]).expect(0).json()["id"].as_str().unwrap().to_owned();
+    ci.json(["trust", "refresh"]).expect(0);
+    v.json(["verify", s(&sc.good), "--csc", &id]).expect(0);
+    v.json(["layer", "show", "deps:1"]).expect(0);
+    // But what needs the root stays the root's.
+    let e = error_message(&ci.json(["profile", "create", "Ci"]).expect(4));
+    assert!(e.contains("root CA's private key"), "{e}");
+
+    // An administrator cannot appoint another, even by writing the record themselves.
+    let key = ci.home().join("keys/admins/layers_ci.pk8");
+    let forged = ci.path("forged.pub.pem");
+    ci.json(["admin", "keygen", "evil", "-o", s(&forged)]).expect(0);
+    std::fs::remove_file(ci.home().join("keys/admins/evil.pk8")).unwrap();
+    let spki = std::fs::read_to_string(&forged).unwrap();
+    let body: String = spki.lines().filter(|l| !l.starts_with("-----")).collect();
+    let record = serde_json::json!({"name": "evil", "public_key": body, "created_at": "2026-01-01T00:00:00Z"});
+    let envelope = sealed_by_admin(&key, "layers_ci", "admins/evil.json", &record);
+    w.put("admins/evil.json", &envelope);
+    let e = error_message(&v.json(["admin", "list"]).expect(3));
+    assert!(e.contains("admins/evil.json") && e.contains("admin:layers_ci"), "{e}");
+    w.delete("admins/evil.json");
+
+    // Revoked: everything they sealed is untrusted, the config and the layers too.
+    v.json(["admin", "revoke", "layers_ci", "--reason", "laptop lost"]).expect(0);
+    let e = error_message(&v.json(["verify", s(&sc.good), "--csc", &id]).expect(3));
+    assert!(e.contains("revoked"), "{e}");
+    let e = error_message(&v.json(["layer", "show", "deps:1"]).expect(3));
+    assert!(e.contains("layers_ci") && e.contains("revoked"), "{e}");
+    // The revocation record deleted: the root's snapshot still says so to verifiers.
+    w.delete("admins/layers_ci.revoked.json");
+    let e = error_message(&v.json(["verify", s(&sc.good), "--csc", &id]).expect(3));
+    assert!(e.contains("revoked"), "{e}");
+    // The legitimate package still verifies without the revoked administrator's config.
+    v.json(["verify", s(&sc.good), "--csc", &sc.csc]).expect(0);
+}
+
+/// A record sealed with an administrator's key file, as a store writer who stole it would.
+fn sealed_by_admin(key_file: &Path, admin: &str, key: &str, record: &Value) -> Vec<u8> {
+    use base64::Engine as _;
+    let der = std::fs::read(key_file).unwrap();
+    let secret = signer::crypto::SecretKey::from_pkcs8(&der).unwrap();
+    let text = record.to_string();
+    let message = format!("signer-record-v1\n{key}\n{text}");
+    let signature = base64::engine::general_purpose::STANDARD.encode(secret.sign(message.as_bytes()).unwrap());
+    format!(
+        r#"{{"format":"signer-record-v1","key":"{key}","record":{text},"signed_by":"admin:{admin}","signature":"{signature}"}}"#
+    )
+    .into_bytes()
+}

@@ -297,6 +297,11 @@ pub fn signature_to_der(platform: Platform, raw: &[u8]) -> Result<Vec<u8>, Crypt
     Ok(out)
 }
 
+/// The platform of a DER SubjectPublicKeyInfo's key (refused if signer cannot verify with it).
+pub fn spki_platform(spki_der: &[u8]) -> Result<Platform, CryptoError> {
+    Ok(spki_parts(spki_der)?.0)
+}
+
 /// Splits a DER SubjectPublicKeyInfo into the platform of its key and the key bits.
 ///
 /// Only the one DER encoding of each supported key type is accepted: named curves with

@@ -85,6 +85,21 @@ pub fn parse_pem_certs(pem: &str) -> Result<Vec<Vec<u8>>, CryptoError> {
     Ok(certs)
 }
 
+/// The DER SubjectPublicKeyInfo of the one `PUBLIC KEY` block of a PEM text (what
+/// `openssl pkey -pubout` and `signer admin keygen` write), checked to be a key signer
+/// verifies with.
+pub fn parse_pem_public_key(pem: &str) -> Result<Vec<u8>, CryptoError> {
+    match blocks(pem, 1)?.as_slice() {
+        [one] if one.label == "PUBLIC KEY" => {
+            let der =
+                decode(one.body, MAX_KEY_BYTES).map_err(|e| CryptoError::key(format!("the PUBLIC KEY block: {e}")))?;
+            super::keys::spki_parts(&der)?;
+            Ok(der.to_vec())
+        }
+        _ => Err(CryptoError::key("expected one -----BEGIN PUBLIC KEY----- block")),
+    }
+}
+
 /// The DER of the one `PRIVATE KEY` block of a key file, zeroized on drop.
 pub(crate) fn decode_private_key(pem: &str) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let blocks = blocks(pem, MAX_KEY_FILE_BLOCKS).map_err(|e| match e {

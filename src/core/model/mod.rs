@@ -7,7 +7,7 @@ mod names;
 mod text;
 mod time;
 
-pub use names::{CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
+pub use names::{AdminName, CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
 pub use text::{TextError, TextRule};
 pub use time::{Timestamp, Validity};
 

@@ -77,6 +77,14 @@ name_type!(
 );
 
 name_type!(
+    /// An administrator's name: `^[A-Za-z0-9_]{2,64}$`, as a profile's.
+    AdminName,
+    "administrator name",
+    "2 to 64 characters of A-Z, a-z, 0-9 and _",
+    |s| (2..=64).contains(&s.len()) && all_bytes(s, |b| b.is_ascii_alphanumeric() || b == b'_')
+);
+
+name_type!(
     /// A profile version id: 10 ASCII alphanumerics.
     VersionId,
     "profile version",

@@ -15,6 +15,7 @@
 //! layers/<NAME>/versions/<N>.json               a layer version's record (never deleted)
 //! layers/<NAME>/deleted/<N>.json                a deleted layer version's tombstone
 //! snapshots/<N>.json                            trust snapshots (what was revoked, canceled, deleted)
+//! admins/<NAME>.json, admins/<NAME>.revoked.json the administrators the root appointed, revoked
 //! blobs/sha256/<HEX>.zip                        a layer's zip, by content
 //! jobs/<ID>/…, queue/jobs/…, tokens/jobs/…      signing jobs (see the jobs section below)
 //! events/jobs/…, dead-letter/jobs/…, workers/…  job ends, failed jobs, running workers
@@ -23,7 +24,7 @@
 //! Numbered objects (see [`super::Store::create_next`]) live under a prefix key as
 //! `<prefix>/<n, 20 digits>.json`.
 
-use crate::model::{CscId, JobId, ProfileName, Timestamp, VersionId};
+use crate::model::{AdminName, CscId, JobId, ProfileName, Timestamp, VersionId};
 
 use super::{Key, StoreError};
 
@@ -115,6 +116,37 @@ pub fn parse_profile(key: &Key) -> Option<ProfileName> {
 pub fn parse_profile_canceled(key: &Key) -> Option<ProfileName> {
     match key.segments().collect::<Vec<_>>().as_slice() {
         ["profiles", name, "canceled.json"] => name.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `admins`: the administrators the root appointed, and their revocations.
+pub fn admins() -> Result<Key, StoreError> {
+    Key::new(&["admins"])
+}
+
+/// `admins/<NAME>.json`: an administrator the root appointed (sealed by the root).
+pub fn admin(name: &AdminName) -> Result<Key, StoreError> {
+    Key::new(&["admins", &json_name(name.as_str())])
+}
+
+/// `admins/<NAME>.revoked.json`: an administrator's revocation (sealed by the root).
+pub fn admin_revocation(name: &AdminName) -> Result<Key, StoreError> {
+    Key::new(&["admins", &format!("{name}.revoked.json")])
+}
+
+/// The administrator an `admins/<NAME>.json` key appoints.
+pub fn parse_admin(key: &Key) -> Option<AdminName> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["admins", file] if !file.ends_with(".revoked.json") => file.strip_suffix(".json")?.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The administrator an `admins/<NAME>.revoked.json` key revokes.
+pub fn parse_admin_revocation(key: &Key) -> Option<AdminName> {
+    match key.segments().collect::<Vec<_>>().as_slice() {
+        ["admins", file] => file.strip_suffix(".revoked.json")?.parse().ok(),
         _ => None,
     }
 }
@@ -438,6 +470,11 @@ mod tests {
         let layer: crate::model::LayerVersionRef = "deps:7".parse().unwrap();
         assert_eq!(parse_layer_tombstone(&layer_tombstone(&layer.name, 7).unwrap()), Some(layer.clone()));
         assert_eq!(parse_layer_tombstone(&layer_version(&layer.name, 7).unwrap()), None);
+        let ops: AdminName = "ops".parse().unwrap();
+        assert_eq!(parse_admin(&admin(&ops).unwrap()), Some(ops.clone()));
+        assert_eq!(parse_admin(&admin_revocation(&ops).unwrap()), None);
+        assert_eq!(parse_admin_revocation(&admin_revocation(&ops).unwrap()), Some(ops.clone()));
+        assert_eq!(parse_admin_revocation(&admin(&ops).unwrap()), None);
 
         let version_rev = numbered(&profile_revocations(&name, &version).unwrap(), 1).unwrap();
         assert_eq!(parse_revocation(&version_rev), Some(RevocationKey::Version));

@@ -5,8 +5,9 @@
 //! and the home whose root key seals new ones. The pin is resolved against the store's
 //! `ca/root.json` once per opened store, on first use.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -16,7 +17,8 @@ use tokio::sync::OnceCell;
 use super::{Key, MAX_JSON_BYTES, Store, StoreError, keys};
 use crate::crypto::SecretKey;
 use crate::home::{self, Home, HomeError, KeyId};
-use crate::trust::{self, Pin, Root, RootCa, TrustError};
+use crate::model::AdminName;
+use crate::trust::{self, AdminRecord, Opener, Pin, Root, RootCa, Sealer, SignedBy, TrustError, Untrusted};
 
 /// Where the pinned root comes from.
 #[derive(Debug, Clone)]
@@ -47,18 +49,25 @@ pub(super) struct Trusting {
     pin: PinSource,
     sealer: Option<Home>,
     root: OnceCell<Root>,
+    /// Administrators revoked by a snapshot this verifier read.
+    revoked_admins: Mutex<BTreeSet<AdminName>>,
 }
 
 /// The key prefixes under which every object is a trust record.
-fn record_prefixes() -> Result<[Key; 5], StoreError> {
-    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::snapshots()?])
+fn record_prefixes() -> Result<[Key; 6], StoreError> {
+    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::snapshots()?, keys::admins()?])
 }
 
 impl Store {
     /// This store, reading trust records with the root `pin` names and sealing new ones
     /// with the root key of `sealer` (a home where `signer init` ran; `None` for readers).
     pub fn trusting(mut self, pin: PinSource, sealer: Option<Home>) -> Self {
-        self.trust = Some(Arc::new(Trusting { pin, sealer, root: OnceCell::new() }));
+        self.trust = Some(Arc::new(Trusting {
+            pin,
+            sealer,
+            root: OnceCell::new(),
+            revoked_admins: Mutex::new(BTreeSet::new()),
+        }));
         self
     }
 
@@ -88,19 +97,61 @@ impl Store {
             .await
     }
 
-    /// Reads a trust record: `None` if it does not exist, [`TrustError::Untrusted`] if the
-    /// pinned root did not seal it for `key`.
+    /// Reads a trust record: `None` if it does not exist, [`TrustError::Untrusted`] if
+    /// neither the pinned root nor an administrator it appointed sealed it for `key`.
     pub async fn get_record<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         let Some(bytes) = self.get_capped(key, MAX_JSON_BYTES).await? else {
             return Ok(None);
         };
-        Ok(Some(trust::open(key.as_str(), &bytes, self.trusted_root().await?)?))
+        let opener = match trust::signed_by(key.as_str(), &bytes)? {
+            SignedBy::Root => Opener::root(self.trusted_root().await?),
+            // Administrators are the root's to appoint and revoke, never their own.
+            SignedBy::Admin(name) if key.is_under(&keys::admins()?) => {
+                return Err(TrustError::Untrusted {
+                    key: key.to_string(),
+                    why: Untrusted::Foreign { by: format!("admin:{name}") },
+                }
+                .into());
+            }
+            SignedBy::Admin(name) => self.admin_opener(&name).await?,
+        };
+        Ok(Some(trust::open(key.as_str(), &bytes, &opener)?))
+    }
+
+    /// Counts these administrators as revoked from now on, whatever the store still
+    /// holds (a verifier's snapshot lists them).
+    pub fn forbid_admins(&self, names: impl IntoIterator<Item = AdminName>) {
+        if let Some(t) = &self.trust
+            && let Ok(mut revoked) = t.revoked_admins.lock()
+        {
+            revoked.extend(names);
+        }
+    }
+
+    /// The key that opens `name`'s seals: their root-sealed record, unless revoked.
+    async fn admin_opener(&self, name: &AdminName) -> Result<Opener, StoreError> {
+        let refuse = |why| TrustError::Untrusted { key: format!("admins/{name}.json"), why };
+        let t = self.trust.as_ref().ok_or(TrustError::NoPin { home: "(none given)".into() })?;
+        let revoked = t.revoked_admins.lock().map(|r| r.contains(name)).unwrap_or(true);
+        if revoked || self.exists(&keys::admin_revocation(name)?).await? {
+            return Err(refuse(Untrusted::RevokedAdmin { name: name.clone() }).into());
+        }
+        // Sealed by the root itself: an administrator cannot appoint another.
+        let key = keys::admin(name)?;
+        let Some(bytes) = self.get_capped(&key, MAX_JSON_BYTES).await? else {
+            return Err(refuse(Untrusted::UnknownAdmin { name: name.clone() }).into());
+        };
+        let record: AdminRecord = trust::open(key.as_str(), &bytes, &Opener::root(self.trusted_root().await?))?;
+        if &record.name != name {
+            return Err(refuse(Untrusted::Misplaced { sealed_for: format!("admins/{}.json", record.name) }).into());
+        }
+        Ok(Opener::admin(&record)?)
     }
 
     /// Creates a trust record, sealed, if `key` does not exist yet (as [`Store::create_json`]).
     pub async fn create_record<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
-        let (root, sealer) = self.sealer().await?;
-        self.create_bytes(key, Bytes::from(trust::seal(key.as_str(), value, root, &sealer)?)).await
+        let sealer = self.sealer().await?;
+        self.create_bytes(key, Bytes::from(trust::seal(key.as_str(), value, &sealer)?)).await
     }
 
     /// Creates the next numbered trust record under `prefix`, sealed (as [`Store::create_next`]).
@@ -109,16 +160,18 @@ impl Store {
         prefix: &Key,
         value: impl Fn(u64) -> T,
     ) -> Result<u64, StoreError> {
-        let (root, sealer) = self.sealer().await?;
-        self.create_next_bytes(prefix, |key, n| Ok(Bytes::from(trust::seal(key.as_str(), &value(n), root, &sealer)?)))
-            .await
+        let sealer = self.sealer().await?;
+        self.create_next_bytes(prefix, |key, n| Ok(Bytes::from(trust::seal(key.as_str(), &value(n), &sealer)?))).await
     }
 
     /// Seals every plain trust record (written before records were sealed), in place, and
     /// returns how many: the one migration step of a store made by an older signer. Run
     /// only by `signer init`, where the root key is, on a store whose records are known good.
     pub async fn seal_plain_records(&self) -> Result<usize, StoreError> {
-        let (root, sealer) = self.sealer().await?;
+        let sealer = self.sealer().await?;
+        if !sealer.is_root() {
+            return Err(self.no_root_key().into());
+        }
         let mut sealed = 0;
         for prefix in record_prefixes()? {
             for key in self.list_keys(&prefix).await? {
@@ -130,7 +183,7 @@ impl Store {
                 }
                 let value: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|e| StoreError::Corrupt { key: key.to_string(), reason: e.to_string() })?;
-                let envelope = trust::seal(key.as_str(), &value, root, &sealer)?;
+                let envelope = trust::seal(key.as_str(), &value, &sealer)?;
                 self.put_bytes(&key, Bytes::from(envelope)).await?;
                 sealed += 1;
             }
@@ -138,19 +191,36 @@ impl Store {
         Ok(sealed)
     }
 
-    /// The trusted root and its key from the sealing home.
-    async fn sealer(&self) -> Result<(&Root, SecretKey), StoreError> {
+    /// The sealing key of this store's home: the root's if it is there, else the one
+    /// administrator key the home holds.
+    pub async fn sealer(&self) -> Result<Sealer, StoreError> {
         let root = self.trusted_root().await?;
-        let home = self.trust.as_ref().and_then(|t| t.sealer.as_ref());
-        let no_key = |home: &str| TrustError::NoRootKey { home: home.to_owned() };
-        let Some(home) = home else {
-            return Err(no_key("(a read-only command)").into());
+        let Some(home) = self.trust.as_ref().and_then(|t| t.sealer.as_ref()) else {
+            return Err(self.no_root_key().into());
         };
-        let der =
-            home.read_key(&KeyId::RootCa { fingerprint: root.fingerprint().to_owned() }).map_err(|e| match e {
-                HomeError::KeyNotFound { .. } => StoreError::from(no_key(&home.dir().display().to_string())),
-                e => e.into(),
-            })?;
-        Ok((root, SecretKey::from_pkcs8(&der).map_err(TrustError::from)?))
+        match home.read_key(&KeyId::RootCa { fingerprint: root.fingerprint().to_owned() }) {
+            Ok(der) => return Ok(Sealer::root(root, SecretKey::from_pkcs8(&der).map_err(TrustError::from)?)?),
+            Err(HomeError::KeyNotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        match home.admin_keys()?.as_slice() {
+            [name] => {
+                let der = home.read_key(&KeyId::Admin(name.clone()))?;
+                Ok(Sealer::admin(name, SecretKey::from_pkcs8(&der).map_err(TrustError::from)?)?)
+            }
+            [] => Err(self.no_root_key().into()),
+            several => Err(TrustError::SeveralAdminKeys {
+                home: home.dir().display().to_string(),
+                names: several.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            }
+            .into()),
+        }
+    }
+
+    fn no_root_key(&self) -> TrustError {
+        let home = self.trust.as_ref().and_then(|t| t.sealer.as_ref());
+        TrustError::NoRootKey {
+            home: home.map_or_else(|| "(a read-only command)".to_owned(), |h| h.dir().display().to_string()),
+        }
     }
 }

@@ -307,6 +307,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Text(_)
         | Error::Profile(_)
         | Error::Trust(_)
+        | Error::Admin(_)
         | Error::Csc(_)
         | Error::Job(_)
         | Error::Internal(_)
