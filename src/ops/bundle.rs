@@ -3,8 +3,9 @@
 //!
 //! `signer trust bundle -o trust.json` copies, byte for byte, the store's root CA record
 //! and every sealed trust record (profiles and versions, cancellations, revocations,
-//! code-signing configs, layer records) with the newest trust snapshot. Nothing in it needs
-//! a signature of its own: every record is sealed by the root and bound to its key, and
+//! code-signing configs, layer records, administrators) with the newest trust snapshot.
+//! Nothing in it needs a signature of its own: every record is sealed by the root (or an
+//! administrator it appointed) and bound to its key, and
 //! the snapshot says what was revoked, canceled and deleted, and how old it all is. So a
 //! bundle can be exported by anyone who can read the store, and a verifier opens it as a
 //! store in memory and judges exactly as it would against the store — with its own pin,
@@ -47,8 +48,8 @@ struct Bundle {
 }
 
 /// The prefixes whose objects a bundle carries (and the only ones it may carry).
-fn carried() -> Result<[Key; 4], Error> {
-    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?])
+fn carried() -> Result<[Key; 5], Error> {
+    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::admins()?])
 }
 
 /// What a bundle holds, for people.
