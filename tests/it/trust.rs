@@ -545,6 +545,11 @@ fn an_administrator_seals_for_the_root_until_revoked() {
     ci.json(["trust", "refresh"]).expect(0);
     v.json(["verify", s(&sc.good), "--csc", &id]).expect(0);
     v.json(["layer", "show", "deps:1"]).expect(0);
+    // Offline too: the bundle carries the administrator.
+    let bundle = v.path("trust.json");
+    v.json(["trust", "bundle", "-o", s(&bundle)]).expect(0);
+    let hook = Env::new();
+    hook.json(["--trust-root", s(&pem), "verify", s(&sc.good), "--csc", &id, "--trust-bundle", s(&bundle)]).expect(0);
     // But what needs the root stays the root's.
     let e = error_message(&ci.json(["profile", "create", "Ci"]).expect(4));
     assert!(e.contains("root CA's private key"), "{e}");
