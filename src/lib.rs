@@ -82,8 +82,8 @@ mod ops;
 #[doc(hidden)]
 pub use core::fuzzing;
 pub use core::{
-    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, snapshot, trust, verdict, verify,
-    zipcheck,
+    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, snapshot, timestamp, trust,
+    verdict, verify, zipcheck,
 };
 pub use edge::{clock, home, location, store};
 pub use ops::{admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, worker};

@@ -16,6 +16,7 @@ pub mod reader;
 pub mod revlist;
 pub mod sign;
 pub mod snapshot;
+pub mod timestamp;
 pub mod trust;
 pub mod verdict;
 pub mod verify;

@@ -17,6 +17,7 @@ mod memory;
 mod s3;
 mod store_contract;
 mod tamper;
+mod timestamp;
 mod trust;
 mod util;
 mod writers;

@@ -22,6 +22,9 @@ use crate::model::Timestamp;
 /// id-kp-codeSigning, 1.3.6.1.5.5.7.3.3 (RFC 5280 §4.2.1.12), as DER OID content bytes.
 const ID_KP_CODE_SIGNING: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
+/// id-kp-timeStamping, 1.3.6.1.5.5.7.3.8 (RFC 3161 §2.3), as DER OID content bytes.
+const ID_KP_TIME_STAMPING: &[u8] = &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+
 /// The signature algorithms a chain may use: the platforms' own, and the ECDSA curve and
 /// hash pairings other CAs commonly make.
 static SUPPORTED_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
@@ -31,6 +34,43 @@ static SUPPORTED_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     webpki::ring::ECDSA_P384_SHA384,
     webpki::ring::ED25519,
 ];
+
+/// A time-stamping authority's chain may also be RSA, as public TSAs' commonly are.
+static TIMESTAMP_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+];
+
+/// What a leaf certificate is validated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A profile version's certificate (extendedKeyUsage codeSigning).
+    CodeSigning,
+    /// A time-stamping authority's (extendedKeyUsage timeStamping).
+    TimeStamping,
+}
+
+impl Purpose {
+    fn eku(self) -> &'static [u8] {
+        match self {
+            Self::CodeSigning => ID_KP_CODE_SIGNING,
+            Self::TimeStamping => ID_KP_TIME_STAMPING,
+        }
+    }
+
+    fn algorithms(self) -> &'static [&'static dyn SignatureVerificationAlgorithm] {
+        match self {
+            Self::CodeSigning => SUPPORTED_ALGORITHMS,
+            Self::TimeStamping => TIMESTAMP_ALGORITHMS,
+        }
+    }
+}
 
 /// Validates the code-signing certificate `leaf_der` at time `at`, through
 /// `intermediates` (issuers between the leaf and the anchor, in any order; empty for the
@@ -49,6 +89,24 @@ pub fn validate_chain(
     trust_anchor_der: &[u8],
     at: Timestamp,
 ) -> Result<(), CryptoError> {
+    check_anchor(trust_anchor_der, at)?;
+    validate_path(leaf_der, intermediates, trust_anchor_der, at)
+}
+
+/// Validates a time-stamping authority's certificate `leaf_der` at the token's time `at`
+/// to the TSA root `trust_anchor_der`, as [`validate_chain`] does a signer's, but for
+/// extendedKeyUsage timeStamping (and RSA allowed).
+pub fn validate_timestamping_chain(
+    leaf_der: &[u8],
+    intermediates: &[Vec<u8>],
+    trust_anchor_der: &[u8],
+    at: Timestamp,
+) -> Result<(), CryptoError> {
+    check_anchor(trust_anchor_der, at)?;
+    validate_path_for(Purpose::TimeStamping, leaf_der, intermediates, trust_anchor_der, at)
+}
+
+fn check_anchor(trust_anchor_der: &[u8], at: Timestamp) -> Result<(), CryptoError> {
     let anchor = cert_info(trust_anchor_der).map_err(|e| CryptoError::chain(format!("the trusted root: {e}")))?;
     if !anchor.is_ca {
         return Err(CryptoError::chain("the trusted root is not a CA certificate"));
@@ -59,12 +117,22 @@ pub fn validate_chain(
             anchor.not_before, anchor.not_after
         )));
     }
-    validate_path(leaf_der, intermediates, trust_anchor_der, at)
+    Ok(())
 }
 
 /// [`validate_chain`] without the checks on the anchor's own certificate: also used to
 /// check a freshly issued certificate under its (possibly intermediate) CA.
 pub(crate) fn validate_path(
+    leaf_der: &[u8],
+    intermediates: &[Vec<u8>],
+    trust_anchor_der: &[u8],
+    at: Timestamp,
+) -> Result<(), CryptoError> {
+    validate_path_for(Purpose::CodeSigning, leaf_der, intermediates, trust_anchor_der, at)
+}
+
+fn validate_path_for(
+    purpose: Purpose,
     leaf_der: &[u8],
     intermediates: &[Vec<u8>],
     trust_anchor_der: &[u8],
@@ -82,7 +150,7 @@ pub(crate) fn validate_path(
             big.len()
         )));
     }
-    check_leaf_is_for_code_signing(leaf_der)?;
+    check_leaf_purpose(purpose, leaf_der)?;
 
     let leaf = CertificateDer::from(leaf_der);
     let leaf = EndEntityCert::try_from(&leaf)
@@ -95,15 +163,21 @@ pub(crate) fn validate_path(
         intermediates.iter().map(|c| CertificateDer::from(c.as_slice())).collect();
     let path = leaf
         .verify_for_usage(
-            SUPPORTED_ALGORITHMS,
+            purpose.algorithms(),
             &anchors,
             &intermediates,
             at.to_pki(),
-            KeyUsage::required_if_present(ID_KP_CODE_SIGNING),
+            KeyUsage::required_if_present(purpose.eku()),
             None,
             None,
         )
-        .map_err(|e| CryptoError::chain(reason(&e)))?;
+        .map_err(|e| match (purpose, &e) {
+            (
+                Purpose::TimeStamping,
+                webpki::Error::RequiredEkuNotFoundContext(_) | webpki::Error::EmptyEkuExtension,
+            ) => CryptoError::chain("a certificate on the chain is not for time stamping"),
+            _ => CryptoError::chain(reason(&e)),
+        })?;
     check_anchor_path_len(trust_anchor_der, path.intermediate_certificates().count())
 }
 
@@ -124,8 +198,8 @@ fn check_anchor_path_len(trust_anchor_der: &[u8], intermediates: usize) -> Resul
     }
 }
 
-/// The leaf half of the codeSigning rule (see the module docs), and no CA as a leaf.
-fn check_leaf_is_for_code_signing(leaf_der: &[u8]) -> Result<(), CryptoError> {
+/// The leaf half of the extendedKeyUsage rule (see the module docs), and no CA as a leaf.
+fn check_leaf_purpose(purpose: Purpose, leaf_der: &[u8]) -> Result<(), CryptoError> {
     let leaf = parse(leaf_der).map_err(|e| CryptoError::chain(format!("the signing certificate: {e}")))?;
     if leaf.is_ca() {
         return Err(CryptoError::chain(
@@ -135,10 +209,19 @@ fn check_leaf_is_for_code_signing(leaf_der: &[u8]) -> Result<(), CryptoError> {
     let eku = leaf
         .extended_key_usage()
         .map_err(|e| CryptoError::chain(format!("the signing certificate's extendedKeyUsage is malformed ({e})")))?;
-    if !eku.is_some_and(|eku| eku.value.code_signing) {
-        return Err(CryptoError::chain(
-            "the signing certificate is not for code signing: its extendedKeyUsage lacks codeSigning (1.3.6.1.5.5.7.3.3)",
-        ));
+    let ok = match purpose {
+        Purpose::CodeSigning => eku.is_some_and(|eku| eku.value.code_signing),
+        Purpose::TimeStamping => eku.is_some_and(|eku| eku.value.time_stamping),
+    };
+    if !ok {
+        return Err(CryptoError::chain(match purpose {
+            Purpose::CodeSigning => {
+                "the signing certificate is not for code signing: its extendedKeyUsage lacks codeSigning (1.3.6.1.5.5.7.3.3)"
+            }
+            Purpose::TimeStamping => {
+                "the time-stamping authority's certificate lacks extendedKeyUsage timeStamping (1.3.6.1.5.5.7.3.8)"
+            }
+        }));
     }
     Ok(())
 }

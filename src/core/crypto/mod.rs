@@ -37,7 +37,7 @@ pub mod keys;
 pub mod pem;
 
 pub use cert::{CertInfo, ROOT_CA_PLATFORM, cert_info, create_root_ca, issue_code_signing_cert, key_matches_cert};
-pub use chain::validate_chain;
+pub use chain::{validate_chain, validate_timestamping_chain};
 pub use keys::{SecretKey, signature_len, signature_to_der, spki_platform, verify_signature};
 pub use pem::{parse_pem_certs, parse_pem_public_key, to_pem};
 
