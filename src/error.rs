@@ -109,6 +109,7 @@ pub mod exit {
         use super::ProfileError::*;
         match e {
             EmptyChain | ChainWithoutRoot | FutureRevocation { .. } => INVALID,
+            NoEffectiveTime => USAGE,
             NoRootCaKey { .. }
             | NotFound { .. }
             | NoVersion { .. }
@@ -192,6 +193,8 @@ pub mod exit {
             Store(e) => of_store(e),
             Trust(e) => of_trust(e),
             Admin(e) => of_admin(e),
+            Timestamp(crate::timestamp::TimestampError::Unavailable { .. }) => IO,
+            Timestamp(_) => INVALID,
             Home(e) => of_home(e),
             Profile(e) => of_profile(e),
             Csc(e) => of_csc(e),
@@ -226,6 +229,9 @@ pub enum Error {
     /// Administrators.
     #[error(transparent)]
     Admin(#[from] crate::admins::AdminError),
+    /// An RFC 3161 timestamp.
+    #[error(transparent)]
+    Timestamp(#[from] crate::timestamp::TimestampError),
     /// The home (private keys) failed.
     #[error(transparent)]
     Home(#[from] HomeError),

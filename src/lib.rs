@@ -51,6 +51,7 @@
 //!     job_id: None,
 //!     signed_at: now,
 //!     expires_at: now.plus_secs(3_600),
+//!     stamper: None,
 //! };
 //! let mut signed = Vec::new();
 //! sign_package(&mut Cursor::new(&source), &mut signed, &params, &ZipLimits::default(), &mut |_| {})?;
@@ -58,7 +59,7 @@
 //! // Read back: the bytes are intact, and the signer is the version the store recorded.
 //! let read = verify::read_package(&mut Cursor::new(&signed), WholeHash::Skip, &mut |_| {})?;
 //! let Integrity::Intact(block) = &read.integrity else { panic!("{:?}", read.integrity) };
-//! let trusted = TrustedVersion { version, certificate: cert, anchor: root };
+//! let trusted = TrustedVersion { version, certificate: cert, anchor: root, tsa_root: None };
 //! let verified = verify::authenticate(block, Some(&trusted))?;
 //! assert_eq!(verified.statement().signed_at, now);
 //!
@@ -85,7 +86,7 @@ pub use core::{
     crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, snapshot, timestamp, trust,
     verdict, verify, zipcheck,
 };
-pub use edge::{clock, home, location, store};
-pub use ops::{admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, worker};
+pub use edge::{clock, home, location, store, tsa_http};
+pub use ops::{admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, tsa, worker};
 
 pub use error::Error;

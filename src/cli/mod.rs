@@ -13,6 +13,7 @@ mod revocations;
 mod sign;
 mod sign_job;
 mod trust;
+mod tsa;
 mod verify;
 mod worker;
 
@@ -98,6 +99,9 @@ enum Command {
     /// root key can stay offline.
     #[command(subcommand)]
     Admin(admin::AdminCmd),
+    /// The store's RFC 3161 time-stamping authority: the trusted signing time.
+    #[command(subcommand)]
+    Tsa(tsa::TsaCmd),
     /// Manage signing profiles: keys and certificates, versions, cancel, revoke.
     #[command(subcommand)]
     Profile(profile::ProfileCmd),
@@ -354,6 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Init(args) => init(&ctx, args).await,
         Command::Trust(cmd) => trust::run(&ctx, cmd).await,
         Command::Admin(cmd) => admin::run(&ctx, cmd).await,
+        Command::Tsa(cmd) => tsa::run(&ctx, cmd).await,
         Command::Profile(cmd) => profile::run(&ctx, cmd).await,
         Command::Sign(args) => sign::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,

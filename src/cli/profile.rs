@@ -81,10 +81,12 @@ pub(super) enum ProfileCmd {
         /// The version id (10 characters).
         #[arg(long)]
         version: VersionId,
-        /// RFC 3339 time; signatures at or after it fail.
+        /// RFC 3339 time: signatures timestamped at or after it fail (untimestamped ones
+        /// fail whatever they claim). Not needed with --reason key-compromise.
         #[arg(long, value_name = "TIME")]
-        effective_time: Timestamp,
-        /// Why (recorded).
+        effective_time: Option<Timestamp>,
+        /// Why (recorded). `key-compromise` revokes from the certificate's start: every
+        /// signature the leaked key could have made, timestamped or not.
         #[arg(long)]
         reason: String,
     },

@@ -107,9 +107,23 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
         .iter()
         .map(|c| crypto::cert_info(c).map(|i| i.subject_cn.unwrap_or_default()).unwrap_or_else(|e| format!("<{e}>")))
         .collect();
-    let doc = serde_json::json!({"integrity": integrity, "statement": st, "certificate_subjects": subjects});
+    // What the timestamp says, unchecked here (`verify` checks it against the store's TSA).
+    let stamp = block.timestamp.as_deref().map(signer::timestamp::describe);
+    let timestamp = match &stamp {
+        None => serde_json::Value::Null,
+        Some(Ok(s)) => serde_json::json!({"time": s.time, "serial": s.serial, "tsa": s.tsa}),
+        Some(Err(e)) => serde_json::json!({"error": e.to_string()}),
+    };
+    let timestamp_line = match &stamp {
+        None => "none (the signing time is the signer's claim)".to_owned(),
+        Some(Ok(s)) => {
+            format!("{} by {} (serial {}), not checked here", s.time, s.tsa.as_deref().unwrap_or("?"), s.serial)
+        }
+        Some(Err(e)) => format!("unreadable: {e}"),
+    };
+    let doc = serde_json::json!({"integrity": integrity, "statement": st, "certificate_subjects": subjects, "timestamp": timestamp});
     let text = format!(
-        "integrity:       {integrity}\nprofile version: {}/{}\nplatform:        {}\njob:             {}\nsigned at:       {}\nexpires at:      {}\ncontent:         {} bytes, {} {}\nzip:             {} entries, {} bytes unzipped\ncertificates:    {}",
+        "integrity:       {integrity}\nprofile version: {}/{}\nplatform:        {}\njob:             {}\nsigned at:       {}\nexpires at:      {}\ncontent:         {} bytes, {} {}\nzip:             {} entries, {} bytes unzipped\ncertificates:    {}\ntimestamp:       {timestamp_line}",
         st.profile,
         st.profile_version,
         st.platform,
@@ -131,13 +145,18 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     let chain = st.chain_der()?;
     let (leaf, issuers) = chain.split_first().context("the statement carries no certificate")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let files: [(&str, Vec<u8>); 5] = [
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("payload.bin", block.payload.clone()),
         ("signature.der", crypto::signature_to_der(st.platform, &block.signature)?),
         ("certificate.pem", crypto::to_pem("CERTIFICATE", leaf).into_bytes()),
         ("chain.pem", issuers.iter().map(|c| crypto::to_pem("CERTIFICATE", c)).collect::<String>().into_bytes()),
         ("statement.json", serde_json::to_vec_pretty(st)?),
     ];
+    // The timestamp as a TimeStampResp: `openssl ts -verify -data signature.der -in
+    // timestamp.tsr -CAfile <TSA root>` checks it.
+    if let Some(token) = &block.timestamp {
+        files.push(("timestamp.tsr", signer::timestamp::as_response(token).map_err(signer::Error::from)?));
+    }
     for (name, bytes) in &files {
         let path = dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
@@ -151,8 +170,15 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
         "content_digest": st.content.digest,
     });
     let dgst = st.content.digest_algorithm.openssl_name();
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+    let tsr = if block.timestamp.is_some() {
+        "\n  openssl ts -verify -data signature.der -in timestamp.tsr -CAfile <TSA root.pem>"
+    } else {
+        ""
+    };
     let text = format!(
-        "wrote payload.bin, signature.der, certificate.pem, chain.pem, statement.json to {}\ncheck with:\n  openssl x509 -in certificate.pem -pubkey -noout > pub.pem\n  openssl dgst -{dgst} -verify pub.pem -signature signature.der payload.bin\n  openssl verify -CAfile <root.pem> -untrusted chain.pem certificate.pem\n  head -c {} PACKAGE | split -b 1M --filter='openssl dgst -{dgst} -binary' | openssl dgst -{dgst}   # must equal {}",
+        "wrote {} to {}\ncheck with:\n  openssl x509 -in certificate.pem -pubkey -noout > pub.pem\n  openssl dgst -{dgst} -verify pub.pem -signature signature.der payload.bin\n  openssl verify -CAfile <root.pem> -untrusted chain.pem certificate.pem\n  head -c {} PACKAGE | split -b 1M --filter='openssl dgst -{dgst} -binary' | openssl dgst -{dgst}   # must equal {}{tsr}",
+        names.join(", "),
         dir.display(),
         st.content.length,
         st.content.digest

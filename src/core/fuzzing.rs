@@ -406,7 +406,7 @@ mod stream {
 /// encoding per block).
 pub fn signature_block(data: &[u8]) {
     if let Ok(b) = block::parse(data) {
-        let again = block::encode(&b.payload, &b.signature).expect("a parsed block re-encodes");
+        let again = block::encode(&b.payload, &b.signature, b.timestamp.as_deref()).expect("a parsed block re-encodes");
         assert!(data.ends_with(&again), "parse → encode must give the same bytes");
         assert_eq!(again.len(), b.len);
         assert_eq!(block::payload(&b.statement).expect("statement encodes"), b.payload);

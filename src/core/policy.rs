@@ -185,20 +185,27 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                 Some(why) => check(CheckName::Expiry, Status::Fail, soft, &why),
                 None => check(CheckName::Expiry, Status::Pass, soft, &format!("valid until {}", st.expires_at)),
             };
-            let version_revoked = revocations.versions.get(&version).filter(|&&eff| eff <= st.signed_at);
+            // The signing time a revocation is weighed against: the timestamp's. Without
+            // one, the time is only the signer's claim, which a holder of a leaked key can
+            // backdate: then any revocation or cancellation of its signer denies.
+            let trusted = v.stamp().map(|s| s.time);
+            let untimestamped = "; it has no trusted timestamp, so its signing time is only its own claim";
+            let version_revoked = revocations.versions.get(&version).filter(|&&eff| trusted.is_none_or(|t| eff <= t));
             let job_revoked = st.job_id.as_ref().and_then(|j| revocations.jobs.get(j).map(|r| (j, r)));
-            // Times are whole seconds: a signature made in the second of the cancellation
-            // may have come first, and stands; one from a later second does not.
-            let canceled = revocations.canceled.get(&version.profile).filter(|&&at| at < st.signed_at);
+            // Times are whole seconds: a signature timestamped in the second of the
+            // cancellation may have come first, and stands; one from a later second does not.
+            let canceled = revocations.canceled.get(&version.profile).filter(|&&at| trusted.is_none_or(|t| at < t));
             let revocation = match (version_revoked, job_revoked, canceled) {
                 (Some(eff), _, _) => check(
                     CheckName::Revocation,
                     Status::Fail,
                     soft,
-                    &format!(
-                        "profile version {version} was revoked effective {eff}, at or before the signing time {}",
-                        st.signed_at
-                    ),
+                    &match trusted {
+                        Some(t) => format!(
+                            "profile version {version} was revoked effective {eff}, at or before the signature's timestamp {t}"
+                        ),
+                        None => format!("profile version {version} was revoked effective {eff}{untimestamped}"),
+                    },
                 ),
                 (None, Some((job, why)), _) => check(
                     CheckName::Revocation,
@@ -210,10 +217,13 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                     CheckName::Revocation,
                     Status::Fail,
                     soft,
-                    &format!(
-                        "signing profile {} was canceled at {at}, before the signing time {}; a canceled profile signs nothing new",
-                        version.profile, st.signed_at
-                    ),
+                    &match trusted {
+                        Some(t) => format!(
+                            "signing profile {} was canceled at {at}, before the signature's timestamp {t}; a canceled profile signs nothing new",
+                            version.profile
+                        ),
+                        None => format!("signing profile {} was canceled at {at}{untimestamped}", version.profile),
+                    },
                 ),
                 (None, None, None) => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
             };

@@ -52,6 +52,8 @@ pub struct SignParams {
     pub signed_at: Timestamp,
     /// Signature expiry; a time after the certificate's end is cut to that end.
     pub expires_at: Timestamp,
+    /// Where the signature gets its RFC 3161 timestamp, if the store has a TSA.
+    pub stamper: Option<std::sync::Arc<dyn crate::timestamp::Stamper>>,
 }
 
 /// What signing produced.
@@ -130,7 +132,7 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     statement.content.entries = inspected.entries;
     statement.content.unzipped_size = inspected.unzipped_size;
     let payload_len = format::block::payload(&statement)?.len();
-    let block_len = block::encoded_len(payload_len, crypto::signature_len(platform));
+    let block_len = block::encoded_len(payload_len, crypto::signature_len(platform), params.stamper.is_some());
     let new_comment_len = comment_len + block_len;
     if new_comment_len > MAX_COMMENT {
         return Err(FormatError::TooLarge { block: block_len, comment: comment_len }.into());
@@ -151,7 +153,11 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     statement.content.digest = hex::encode(hasher.finish()?);
     let payload = format::block::payload(&statement)?;
     let signature = params.key.sign(&payload)?;
-    let blk = block::encode(&payload, &signature)?;
+    let token = match &params.stamper {
+        Some(stamper) => Some(stamper.stamp(&crypto::signature_to_der(platform, &signature)?)?),
+        None => None,
+    };
+    let blk = block::encode(&payload, &signature, token.as_deref())?;
     if blk.len() != block_len {
         return Err(Error::Internal(format!("block is {} bytes, {block_len} were announced", blk.len())));
     }

@@ -81,6 +81,22 @@ pub enum TimestampError {
     /// The TSA certificate does not lead to the trusted TSA root.
     #[error("the timestamp's authority is not trusted: {0}")]
     Untrusted(String),
+    /// The TSA could not be reached or did not answer.
+    #[error("the time-stamping authority at {url} did not answer: {why}; check it is up (signing jobs retry)")]
+    Unavailable {
+        /// Its URL.
+        url: String,
+        /// What happened.
+        why: String,
+    },
+}
+
+/// Obtains the checked timestamp token (DER) of the bytes a signature is exported as
+/// (`signature.der`: DER for ECDSA, the raw 64 bytes for Ed25519). The edge implements
+/// it over HTTP; signing stays pure.
+pub trait Stamper: Send + Sync {
+    /// The token for `signed`.
+    fn stamp(&self, signed: &[u8]) -> Result<Vec<u8>, TimestampError>;
 }
 
 fn malformed(what: &str) -> impl Fn(der::Error) -> TimestampError + '_ {
@@ -110,9 +126,15 @@ fn imprint(signature: &[u8]) -> Result<MessageImprint, TimestampError> {
 }
 
 fn nonce_int(nonce: &[u8; 8]) -> Result<Int, TimestampError> {
-    // A positive INTEGER: a leading zero byte keeps the top bit from making it negative.
-    let mut bytes = vec![0u8];
-    bytes.extend_from_slice(nonce);
+    // A positive INTEGER in its one DER form: no leading zero bytes, but one zero byte
+    // where the top bit would make it negative.
+    let first = nonce.iter().position(|&b| b != 0).unwrap_or(nonce.len() - 1);
+    let digits = nonce.get(first..).unwrap_or_default();
+    let mut bytes = Vec::with_capacity(9);
+    if digits.first().is_some_and(|&b| b & 0x80 != 0) {
+        bytes.push(0);
+    }
+    bytes.extend_from_slice(digits);
     Int::new(&bytes).map_err(malformed("the nonce"))
 }
 
@@ -138,12 +160,41 @@ pub fn token_from_response(
     Ok((der, stamp))
 }
 
-/// Checks a token (DER) for `signature` against the TSA root `tsa_root` (DER).
-pub fn verify(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<Stamp, TimestampError> {
-    check(token, signature, tsa_root).map(|(stamp, _)| stamp)
+/// What a token says — its time, serial and TSA — read WITHOUT checking it, for people
+/// (`signature show`); [`verify`] is the check.
+pub fn describe(token: &[u8]) -> Result<Stamp, TimestampError> {
+    let (sd, tst, _) = parse(token)?;
+    let tsa = sd.certificates.as_ref().and_then(|set| {
+        set.0.iter().find_map(|c| match c {
+            CertificateChoices::Certificate(c) => crate::crypto::cert_info(&c.to_der().ok()?).ok()?.subject_cn,
+            CertificateChoices::Other(_) => None,
+        })
+    });
+    Ok(Stamp { time: gen_time(&tst)?, serial: hex::encode(tst.serial_number.as_bytes()), tsa })
 }
 
-fn check(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<(Stamp, TstInfo), TimestampError> {
+/// A token as a TimeStampResp granting it, the form `openssl ts -verify -in` reads.
+pub fn as_response(token: &[u8]) -> Result<Vec<u8>, TimestampError> {
+    let resp = TimeStampResp {
+        status: cmpv2::status::PkiStatusInfo {
+            status: cmpv2::status::PkiStatus::Accepted,
+            status_string: None,
+            fail_info: None,
+        },
+        time_stamp_token: Some(ContentInfo::from_der(token).map_err(malformed("the token"))?),
+    };
+    resp.to_der().map_err(malformed("the response"))
+}
+
+fn gen_time(tst: &TstInfo) -> Result<Timestamp, TimestampError> {
+    Ok(Timestamp::from_unix(
+        i64::try_from(tst.gen_time.to_unix_duration().as_secs())
+            .map_err(|_| TimestampError::Malformed("its time is out of range".into()))?,
+    ))
+}
+
+/// The SignedData, its TSTInfo and the TSTInfo's DER.
+fn parse(token: &[u8]) -> Result<(SignedData, TstInfo, Vec<u8>), TimestampError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TimestampError::Malformed(format!("{} bytes, over the {MAX_TOKEN_BYTES}-byte limit", token.len())));
     }
@@ -161,8 +212,20 @@ fn check(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<(Stamp, TstI
         .as_ref()
         .ok_or_else(|| TimestampError::Malformed("the token has no TSTInfo".into()))?;
     let tst_der = OctetString::from_der(&content.to_der().map_err(malformed("the TSTInfo"))?)
-        .map_err(malformed("the TSTInfo"))?;
-    let tst = TstInfo::from_der(tst_der.as_bytes()).map_err(malformed("the TSTInfo"))?;
+        .map_err(malformed("the TSTInfo"))?
+        .as_bytes()
+        .to_vec();
+    let tst = TstInfo::from_der(&tst_der).map_err(malformed("the TSTInfo"))?;
+    Ok((sd, tst, tst_der))
+}
+
+/// Checks a token (DER) for `signature` against the TSA root `tsa_root` (DER).
+pub fn verify(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<Stamp, TimestampError> {
+    check(token, signature, tsa_root).map(|(stamp, _)| stamp)
+}
+
+fn check(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<(Stamp, TstInfo), TimestampError> {
+    let (sd, tst, tst_der) = parse(token)?;
     if tst.message_imprint != imprint(signature)? {
         return Err(TimestampError::OtherSignature);
     }
@@ -184,13 +247,10 @@ fn check(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<(Stamp, TstI
         })
         .unwrap_or_default();
     let leaf = signer_certificate(&certs, &signer.sid)?;
-    check_signed_attributes(signer, tst_der.as_bytes())?;
+    check_signed_attributes(signer, &tst_der)?;
     check_signature(signer, leaf)?;
 
-    let time = Timestamp::from_unix(
-        i64::try_from(tst.gen_time.to_unix_duration().as_secs())
-            .map_err(|_| TimestampError::Malformed("its time is out of range".into()))?,
-    );
+    let time = gen_time(&tst)?;
     let leaf_der = leaf.to_der().map_err(malformed("the TSA certificate"))?;
     let others: Vec<Vec<u8>> =
         certs.iter().filter(|c| !std::ptr::eq(**c, leaf)).filter_map(|c| c.to_der().ok()).collect();
@@ -303,8 +363,13 @@ mod tests {
         assert!(parsed.cert_req);
         assert_eq!(parsed.message_imprint.hash_algorithm.oid, ID_SHA256);
         assert_eq!(parsed.message_imprint.hashed_message.as_bytes(), digest::digest(&digest::SHA256, b"sig").as_ref());
-        // The nonce stays positive although its first byte has the top bit set.
+        // The nonce stays positive although its first byte has the top bit set, and is
+        // minimal DER whatever its first bytes (openssl refuses a request otherwise).
         assert_eq!(parsed.nonce.unwrap().as_bytes(), [0, 0x80, 1, 2, 3, 4, 5, 6, 7]);
+        for (nonce, der) in [([0, 0, 0x12, 0, 0, 0, 0, 1], &[0x12, 0, 0, 0, 0, 1][..]), ([0; 8], &[0][..])] {
+            let parsed = TimeStampReq::from_der(&request(b"sig", &nonce).unwrap()).unwrap();
+            assert_eq!(parsed.nonce.unwrap().as_bytes(), der);
+        }
     }
 
     #[test]

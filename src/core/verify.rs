@@ -7,6 +7,7 @@ use crate::crypto;
 use crate::error::Error;
 use crate::format::{Block, Statement, block};
 use crate::model::{Timestamp, VersionRef};
+use crate::timestamp::Stamp;
 use crate::zipcheck::{self, Rule};
 
 /// What the bytes of a package say about its signature.
@@ -181,6 +182,9 @@ pub struct TrustedVersion {
     pub certificate: Vec<u8>,
     /// DER of the root it must chain to: the store's root CA, or the profile's own.
     pub anchor: Vec<u8>,
+    /// DER of the root of the time-stamping authority whose tokens the store believes, if
+    /// it has one (issue 13).
+    pub tsa_root: Option<Vec<u8>>,
 }
 
 /// Proof that a signature passed integrity and authenticity. Only [`authenticate`]
@@ -190,12 +194,20 @@ pub struct Verified<'a> {
     block: &'a Block,
     /// The end of the signer's certificate: no signature outlasts it.
     cert_not_after: Timestamp,
+    /// What the signature's RFC 3161 timestamp establishes, if it has a valid one.
+    stamp: Option<Stamp>,
 }
 
 impl Verified<'_> {
     /// The verified statement.
     pub fn statement(&self) -> &Statement {
         &self.block.statement
+    }
+
+    /// The trusted signing time: the timestamp's, if the signature has one (`None`: the
+    /// signing time is only the signer's claim).
+    pub fn stamp(&self) -> Option<&Stamp> {
+        self.stamp.as_ref()
     }
 }
 
@@ -212,15 +224,27 @@ pub fn authenticate<'a>(block: &'a IntactBlock, trusted: Option<&TrustedVersion>
     if trusted.version != claimed {
         return Err(format!("certificate belongs to {}, not to {claimed}", trusted.version));
     }
+    let stamp = match (&block.timestamp, &trusted.tsa_root) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err("the signature carries a timestamp, but this store trusts no time-stamping authority".into());
+        }
+        (Some(token), Some(root)) => {
+            let signed = crypto::signature_to_der(st.platform, &block.signature).map_err(|e| e.to_string())?;
+            Some(crate::timestamp::verify(token, &signed, root).map_err(|e| e.to_string())?)
+        }
+    };
+    // The chain must be valid when the signature was made: the trusted time if there is one.
+    let at = stamp.as_ref().map_or(st.signed_at, |s| s.time);
     let chain = st.chain_der().map_err(|e| e.to_string())?;
     let (leaf, rest) = chain.split_first().ok_or("the statement carries no certificate")?;
-    crypto::validate_chain(leaf, rest, &trusted.anchor, st.signed_at)
+    crypto::validate_chain(leaf, rest, &trusted.anchor, at)
         .map_err(|e| format!("certificate chain does not lead to this store's trusted root: {e}"))?;
     if leaf != &trusted.certificate {
         return Err(format!("the signer's certificate is not the one this store recorded for {claimed}"));
     }
     let cert_not_after = crypto::cert_info(leaf).map_err(|e| e.to_string())?.not_after;
-    Ok(Verified { block, cert_not_after })
+    Ok(Verified { block, cert_not_after, stamp })
 }
 
 /// Whether `at` lies within the signature's validity, allowing `skew` seconds of clock
@@ -249,6 +273,14 @@ pub fn expiry_problem(v: &Verified<'_>, at: Timestamp, skew: i64) -> Option<Stri
     }
     if st.signed_at > at.plus_secs(skew) {
         return Some(format!("the signing time {} lies in the future", st.signed_at));
+    }
+    if let Some(stamp) = &v.stamp
+        && (st.signed_at.unix() - stamp.time.unix()).abs() > skew
+    {
+        return Some(format!(
+            "the signature claims it was made at {}, but its timestamp says {}: a signing time is not the signer's to choose",
+            st.signed_at, stamp.time
+        ));
     }
     None
 }

@@ -6,3 +6,4 @@ pub mod clock;
 pub mod home;
 pub mod location;
 pub mod store;
+pub mod tsa_http;

@@ -48,8 +48,8 @@ struct Bundle {
 }
 
 /// The prefixes whose objects a bundle carries (and the only ones it may carry).
-fn carried() -> Result<[Key; 5], Error> {
-    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::admins()?])
+fn carried() -> Result<[Key; 6], Error> {
+    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::admins()?, keys::config()?])
 }
 
 /// What a bundle holds, for people.

@@ -11,4 +11,5 @@ pub mod layers;
 pub mod profiles;
 pub mod signing;
 pub mod snapshots;
+pub mod tsa;
 pub mod worker;

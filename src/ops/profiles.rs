@@ -99,6 +99,11 @@ pub enum ProfileError {
         /// The home.
         home: std::path::PathBuf,
     },
+    /// A revocation without an effective time.
+    #[error(
+        "give --effective-time (signatures timestamped at or after it fail), or --reason {KEY_COMPROMISE} to revoke from the certificate's start"
+    )]
+    NoEffectiveTime,
     /// A revocation effective in the future.
     #[error("the effective time {effective} is in the future; it must be now or earlier")]
     FutureRevocation {
@@ -120,6 +125,10 @@ pub enum ProfileError {
         job: JobId,
     },
 }
+
+/// The revocation reason that revokes a version from its certificate's start, whatever
+/// effective time is given: every signature its key could have made.
+pub const KEY_COMPROMISE: &str = "key-compromise";
 
 /// How long a version's certificate is valid: the longest signature validity, plus a
 /// year, so a version can sign for years and each signature still lasts its validity.
@@ -571,6 +580,8 @@ pub struct SigningIdentity {
     pub key: SecretKey,
     /// Signature validity.
     pub validity: Validity,
+    /// The store's time-stamping authority, if it has one.
+    pub stamper: Option<std::sync::Arc<dyn crate::timestamp::Stamper>>,
 }
 
 impl SigningIdentity {
@@ -583,6 +594,7 @@ impl SigningIdentity {
             job_id,
             signed_at: now,
             expires_at: now.plus_secs(self.validity.secs()),
+            stamper: self.stamper,
         })
     }
 }
@@ -606,7 +618,8 @@ pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) ->
             ProfileError::VersionMissing { version: VersionRef { profile: name.clone(), version: current } }
         })?;
     let key = signing_key(home, &version.version)?;
-    Ok(SigningIdentity { version, key, validity: profile.signature_validity })
+    let stamper = crate::tsa::stamper(store).await?;
+    Ok(SigningIdentity { version, key, validity: profile.signature_validity, stamper })
 }
 
 /// The private key of a profile version from the home.
@@ -632,7 +645,11 @@ pub async fn trusted_version(store: &Store, version: &VersionRef) -> Result<Opti
         (Some(c), Some(a)) => (c.clone(), a.clone()),
         _ => return Ok(None),
     };
-    Ok(Some(TrustedVersion { version: record.version, certificate, anchor }))
+    let tsa_root = match crate::tsa::current(store).await? {
+        Some(tsa) => Some(tsa.root_der()?),
+        None => None,
+    };
+    Ok(Some(TrustedVersion { version: record.version, certificate, anchor, tsa_root }))
 }
 
 /// Revokes a profile version from `effective` (which must not be in the future and may
@@ -640,14 +657,26 @@ pub async fn trusted_version(store: &Store, version: &VersionRef) -> Result<Opti
 pub async fn revoke_version(
     store: &Store,
     version: &VersionRef,
-    effective: Timestamp,
+    effective: Option<Timestamp>,
     reason: &str,
     now: Timestamp,
 ) -> Result<VersionRevocation, Error> {
     crate::jobs::REVOCATION_REASON.check(reason)?;
-    if store.get_record::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?.is_none() {
+    let Some(record) =
+        store.get_record::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?
+    else {
         return Err(ProfileError::NoSuchVersion { version: version.clone() }.into());
-    }
+    };
+    // A leaked key may have signed anything since its certificate began: revoke it all.
+    let effective = match (reason == KEY_COMPROMISE, effective) {
+        (true, given) => {
+            let chain = record.chain_der()?;
+            let start = crypto::cert_info(chain.first().ok_or(ProfileError::EmptyChain)?)?.not_before;
+            given.map_or(start, |t| t.min(start))
+        }
+        (false, Some(t)) => t,
+        (false, None) => return Err(ProfileError::NoEffectiveTime.into()),
+    };
     if effective > now {
         return Err(ProfileError::FutureRevocation { effective }.into());
     }

@@ -812,6 +812,7 @@ impl Inner {
         let (src, src_path) = parse_object_url(&job.source.url)?;
         let reader = open_pinned(src, src_path, &job.source).await?;
         let writer = ObjectWriter::create(Arc::clone(dest), staging.clone()).await?;
+        let stamper = crate::tsa::stamper(&self.store).await?;
         let now = self.clock.now();
         let params = SignParams {
             key,
@@ -820,6 +821,7 @@ impl Inner {
             job_id: Some(job.job_id.clone()),
             signed_at: now,
             expires_at: now.plus_secs(job.signature_validity.secs()),
+            stamper,
         };
         let guard_flag = Arc::clone(flag);
         let signed = tokio::task::spawn_blocking(move || {

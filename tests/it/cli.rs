@@ -562,6 +562,7 @@ fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
             job_id: None,
             signed_at,
             expires_at: signed_at.plus_secs(3_600),
+            stamper: None,
         };
         let mut good = Vec::new();
         let mut input = std::fs::File::open(&src).unwrap();
@@ -577,7 +578,7 @@ fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
         let mut statement = block.statement.clone();
         statement.expires_at = expires_at;
         let payload = signer::format::block::payload(&statement).unwrap();
-        let forged = signer::format::block::encode(&payload, &key().sign(&payload).unwrap()).unwrap();
+        let forged = signer::format::block::encode(&payload, &key().sign(&payload).unwrap(), None).unwrap();
         assert_eq!(forged.len(), block.len);
         let out = env.path(name);
         std::fs::write(&out, [&good[..good.len() - block.len], &forged[..]].concat()).unwrap();
@@ -598,12 +599,16 @@ fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
         check(&forge("past-validity.zip", now, now.plus_secs(signer::model::Validity::MAX.secs() + 86_400)), "expiry");
     assert!(c["reason"].as_str().unwrap().contains("than any profile's validity"), "{c}");
 
-    // After the cancellation: denied; what was signed before it still verifies.
+    // After the cancellation: denied. And, with no timestamp (this store has no TSA), what
+    // claims to be from before it is too: its time is only its signer's word (the
+    // timestamped case is in timestamp.rs).
+    env.run(["verify", before.to_str().unwrap()]).expect(0);
     env.run(["profile", "cancel", "App"]).expect(0);
     let c = check(&forge("after-cancel.zip", now.plus_secs(5), now.plus_secs(3_600)), "revocation");
     assert_eq!(c["status"], "fail");
     assert!(c["reason"].as_str().unwrap().contains("was canceled at"), "{c}");
-    env.run(["verify", before.to_str().unwrap()]).expect(0);
+    let c = check(&before, "revocation");
+    assert!(c["reason"].as_str().unwrap().contains("no trusted timestamp"), "{c}");
 }
 
 /// A read-only command never creates a store or a home: a mistyped `--store` or a home

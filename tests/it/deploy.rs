@@ -97,6 +97,7 @@ fn sign_as(env: &Env, profile: &str, src: &Path, out: &Path, signed_at: Timestam
         job_id: job,
         signed_at,
         expires_at: signed_at.plus_secs(id.validity.secs()),
+        stamper: None,
     };
     let mut input = std::fs::File::open(src).unwrap();
     let output = std::fs::File::create(out).unwrap();
@@ -339,11 +340,21 @@ fn revocation_takes_effect_at_its_effective_time_not_before() {
     let version = edge.split('/').nth(1).unwrap().to_owned();
     let enforce = csc(&env, std::slice::from_ref(&edge), "enforce");
     let warn = csc(&env, std::slice::from_ref(&edge), "warn");
-    // In the past (so effective times around it are too), within the version
-    // certificate's validity (from 300 s before the version was created).
-    let signed_at = signer::clock::now().plus_secs(-120);
-    let pkg = env.path("edge.zip");
-    sign_as(&env, "Edge", &fixture("packages/hello-function.zip"), &pkg, signed_at, None);
+    // A holder of the version's key, backdating a signature to before any revocation.
+    let backdated = env.path("backdated.zip");
+    sign_as(
+        &env,
+        "Edge",
+        &fixture("packages/hello-function.zip"),
+        &backdated,
+        signer::clock::now().plus_secs(-120),
+        None,
+    );
+    // The publisher's own signature, timestamped by the store's TSA: its time is the TSA's.
+    let tsa = crate::timestamp::Tsa::start();
+    tsa.configure(&env);
+    let pkg = env.sign("Edge", &fixture("packages/hello-function.zip"), "edge.zip");
+    let stamped = crate::timestamp::stamp_of(&pkg, &tsa).time;
     let revoke = |t: Timestamp| {
         env.run([
             "profile",
@@ -357,26 +368,33 @@ fn revocation_takes_effect_at_its_effective_time_not_before() {
             "test",
         ])
     };
-    let judge = |id: &str, code: i32| verdict(&env.json(["verify", s(&pkg), "--csc", id]).expect(code));
+    let judge = |p: &Path, id: &str, code: i32| verdict(&env.json(["verify", s(p), "--csc", id]).expect(code));
 
-    // Effective one second after the signature: signed before it, so it passes.
-    revoke(signed_at.plus_secs(1)).expect(0);
-    assert_eq!(check(&judge(&enforce, 0), 0, "revocation"), ("pass", "enforced"));
-    // Moved earlier, to exactly the signing time: at it fails.
-    revoke(signed_at).expect(0);
-    let v = judge(&enforce, 1);
+    // Effective one second after the timestamp: made before it, so it passes; the
+    // backdated one has no timestamp, so its claim counts for nothing.
+    while signer::clock::now() <= stamped.plus_secs(1) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    revoke(stamped.plus_secs(1)).expect(0);
+    assert_eq!(check(&judge(&pkg, &enforce, 0), 0, "revocation"), ("pass", "enforced"));
+    let v = judge(&backdated, &enforce, 1);
     assert_eq!(check(&v, 0, "revocation"), ("fail", "enforced"));
-    assert!(v["packages"][0]["checks"][4]["reason"].as_str().unwrap().contains(&signed_at.to_string()), "{v:#}");
-    assert_eq!(check(&judge(&warn, 0), 0, "revocation"), ("fail", "warned"));
-    // Never later again; earlier still (after the signature, in effect) is accepted.
-    let r = revoke(signed_at.plus_secs(1)).expect(5);
+    assert!(v["packages"][0]["checks"][4]["reason"].as_str().unwrap().contains("no trusted timestamp"), "{v:#}");
+    // Moved earlier, to exactly the timestamp: at it fails.
+    revoke(stamped).expect(0);
+    let v = judge(&pkg, &enforce, 1);
+    assert_eq!(check(&v, 0, "revocation"), ("fail", "enforced"));
+    assert!(v["packages"][0]["checks"][4]["reason"].as_str().unwrap().contains(&stamped.to_string()), "{v:#}");
+    assert_eq!(check(&judge(&pkg, &warn, 0), 0, "revocation"), ("fail", "warned"));
+    // Never later again; earlier still is accepted.
+    let r = revoke(stamped.plus_secs(1)).expect(5);
     assert!(r.stderr.contains("earlier, never later"), "{}", r.stderr);
-    revoke(signed_at.plus_secs(-60)).expect(0);
-    assert_eq!(check(&judge(&enforce, 1), 0, "revocation"), ("fail", "enforced"));
+    revoke(stamped.plus_secs(-60)).expect(0);
+    assert_eq!(check(&judge(&pkg, &enforce, 1), 0, "revocation"), ("fail", "enforced"));
     // A future effective time is refused, and changes nothing.
     revoke(signer::clock::now().plus_secs(3_600)).expect(3);
     let shown = env.json(["profile", "show", "Edge"]).expect(0).json();
-    assert_eq!(shown["versions"][0]["revoked_effective"], signed_at.plus_secs(-60).to_string());
+    assert_eq!(shown["versions"][0]["revoked_effective"], stamped.plus_secs(-60).to_string());
 }
 
 // ---------------------------------------------------------------------------------------

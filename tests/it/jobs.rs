@@ -883,6 +883,7 @@ fn an_object_published_by_a_dead_attempt_is_adopted_never_replaced() {
             job_id: Some(job_id),
             signed_at: now.plus_secs(-50),
             expires_at: now.plus_secs(86_400),
+            stamper: None,
         };
         let mut input = std::fs::File::open(&src).unwrap();
         let output = std::fs::File::create(&published).unwrap();

@@ -40,12 +40,13 @@ fn sign_with(root: &(Vec<u8>, SecretKey), version: &VersionRef, platform: Platfo
         job_id: None,
         signed_at: now(),
         expires_at: now().plus_secs(86_400 * 30),
+        stamper: None,
     };
     let mut out = Vec::new();
     sign_package(&mut Cursor::new(src), &mut out, &params, &ZipLimits::default(), &mut |_| {}).unwrap();
     Signed {
         bytes: out,
-        trusted: TrustedVersion { version: version.clone(), certificate: cert, anchor: root.0.clone() },
+        trusted: TrustedVersion { version: version.clone(), certificate: cert, anchor: root.0.clone(), tsa_root: None },
     }
 }
 

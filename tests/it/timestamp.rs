@@ -8,7 +8,37 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use signer::timestamp::{self, TimestampError};
+use signer::timestamp::{self, Stamp, TimestampError};
+use signer::verify::{Integrity, WholeHash};
+
+use crate::util::{Env, Run, fixture};
+
+/// The stamp a signed package's timestamp carries, checked against `tsa`'s root.
+pub fn stamp_of(pkg: &Path, tsa: &Tsa) -> Stamp {
+    let read =
+        signer::verify::read_package(&mut std::fs::File::open(pkg).unwrap(), WholeHash::Skip, &mut |_| {}).unwrap();
+    let Integrity::Intact(block) = &read.integrity else { panic!("{:?}", read.integrity) };
+    let signed = signer::crypto::signature_to_der(block.statement.platform, &block.signature).unwrap();
+    timestamp::verify(block.timestamp.as_ref().expect("a timestamp"), &signed, &tsa.root_der()).unwrap()
+}
+
+/// The failed checks of a JSON verdict's first package, with their reasons.
+fn failures(run: &Run) -> Vec<(String, String)> {
+    let v = run.json();
+    let checks = v["packages"][0]["checks"].as_array().unwrap().clone();
+    checks
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| (c["check"].as_str().unwrap().to_owned(), c["reason"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Waits until the clock is past `t`, so that `t` may be an effective time.
+fn wait_past(t: signer::model::Timestamp) {
+    while signer::clock::now() <= t {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 /// A TSA of our own, stopped (by its process id) when dropped.
 pub struct Tsa {
@@ -42,6 +72,15 @@ impl Tsa {
 
     pub fn root_pem(&self) -> PathBuf {
         self.dir.path().join("tsa/ca.pem")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// `signer tsa set` for `env`'s store.
+    pub fn configure(&self, env: &Env) {
+        env.run(["tsa", "set", &self.url(), "--root", self.root_pem().to_str().unwrap()]).expect(0);
     }
 
     /// POSTs a TimeStampReq; the response body.
@@ -147,4 +186,122 @@ fn a_refusal_of_the_tsa_is_said() {
         timestamp::token_from_response(b"<html>", b"x", &[0; 8], &tsa.root_der()),
         Err(TimestampError::Malformed(_))
     ));
+}
+
+/// With a TSA configured, every signature carries its timestamp, and the timestamp is the
+/// signing time that cancellation weighs; without one a canceled profile's signature is
+/// denied whatever it claims. A token moved, altered or from another TSA is refused.
+#[test]
+fn the_timestamp_is_the_signing_time_a_cancellation_is_weighed_against() {
+    let tsa = Tsa::start();
+    let env = Env::new();
+    env.profile("App", &[]);
+    let src = fixture("packages/hello-function.zip");
+    let untimestamped = env.sign("App", &src, "untimestamped.zip");
+    tsa.configure(&env);
+    let shown = env.json(["tsa", "show"]).expect(0).json();
+    assert_eq!(shown["url"], tsa.url());
+    let stamped = env.sign("App", &src, "stamped.zip");
+    let other = env.sign("App", &src, "other.zip");
+    let stamp = stamp_of(&stamped, &tsa);
+    assert_eq!(stamp.tsa.as_deref(), Some("signer test TSA"));
+    // Shown, and exported for openssl, which verifies it against the TSA's root.
+    let shown = env.json(["signature", "show", stamped.to_str().unwrap()]).expect(0).json();
+    assert_eq!(shown["timestamp"]["time"], stamp.time.to_string());
+    assert_eq!(shown["timestamp"]["serial"], stamp.serial);
+    let sig = env.path("sig");
+    env.run(["signature", "export", stamped.to_str().unwrap(), "--dir", sig.to_str().unwrap()]).expect(0);
+    let root = tsa.root_pem();
+    let out = openssl(
+        &sig,
+        &["ts", "-verify", "-data", "signature.der", "-in", "timestamp.tsr", "-CAfile", root.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(env.json(["signature", "show", untimestamped.to_str().unwrap()]).expect(0).json()["timestamp"].is_null());
+    env.run(["verify", stamped.to_str().unwrap()]).expect(0);
+    env.run(["verify", untimestamped.to_str().unwrap()]).expect(0);
+
+    // Canceled after the timestamp: the timestamped signature stands, the other does not.
+    wait_past(stamp.time.plus_secs(1));
+    env.run(["profile", "cancel", "App"]).expect(0);
+    env.run(["verify", stamped.to_str().unwrap()]).expect(0);
+    let f = failures(&env.json(["verify", untimestamped.to_str().unwrap()]).expect(1));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "revocation");
+    assert!(f[0].1.contains("canceled") && f[0].1.contains("no trusted timestamp"), "{f:?}");
+
+    // The token of another package put into this one (same length: same TSA, same form).
+    let line = |p: &Path| -> (usize, Vec<u8>) {
+        let bytes = std::fs::read(p).unwrap();
+        let at = bytes.windows(10).rposition(|w| w == b"timestamp ").unwrap();
+        (at, bytes[at..at + 8192].to_vec())
+    };
+    let (at, _) = line(&stamped);
+    let (_, theirs) = line(&other);
+    let mut swapped = std::fs::read(&stamped).unwrap();
+    swapped[at..at + 8192].copy_from_slice(&theirs);
+    let copied = env.path("copied.zip");
+    std::fs::write(&copied, &swapped).unwrap();
+    let f = failures(&env.json(["verify", copied.to_str().unwrap()]).expect(1));
+    assert_eq!(f[0].0, "authenticity", "{f:?}");
+    assert!(f[0].1.contains("another signature"), "{f:?}");
+    // One character of the token changed.
+    let mut altered = std::fs::read(&stamped).unwrap();
+    let i = at + 200;
+    altered[i] = if altered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = env.path("tampered.zip");
+    std::fs::write(&tampered, &altered).unwrap();
+    let f = failures(&env.json(["verify", tampered.to_str().unwrap()]).expect(1));
+    assert_eq!(f[0].0, "authenticity", "{f:?}");
+    // Another TSA is configured now: the token's TSA is not the trusted one.
+    let elsewhere = Tsa::start();
+    elsewhere.configure(&env);
+    let f = failures(&env.json(["verify", stamped.to_str().unwrap()]).expect(1));
+    assert!(f[0].0 == "authenticity" && f[0].1.contains("not trusted"), "{f:?}");
+}
+
+/// A TSA that does not answer: `sign` fails with exit 6 naming it, and writes nothing.
+#[test]
+fn a_tsa_that_does_not_answer_fails_the_signing_and_says_where() {
+    let env = Env::new();
+    env.profile("App", &[]);
+    let tsa = Tsa::start();
+    let (url, root) = (tsa.url(), tsa.root_pem());
+    let root_copy = env.path("tsa-root.pem");
+    std::fs::copy(&root, &root_copy).unwrap();
+    drop(tsa);
+    env.run(["tsa", "set", &url, "--root", root_copy.to_str().unwrap()]).expect(0);
+    let out = env.path("signed.zip");
+    let r = env
+        .json([
+            "sign",
+            "--profile",
+            "App",
+            fixture("packages/hello-function.zip").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .expect(6);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains(&url), "{}", r.stdout);
+    assert!(!out.exists());
+}
+
+/// `--reason key-compromise` revokes from the certificate's start: even a signature
+/// timestamped long before the revocation fails, since the key's holder may have made it.
+#[test]
+fn a_key_compromise_revokes_every_signature_the_key_could_have_made() {
+    let tsa = Tsa::start();
+    let env = Env::new();
+    let version = env.profile("App", &[]);
+    tsa.configure(&env);
+    let stamped = env.sign("App", &fixture("packages/hello-function.zip"), "stamped.zip");
+    env.run(["verify", stamped.to_str().unwrap()]).expect(0);
+    // Any other reason needs an effective time.
+    env.run(["profile", "revoke", "App", "--version", &version, "--reason", "rotated"]).expect(2);
+    let r =
+        env.json(["profile", "revoke", "App", "--version", &version, "--reason", "key-compromise"]).expect(0).json();
+    let effective: signer::model::Timestamp = r["effective_time"].as_str().unwrap().parse().unwrap();
+    assert!(effective < stamp_of(&stamped, &tsa).time, "{effective}");
+    let f = failures(&env.json(["verify", stamped.to_str().unwrap()]).expect(1));
+    assert_eq!(f[0].0, "revocation", "{f:?}");
 }

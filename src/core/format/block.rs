@@ -1,10 +1,11 @@
 //! The signature block: encode and the one-way parse (SECURITY.md, "Block layout").
 //!
 //! > ```text
-//! > block     = HEADER statement LF signature trailer
+//! > block     = HEADER statement LF signature [timestamp] trailer
 //! > HEADER    = "signer-signature/v1" LF
 //! > statement = canonical JSON, printable ASCII (see statement.rs)
 //! > signature = "signature " base64(raw signature) LF
+//! > timestamp = "timestamp " base64(DER RFC 3161 token) *"." LF  ; exactly 8192 bytes
 //! > trailer   = "end " 10DIGIT " signer-signature/v1" LF   ; 10DIGIT = block length
 //! > payload   = HEADER statement LF                         ; what the signature is over
 //! > ```
@@ -15,7 +16,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{FormatError, HEADER, MAX_BLOCK_LEN, SIGNATURE_PREFIX, Statement};
+use super::{FormatError, HEADER, MAX_BLOCK_LEN, SIGNATURE_PREFIX, Statement, TIMESTAMP_LINE_LEN, TIMESTAMP_PREFIX};
 
 /// How every trailer ends; a zip comment that ends like this already holds a block.
 pub const SIGNER_TRAILER_SUFFIX: &[u8] = b" signer-signature/v1\n";
@@ -33,6 +34,8 @@ pub struct Block {
     pub statement: Statement,
     /// The raw signature.
     pub signature: Vec<u8>,
+    /// The RFC 3161 timestamp token over the signature (DER), if the block has one.
+    pub timestamp: Option<Vec<u8>>,
     /// The block's length in bytes.
     pub len: usize,
 }
@@ -47,18 +50,23 @@ pub fn payload(statement: &Statement) -> Result<Vec<u8>, FormatError> {
     Ok(p)
 }
 
-/// The length of the block for `payload` and a signature of `signature_len` bytes.
-pub fn encoded_len(payload_len: usize, signature_len: usize) -> usize {
-    payload_len + SIGNATURE_PREFIX.len() + base64_len(signature_len) + 1 + TRAILER_LEN
+/// The length of the block for `payload`, a signature of `signature_len` bytes and, if
+/// `timestamped`, a timestamp line.
+pub fn encoded_len(payload_len: usize, signature_len: usize, timestamped: bool) -> usize {
+    let timestamp = if timestamped { TIMESTAMP_LINE_LEN } else { 0 };
+    payload_len + SIGNATURE_PREFIX.len() + base64_len(signature_len) + 1 + timestamp + TRAILER_LEN
 }
+
+/// The largest token a timestamp line holds, in bytes.
+pub const MAX_TIMESTAMP_TOKEN: usize = (TIMESTAMP_LINE_LEN - 10 - 1) / 4 * 3;
 
 fn base64_len(n: usize) -> usize {
     n.div_ceil(3) * 4
 }
 
-/// Encodes a block from its payload and raw signature.
-pub fn encode(payload: &[u8], signature: &[u8]) -> Result<Vec<u8>, FormatError> {
-    let len = encoded_len(payload.len(), signature.len());
+/// Encodes a block from its payload, raw signature and timestamp token (DER), if any.
+pub fn encode(payload: &[u8], signature: &[u8], timestamp: Option<&[u8]>) -> Result<Vec<u8>, FormatError> {
+    let len = encoded_len(payload.len(), signature.len(), timestamp.is_some());
     if len > MAX_BLOCK_LEN {
         return Err(FormatError::Malformed(format!("block of {len} bytes exceeds {MAX_BLOCK_LEN}")));
     }
@@ -67,6 +75,19 @@ pub fn encode(payload: &[u8], signature: &[u8]) -> Result<Vec<u8>, FormatError> 
     b.extend_from_slice(SIGNATURE_PREFIX);
     b.extend_from_slice(B64.encode(signature).as_bytes());
     b.push(b'\n');
+    if let Some(token) = timestamp {
+        if token.len() > MAX_TIMESTAMP_TOKEN {
+            return Err(FormatError::Malformed(format!(
+                "the timestamp token is {} bytes; a block holds at most {MAX_TIMESTAMP_TOKEN}",
+                token.len()
+            )));
+        }
+        let start = b.len();
+        b.extend_from_slice(TIMESTAMP_PREFIX);
+        b.extend_from_slice(B64.encode(token).as_bytes());
+        b.resize(start + TIMESTAMP_LINE_LEN - 1, b'.');
+        b.push(b'\n');
+    }
     b.extend_from_slice(TRAILER_PREFIX);
     b.extend_from_slice(format!("{len:0LENGTH_DIGITS$}").as_bytes());
     b.extend_from_slice(SIGNER_TRAILER_SUFFIX);
@@ -107,14 +128,17 @@ pub fn parse(tail: &[u8]) -> Result<Block, FormatError> {
     let rest = body.strip_prefix(HEADER).ok_or_else(|| bad("does not start with the signer-signature/v1 header"))?;
     let nl = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("statement line is not terminated"))?;
     let (statement_bytes, rest) = rest.split_at(nl);
-    let sig_line = rest
-        .strip_prefix(b"\n")
-        .and_then(|r| r.strip_prefix(SIGNATURE_PREFIX))
+    let rest = rest.strip_prefix(b"\n").ok_or_else(|| bad("statement line is not terminated"))?;
+    let sig_end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("signature line is not terminated"))?;
+    let (sig_line, rest) = rest.split_at(sig_end + 1);
+    let sig_line = sig_line
+        .strip_prefix(SIGNATURE_PREFIX)
         .and_then(|r| r.strip_suffix(b"\n"))
-        .ok_or_else(|| bad("signature line is missing or followed by other data"))?;
-    if sig_line.contains(&b'\n') {
-        return Err(bad("extra lines after the signature"));
-    }
+        .ok_or_else(|| bad("signature line is missing"))?;
+    let timestamp = match rest {
+        [] => None,
+        line => Some(parse_timestamp_line(line)?),
+    };
     let signature = B64.decode(sig_line).map_err(|_| bad("signature is not standard base64"))?;
     if B64.encode(&signature).as_bytes() != sig_line {
         return Err(bad("signature base64 is not canonical"));
@@ -122,7 +146,30 @@ pub fn parse(tail: &[u8]) -> Result<Block, FormatError> {
     let statement = Statement::parse(statement_bytes)?;
     let payload_len = HEADER.len() + statement_bytes.len() + 1;
     let payload = block.get(..payload_len).ok_or_else(|| bad("payload out of range"))?.to_vec();
-    Ok(Block { payload, statement, signature, len })
+    Ok(Block { payload, statement, signature, timestamp, len })
+}
+
+/// The token of a timestamp line: exactly [`TIMESTAMP_LINE_LEN`] bytes, canonical base64,
+/// then only `.` up to the LF (so the line has one spelling).
+fn parse_timestamp_line(line: &[u8]) -> Result<Vec<u8>, FormatError> {
+    let bad = |why: &str| FormatError::Malformed(why.to_owned());
+    if line.len() != TIMESTAMP_LINE_LEN {
+        return Err(bad("extra data after the signature, or a timestamp line of the wrong length"));
+    }
+    let body = line
+        .strip_prefix(TIMESTAMP_PREFIX)
+        .and_then(|l| l.strip_suffix(b"\n"))
+        .ok_or_else(|| bad("extra data after the signature (not a timestamp line)"))?;
+    let end = body.iter().position(|&b| b == b'.').unwrap_or(body.len());
+    let (b64, pad) = body.split_at(end);
+    if !pad.iter().all(|&b| b == b'.') {
+        return Err(bad("the timestamp line's padding is not only '.'"));
+    }
+    let token = B64.decode(b64).map_err(|_| bad("the timestamp is not standard base64"))?;
+    if token.is_empty() || B64.encode(&token).as_bytes() != b64 {
+        return Err(bad("the timestamp's base64 is not canonical"));
+    }
+    Ok(token)
 }
 
 #[cfg(test)]
@@ -153,20 +200,39 @@ mod tests {
 
     fn block() -> Vec<u8> {
         let p = payload(&statement()).unwrap();
-        encode(&p, &[7u8; 96]).unwrap()
+        encode(&p, &[7u8; 96], None).unwrap()
+    }
+
+    fn timestamped() -> Vec<u8> {
+        let p = payload(&statement()).unwrap();
+        encode(&p, &[7u8; 96], Some(&[0x30, 0x03, 0x02, 0x01, 0x01])).unwrap()
     }
 
     #[test]
     fn round_trip_and_length() {
         let b = block();
         let p = payload(&statement()).unwrap();
-        assert_eq!(b.len(), encoded_len(p.len(), 96));
+        assert_eq!(b.len(), encoded_len(p.len(), 96, false));
         let parsed = parse(&b).unwrap();
         assert_eq!(parsed.statement, statement());
         assert_eq!(parsed.signature, vec![7u8; 96]);
         assert_eq!(parsed.payload, p);
         assert_eq!(parsed.len, b.len());
         assert!(b.iter().all(|c| c.is_ascii() && (*c == b'\n' || !c.is_ascii_control())));
+        assert_eq!(parsed.timestamp, None);
+
+        let t = timestamped();
+        assert_eq!(t.len(), encoded_len(p.len(), 96, true));
+        let parsed = parse(&t).unwrap();
+        assert_eq!(parsed.timestamp.as_deref(), Some(&[0x30, 0x03, 0x02, 0x01, 0x01][..]));
+        assert_eq!((parsed.payload, parsed.signature), (p, vec![7u8; 96]));
+        assert!(t.iter().all(|c| c.is_ascii() && (*c == b'\n' || !c.is_ascii_control())));
+        let most = vec![0x5a; MAX_TIMESTAMP_TOKEN];
+        assert_eq!(
+            parse(&encode(&payload(&statement()).unwrap(), &[7; 96], Some(&most)).unwrap()).unwrap().timestamp,
+            Some(most)
+        );
+        assert!(encode(&payload(&statement()).unwrap(), &[7; 96], Some(&[0; MAX_TIMESTAMP_TOKEN + 1])).is_err());
     }
 
     #[test]
@@ -178,17 +244,18 @@ mod tests {
 
     #[test]
     fn every_single_byte_change_is_refused_or_changes_what_is_signed() {
-        let b = block();
-        let orig = parse(&b).unwrap();
-        for i in 0..b.len() {
-            for bit in [0x01u8, 0x20, 0x80] {
-                let mut m = b.clone();
-                m[i] ^= bit;
-                if let Ok(p) = parse(&m) {
-                    assert!(
-                        p.payload != orig.payload || p.signature != orig.signature,
-                        "byte {i} bit {bit:#x} parsed to the same block"
-                    );
+        for b in [block(), timestamped()] {
+            let orig = parse(&b).unwrap();
+            for i in 0..b.len() {
+                for bit in [0x01u8, 0x20, 0x80] {
+                    let mut m = b.clone();
+                    m[i] ^= bit;
+                    if let Ok(p) = parse(&m) {
+                        assert!(
+                            p.payload != orig.payload || p.signature != orig.signature || p.timestamp != orig.timestamp,
+                            "byte {i} bit {bit:#x} parsed to the same block"
+                        );
+                    }
                 }
             }
         }
@@ -207,13 +274,13 @@ mod tests {
             let mut p = HEADER.to_vec();
             p.extend(variant.as_bytes());
             p.push(b'\n');
-            let b = encode(&p, &[7u8; 96]).unwrap();
+            let b = encode(&p, &[7u8; 96], None).unwrap();
             assert!(parse(&b).is_err());
         }
         // Non-canonical base64: with a 64-byte signature the last data character carries
         // four unused bits; setting one gives another spelling of the same bytes.
         let p = payload(&statement()).unwrap();
-        let b = String::from_utf8(encode(&p, &[0u8; 64]).unwrap()).unwrap();
+        let b = String::from_utf8(encode(&p, &[0u8; 64], None).unwrap()).unwrap();
         assert!(parse(b.as_bytes()).is_ok());
         let canonical = B64.encode([0u8; 64]);
         assert!(canonical.ends_with("AA=="));
@@ -223,13 +290,26 @@ mod tests {
 
     #[test]
     fn truncation_and_appending_are_refused() {
-        let b = block();
-        for cut in 1..b.len() {
-            assert!(parse(&b[cut..]).is_err(), "cut front {cut}");
-            assert!(parse(&b[..b.len() - cut]).is_err(), "cut back {cut}");
+        for b in [block(), timestamped()] {
+            for cut in 1..b.len() {
+                assert!(parse(&b[cut..]).is_err(), "cut front {cut}");
+                assert!(parse(&b[..b.len() - cut]).is_err(), "cut back {cut}");
+            }
+            let mut longer = b.clone();
+            longer.push(b'\n');
+            assert!(parse(&longer).is_err());
         }
-        let mut longer = b.clone();
-        longer.push(b'\n');
-        assert!(parse(&longer).is_err());
+    }
+
+    #[test]
+    fn a_timestamp_line_has_one_spelling() {
+        let t = String::from_utf8(timestamped()).unwrap();
+        let b64 = B64.encode([0x30, 0x03, 0x02, 0x01, 0x01]);
+        // Padding other than '.', or data in it; a non-canonical token.
+        for (from, to) in [("...", ".x."), (&*format!("{b64}."), &*format!("{b64} ")), (&*b64, "MAMCAQF=")] {
+            let m = t.replacen(from, to, 1);
+            assert_ne!(m, t);
+            assert!(parse(m.as_bytes()).is_err(), "{from} -> {to}");
+        }
     }
 }

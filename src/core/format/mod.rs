@@ -24,6 +24,12 @@ pub const HEADER: &[u8] = b"signer-signature/v1\n";
 pub const STATEMENT_TYPE: &str = "signer-package-statement/v1";
 /// The prefix of the signature line.
 pub const SIGNATURE_PREFIX: &[u8] = b"signature ";
+/// How the timestamp line starts (issue 13).
+pub const TIMESTAMP_PREFIX: &[u8] = b"timestamp ";
+/// The timestamp line's exact length, LF included: the block's length must be known
+/// before the signature exists (the zip comment length before it counts the block), so
+/// the token is padded with `.` to this length. Holds a token of up to 6,132 bytes.
+pub const TIMESTAMP_LINE_LEN: usize = 8192;
 /// The largest block accepted: it must fit in a zip comment (65,535 bytes) with room
 /// for a short original comment.
 pub const MAX_BLOCK_LEN: usize = 60_000;

@@ -16,6 +16,7 @@
 //! layers/<NAME>/deleted/<N>.json                a deleted layer version's tombstone
 //! snapshots/<N>.json                            trust snapshots (what was revoked, canceled, deleted)
 //! admins/<NAME>.json, admins/<NAME>.revoked.json the administrators the root appointed, revoked
+//! config/tsa/<N>.json                           the time-stamping authority (URL, root), last wins
 //! blobs/sha256/<HEX>.zip                        a layer's zip, by content
 //! jobs/<ID>/…, queue/jobs/…, tokens/jobs/…      signing jobs (see the jobs section below)
 //! events/jobs/…, dead-letter/jobs/…, workers/…  job ends, failed jobs, running workers
@@ -149,6 +150,16 @@ pub fn parse_admin_revocation(key: &Key) -> Option<AdminName> {
         ["admins", file] => file.strip_suffix(".revoked.json")?.parse().ok(),
         _ => None,
     }
+}
+
+/// `config/tsa`: the store's time-stamping authority, numbered revisions (last wins).
+pub fn tsa_configs() -> Result<Key, StoreError> {
+    Key::new(&["config", "tsa"])
+}
+
+/// `config`: the store's sealed settings.
+pub fn config() -> Result<Key, StoreError> {
+    Key::new(&["config"])
 }
 
 /// `snapshots`: the numbered trust snapshots (see `crate::snapshot`).

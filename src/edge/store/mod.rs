@@ -533,10 +533,14 @@ fn s3_bucket<'u>(url: &str, parsed: &'u url::Url) -> Result<&'u str, StoreError>
     Ok(bucket)
 }
 
-fn build_s3(url: &str, bucket: &str) -> Result<AmazonS3, StoreError> {
-    // reqwest is built without a default TLS crypto provider; install ring's once. A
-    // second install fails harmlessly, since the first one stays.
+/// reqwest is built without a default TLS crypto provider: installs ring's, once (a
+/// second install fails harmlessly, since the first one stays).
+pub(crate) fn install_crypto_provider() {
     let _already_installed = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn build_s3(url: &str, bucket: &str) -> Result<AmazonS3, StoreError> {
+    install_crypto_provider();
     // `from_env` reads the AWS_* variables, AWS_ENDPOINT_URL_S3 included (it wins over
     // AWS_ENDPOINT_URL); the bucket comes from the URL.
     let mut builder =

@@ -54,8 +54,16 @@ pub(super) struct Trusting {
 }
 
 /// The key prefixes under which every object is a trust record.
-fn record_prefixes() -> Result<[Key; 6], StoreError> {
-    Ok([keys::profiles()?, keys::revocations()?, keys::cscs()?, keys::layers()?, keys::snapshots()?, keys::admins()?])
+fn record_prefixes() -> Result<[Key; 7], StoreError> {
+    Ok([
+        keys::profiles()?,
+        keys::revocations()?,
+        keys::cscs()?,
+        keys::layers()?,
+        keys::snapshots()?,
+        keys::admins()?,
+        keys::config()?,
+    ])
 }
 
 impl Store {

@@ -299,7 +299,9 @@ pub fn classify(e: &Error) -> FailureKind {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<StoreError>())
             .map_or(FailureKind::Transient, classify_store),
-        Error::Home(_) => FailureKind::Transient,
+        Error::Home(_) | Error::Timestamp(crate::timestamp::TimestampError::Unavailable { .. }) => {
+            FailureKind::Transient
+        }
         Error::Zip(_)
         | Error::Format(_)
         | Error::Crypto(_)
@@ -308,6 +310,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Profile(_)
         | Error::Trust(_)
         | Error::Admin(_)
+        | Error::Timestamp(_)
         | Error::Csc(_)
         | Error::Job(_)
         | Error::Internal(_)
