@@ -233,6 +233,13 @@ fn check(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<(Stamp, TstI
         [one] => one,
         other => return Err(TimestampError::Malformed(format!("{} signers; a token has one", other.len()))),
     };
+    // The parts no signature covers have one allowed form.
+    if sd.crls.is_some() || signer.unsigned_attrs.is_some() {
+        return Err(TimestampError::Malformed("it carries revocation lists or unsigned attributes".into()));
+    }
+    if sd.digest_algorithms.as_slice() != [signer.digest_alg.clone()] {
+        return Err(TimestampError::Malformed("its digest algorithms are not exactly its signer's".into()));
+    }
     let certs: Vec<&Certificate> = sd
         .certificates
         .as_ref()
@@ -254,8 +261,16 @@ fn check(token: &[u8], signature: &[u8], tsa_root: &[u8]) -> Result<(Stamp, TstI
     let leaf_der = leaf.to_der().map_err(malformed("the TSA certificate"))?;
     let others: Vec<Vec<u8>> =
         certs.iter().filter(|c| !std::ptr::eq(**c, leaf)).filter_map(|c| c.to_der().ok()).collect();
-    crate::crypto::validate_timestamping_chain(&leaf_der, &others, tsa_root, time)
+    let path = crate::crypto::validate_timestamping_chain(&leaf_der, &others, tsa_root, time)
         .map_err(|e| TimestampError::Untrusted(e.to_string()))?;
+    // Nothing in the token goes unchecked: it carries its TSA's chain and nothing else (a
+    // certificate off the path would be bytes no signature covers).
+    if let Some(extra) = others.iter().find(|c| c.as_slice() != tsa_root && !path.contains(c)) {
+        let what = crate::crypto::cert_info(extra).ok().and_then(|i| i.subject_cn).unwrap_or_else(|| "?".into());
+        return Err(TimestampError::Malformed(format!(
+            "it carries a certificate ({what}) that is not on its TSA's chain"
+        )));
+    }
     let stamp = Stamp {
         time,
         serial: hex::encode(tst.serial_number.as_bytes()),

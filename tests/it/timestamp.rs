@@ -153,6 +153,19 @@ fn a_token_from_a_real_tsa_is_checked_and_openssl_agrees() {
     let other = Tsa::start();
     let e = timestamp::verify(&token, &signature, &other.root_der()).unwrap_err();
     assert!(matches!(e, TimestampError::Untrusted(_)), "{e}");
+    // A certificate off the TSA's chain slipped into the token (bytes no signature
+    // covers, where data could hide): refused, though every signature still holds.
+    let padded = {
+        use der::{Decode, Encode};
+        let info = cms::content_info::ContentInfo::from_der(&token).unwrap();
+        let mut sd: cms::signed_data::SignedData = info.content.decode_as().unwrap();
+        let stranger = x509_cert::Certificate::from_der(&other.root_der()).unwrap();
+        sd.certificates.as_mut().unwrap().0.insert(cms::cert::CertificateChoices::Certificate(stranger)).unwrap();
+        let content = der::Any::encode_from(&sd).unwrap();
+        cms::content_info::ContentInfo { content_type: info.content_type, content }.to_der().unwrap()
+    };
+    let e = timestamp::verify(&padded, &signature, &tsa.root_der()).unwrap_err();
+    assert!(matches!(&e, TimestampError::Malformed(m) if m.contains("not on its TSA's chain")), "{e}");
     // The time changed by one digit: the TSA's signature no longer holds.
     let at = token.windows(2).position(|w| w == [0x18, 0x0f]).expect("a GeneralizedTime in the token") + 2;
     let mut altered = token.clone();

@@ -95,13 +95,14 @@ pub fn validate_chain(
 
 /// Validates a time-stamping authority's certificate `leaf_der` at the token's time `at`
 /// to the TSA root `trust_anchor_der`, as [`validate_chain`] does a signer's, but for
-/// extendedKeyUsage timeStamping (and RSA allowed).
+/// extendedKeyUsage timeStamping (and RSA allowed). Returns the intermediates the path
+/// went through (DER), so a token can be held to carry nothing else.
 pub fn validate_timestamping_chain(
     leaf_der: &[u8],
     intermediates: &[Vec<u8>],
     trust_anchor_der: &[u8],
     at: Timestamp,
-) -> Result<(), CryptoError> {
+) -> Result<Vec<Vec<u8>>, CryptoError> {
     check_anchor(trust_anchor_der, at)?;
     validate_path_for(Purpose::TimeStamping, leaf_der, intermediates, trust_anchor_der, at)
 }
@@ -128,16 +129,17 @@ pub(crate) fn validate_path(
     trust_anchor_der: &[u8],
     at: Timestamp,
 ) -> Result<(), CryptoError> {
-    validate_path_for(Purpose::CodeSigning, leaf_der, intermediates, trust_anchor_der, at)
+    validate_path_for(Purpose::CodeSigning, leaf_der, intermediates, trust_anchor_der, at).map(drop)
 }
 
+/// The path's intermediates (DER), once it validated.
 fn validate_path_for(
     purpose: Purpose,
     leaf_der: &[u8],
     intermediates: &[Vec<u8>],
     trust_anchor_der: &[u8],
     at: Timestamp,
-) -> Result<(), CryptoError> {
+) -> Result<Vec<Vec<u8>>, CryptoError> {
     if intermediates.len() >= MAX_CHAIN_CERTS {
         return Err(CryptoError::chain(format!(
             "{} intermediate certificates; a chain holds at most {MAX_CHAIN_CERTS} certificates",
@@ -178,7 +180,8 @@ fn validate_path_for(
             ) => CryptoError::chain("a certificate on the chain is not for time stamping"),
             _ => CryptoError::chain(reason(&e)),
         })?;
-    check_anchor_path_len(trust_anchor_der, path.intermediate_certificates().count())
+    check_anchor_path_len(trust_anchor_der, path.intermediate_certificates().count())?;
+    Ok(path.intermediate_certificates().map(|c| c.der().to_vec()).collect())
 }
 
 /// webpki takes only the anchor's name and key, not its basicConstraints; RFC 5280
