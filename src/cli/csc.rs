@@ -35,6 +35,10 @@ pub(super) enum CscCmd {
         /// For people (at most 256 characters).
         #[arg(long, default_value = "")]
         description: String,
+        /// Require a valid RFC 3161 timestamp (`signer tsa set`): an untimestamped
+        /// signature fails the mismatch check (denies under enforce, warns under warn).
+        #[arg(long)]
+        require_timestamp: bool,
     },
     /// List code-signing configs.
     ///
@@ -67,6 +71,9 @@ pub(super) enum CscCmd {
         /// A new description.
         #[arg(long, group = "change")]
         description: Option<String>,
+        /// Require a valid timestamp (true) or not (false).
+        #[arg(long, value_name = "true|false", group = "change")]
+        require_timestamp: Option<bool>,
     },
     /// Delete a code-signing config (irreversible; its id is never reused). Deployments
     /// that name it are refused with exit 4.
@@ -103,8 +110,8 @@ pub(super) async fn run(ctx: &Ctx, cmd: CscCmd) -> anyhow::Result<u8> {
     };
     let now = clock::now();
     match cmd {
-        CscCmd::Create { allowed_publishers, policy, description } => {
-            let c = csc::create(&store, allowed_publishers, policy.into(), description, now).await?;
+        CscCmd::Create { allowed_publishers, policy, description, require_timestamp } => {
+            let c = csc::create(&store, allowed_publishers, policy.into(), description, require_timestamp, now).await?;
             ctx.out.emit(&c, format!("created code-signing config {}\n{}", c.id, text(&c)))?;
         }
         CscCmd::List => {
@@ -129,8 +136,8 @@ pub(super) async fn run(ctx: &Ctx, cmd: CscCmd) -> anyhow::Result<u8> {
             let c = csc::show(&store, &id).await?;
             ctx.out.emit(&c, text(&c))?;
         }
-        CscCmd::Update { id, add, remove, policy, description } => {
-            let u = Update { add, remove, policy: policy.map(Policy::from), description };
+        CscCmd::Update { id, add, remove, policy, description, require_timestamp } => {
+            let u = Update { add, remove, policy: policy.map(Policy::from), description, require_timestamp };
             let c = csc::update(&store, &id, &u, now).await?;
             ctx.out.emit(&c, format!("updated {} (revision {})\n{}", c.id, c.revision, text(&c)))?;
         }
@@ -153,9 +160,10 @@ fn policy_name(p: Policy) -> &'static str {
 
 fn text(c: &Csc) -> String {
     let mut t = format!(
-        "id:          {}\npolicy:      {}\ndescription: {}\nrevision:    {} (created {}, updated {})\nallowed publishers:",
+        "id:          {}\npolicy:      {}{}\ndescription: {}\nrevision:    {} (created {}, updated {})\nallowed publishers:",
         c.id,
         policy_name(c.policy),
+        if c.require_timestamp { ", timestamps required" } else { "" },
         c.description,
         c.revision,
         c.created_at,

@@ -99,6 +99,8 @@ pub enum Trust<'a> {
         allowed: &'a [VersionRef],
         /// Enforce or warn.
         policy: Policy,
+        /// Whether a signature must carry a valid RFC 3161 timestamp.
+        require_timestamp: bool,
     },
 }
 
@@ -171,6 +173,18 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                     soft,
                     "no code-signing config: any profile version of this store is accepted",
                 ),
+                Trust::Config { require_timestamp: true, allowed, .. }
+                    if allowed.contains(&version) && v.stamp().is_none() =>
+                {
+                    check(
+                        CheckName::Mismatch,
+                        Status::Fail,
+                        soft,
+                        &format!(
+                            "{version} is an allowed publisher, but the config requires a timestamp and this signature has none"
+                        ),
+                    )
+                }
                 Trust::Config { allowed, .. } if allowed.contains(&version) => {
                     check(CheckName::Mismatch, Status::Pass, soft, &format!("{version} is an allowed publisher"))
                 }

@@ -155,6 +155,8 @@ pub struct Csc {
     pub allowed_publishers: AllowedPublishers,
     /// Enforce or warn.
     pub policy: Policy,
+    /// Whether a signature must carry a valid RFC 3161 timestamp (issue 13).
+    pub require_timestamp: bool,
     /// The revision this state comes from (1 when created).
     pub revision: u64,
     /// When the config was created.
@@ -166,7 +168,11 @@ pub struct Csc {
 impl Csc {
     /// The trust this config puts in force.
     pub fn trust(&self) -> Trust<'_> {
-        Trust::Config { allowed: self.allowed_publishers.as_slice(), policy: self.policy }
+        Trust::Config {
+            allowed: self.allowed_publishers.as_slice(),
+            policy: self.policy,
+            require_timestamp: self.require_timestamp,
+        }
     }
 }
 
@@ -179,6 +185,8 @@ enum Revision {
         description: String,
         allowed_publishers: AllowedPublishers,
         policy: Policy,
+        #[serde(default)]
+        require_timestamp: bool,
         created_at: Timestamp,
         updated_at: Timestamp,
     },
@@ -211,12 +219,20 @@ pub async fn create(
     allowed: Vec<VersionRef>,
     policy: Policy,
     description: String,
+    require_timestamp: bool,
     now: Timestamp,
 ) -> Result<Csc, Error> {
     check_description(&description)?;
     let allowed = AllowedPublishers::new(allowed)?;
     ensure_versions_exist(store, allowed.as_slice()).await?;
-    let rev = Revision::Active { description, allowed_publishers: allowed, policy, created_at: now, updated_at: now };
+    let rev = Revision::Active {
+        description,
+        allowed_publishers: allowed,
+        policy,
+        require_timestamp,
+        created_at: now,
+        updated_at: now,
+    };
     for _ in 0..WRITE_ATTEMPTS {
         let id = CscId::random();
         match store.create_record(&keys::numbered(&keys::csc_revisions(&id)?, 1)?, &rev).await {
@@ -234,8 +250,17 @@ pub async fn create(
 
 fn current(id: &CscId, revision: u64, rev: Revision) -> Result<Csc, Error> {
     match rev {
-        Revision::Active { description, allowed_publishers, policy, created_at, updated_at } => {
-            Ok(Csc { id: id.clone(), description, allowed_publishers, policy, revision, created_at, updated_at })
+        Revision::Active { description, allowed_publishers, policy, require_timestamp, created_at, updated_at } => {
+            Ok(Csc {
+                id: id.clone(),
+                description,
+                allowed_publishers,
+                policy,
+                require_timestamp,
+                revision,
+                created_at,
+                updated_at,
+            })
         }
         Revision::Deleted { deleted_at, .. } => Err(CscError::Deleted { id: id.clone(), deleted_at }.into()),
     }
@@ -291,6 +316,8 @@ pub struct Update {
     pub policy: Option<Policy>,
     /// A new description.
     pub description: Option<String>,
+    /// Whether timestamps are now required.
+    pub require_timestamp: Option<bool>,
 }
 
 /// Applies `update` as a new revision. Removing every publisher is refused (delete the
@@ -323,6 +350,7 @@ pub async fn update(store: &Store, id: &CscId, update: &Update, now: Timestamp) 
             description: update.description.clone().unwrap_or(old.description),
             allowed_publishers: AllowedPublishers::new(list)?,
             policy: update.policy.unwrap_or(old.policy),
+            require_timestamp: update.require_timestamp.unwrap_or(old.require_timestamp),
             created_at: old.created_at,
             updated_at: now,
         };
@@ -375,12 +403,18 @@ pub struct FileConfig {
     pub allowed_publishers: AllowedPublishers,
     /// Enforce or warn.
     pub policy: Policy,
+    /// Whether a signature must carry a valid timestamp.
+    pub require_timestamp: bool,
 }
 
 impl FileConfig {
     /// The trust this config puts in force.
     pub fn trust(&self) -> Trust<'_> {
-        Trust::Config { allowed: self.allowed_publishers.as_slice(), policy: self.policy }
+        Trust::Config {
+            allowed: self.allowed_publishers.as_slice(),
+            policy: self.policy,
+            require_timestamp: self.require_timestamp,
+        }
     }
 }
 
@@ -393,6 +427,8 @@ struct FileDoc {
     allowed_publishers: AllowedPublishers,
     #[serde(default)]
     policy: Policy,
+    #[serde(default)]
+    require_timestamp: bool,
     // Accepted so that the document `csc show` prints can be used as it is; not used.
     #[serde(default)]
     #[expect(dead_code, reason = "read only to accept `csc show` output")]
@@ -415,7 +451,12 @@ pub fn parse_file(bytes: &[u8]) -> Result<FileConfig, Error> {
     if let Some(d) = &doc.description {
         check_description(d)?;
     }
-    Ok(FileConfig { id: doc.id, allowed_publishers: doc.allowed_publishers, policy: doc.policy })
+    Ok(FileConfig {
+        id: doc.id,
+        allowed_publishers: doc.allowed_publishers,
+        policy: doc.policy,
+        require_timestamp: doc.require_timestamp,
+    })
 }
 
 #[cfg(test)]
@@ -465,8 +506,9 @@ mod tests {
     async fn revisions_make_updates_and_deletes_without_compare_and_swap() {
         let (store, _home) = crate::profiles::test_store().await;
         // Publishers must exist: none do in an empty store.
-        let e =
-            create(&store, vec![v(1)], Policy::Enforce, String::new(), at("2026-01-01T00:00:00Z")).await.unwrap_err();
+        let e = create(&store, vec![v(1)], Policy::Enforce, String::new(), false, at("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap_err();
         assert_eq!(e.exit_code(), crate::error::exit::NOT_FOUND);
 
         // Write revision 1 by hand (as create would after its existence check).
@@ -475,6 +517,7 @@ mod tests {
             description: "d".into(),
             allowed_publishers: AllowedPublishers::new(vec![v(1), v(2)]).unwrap(),
             policy: Policy::Enforce,
+            require_timestamp: false,
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
         };
@@ -524,6 +567,7 @@ mod tests {
             description: String::new(),
             allowed_publishers: AllowedPublishers::new(vec![v(0)]).unwrap(),
             policy: Policy::Enforce,
+            require_timestamp: false,
             created_at: at("2026-01-01T00:00:00Z"),
             updated_at: at("2026-01-01T00:00:00Z"),
         };

@@ -306,9 +306,20 @@ fn a_key_compromise_revokes_every_signature_the_key_could_have_made() {
     let tsa = Tsa::start();
     let env = Env::new();
     let version = env.profile("App", &[]);
+    let untimestamped = env.sign("App", &fixture("packages/hello-function.zip"), "untimestamped.zip");
     tsa.configure(&env);
     let stamped = env.sign("App", &fixture("packages/hello-function.zip"), "stamped.zip");
     env.run(["verify", stamped.to_str().unwrap()]).expect(0);
+    // A config that requires timestamps: the untimestamped signature fails mismatch.
+    let allowed = format!("App/{version}");
+    let c = env.json(["csc", "create", "--allowed-publisher", &allowed, "--require-timestamp"]).expect(0).json();
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(c["require_timestamp"], true);
+    env.run(["verify", stamped.to_str().unwrap(), "--csc", &id]).expect(0);
+    let f = failures(&env.json(["verify", untimestamped.to_str().unwrap(), "--csc", &id]).expect(1));
+    assert!(f.len() == 1 && f[0].0 == "mismatch" && f[0].1.contains("requires a timestamp"), "{f:?}");
+    env.json(["csc", "update", &id, "--require-timestamp", "false"]).expect(0);
+    env.run(["verify", untimestamped.to_str().unwrap(), "--csc", &id]).expect(0);
     // Any other reason needs an effective time.
     env.run(["profile", "revoke", "App", "--version", &version, "--reason", "rotated"]).expect(2);
     let r =
