@@ -30,6 +30,7 @@ import shlex
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -1022,6 +1023,64 @@ class Bench:
                     f"{self.rounds * self.cold_reps} runs each, interleaved")
         return row
 
+    def row_timestamp(self) -> list[Row]:
+        """What an RFC 3161 timestamp costs per signature (a local TSA: openssl ts -reply
+        behind tests/tsa/tsa.py) and what checking one costs in verify: a small package,
+        in a store with a TSA against one without."""
+        sign = Row("timestamp-sign", "`signer sign` small package, with a timestamp (local TSA)",
+                   goal_text="(report)")
+        verify = Row("timestamp-verify", "`signer verify` small package, with a timestamp",
+                     goal_text="(report)")
+        if not self.signer_has("tsa", "set"):
+            sign.unavailable = verify.unavailable = "signer tsa not available"
+            return [sign, verify]
+        tsa_dir = self.t("tsa")
+        proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "tsa" / "tsa.py"), str(tsa_dir)],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            port = int((proc.stdout.readline() if proc.stdout else "").strip())
+            home, store = self.t("tsa-home"), self.t("tsa-store")
+            home.mkdir(mode=0o700)
+            env = self.senv(home, store)
+            must(self.signer("init", env=env, sync=False, timeout=120))
+            must(self.signer("profile", "create", "Bench", env=env, sync=False, timeout=120))
+            src = package_list(self.in_jobs)[0]
+            plain = self.t("ts-plain.zip")
+            must(self.signer("sign", "--profile", "Bench", src, "-o", plain, env=env, sync=False, timeout=120))
+            must(self.signer("tsa", "set", f"http://127.0.0.1:{port}/", "--root", tsa_dir / "ca.pem",
+                             env=env, sync=False, timeout=60))
+            stamped = self.t("ts-stamped.zip")
+            must(self.signer("sign", "--profile", "Bench", src, "-o", stamped, env=env, sync=False, timeout=120))
+            out = self.t("ts-out.zip")
+            sign.signer, sign.peer = Side("signer sign (timestamped)"), Side("signer sign (no TSA)")
+
+            def with_tsa():
+                s = must(self.signer("sign", "--profile", "Bench", src, "-o", out, env=env, warm=[src],
+                                     timeout=120))
+                self.rm(out)
+                return s
+
+            def without():
+                s = must(self.signer("sign", "--profile", "Bench", src, "-o", out, warm=[src], timeout=120))
+                self.rm(out)
+                return s
+
+            alternate(self.rounds, sign.signer, with_tsa, sign.peer, without)
+            sign.note = ("peer: the same `signer sign` in a store with no TSA; the difference is "
+                         "one round trip to the TSA and its token's checks")
+            verify.signer, verify.peer = Side("signer verify (timestamped)"), Side("signer verify (untimestamped)")
+            alternate(self.rounds, verify.signer,
+                      lambda: must(self.signer("verify", stamped, env=env, warm=[stamped], timeout=120)),
+                      verify.peer,
+                      lambda: must(self.signer("verify", plain, env=env, warm=[plain], timeout=120)))
+            verify.note = "the same store; the difference is checking the token (CMS, chain to the TSA root)"
+        except (CmdFailed, ValueError, OSError) as e:
+            sign.error = verify.error = f"setup: {e}"
+        finally:
+            proc.kill()
+            proc.wait()
+        return [sign, verify]
+
     def row_deploy(self) -> list[Row]:
         small = Row("deploy-small", "`signer deploy check`: function + 5 signed small layers",
                     goal_text="(report)")
@@ -1253,6 +1312,7 @@ class Bench:
             ("memory", self.row_memory), ("jobs", self.row_jobs), ("cold", self.row_cold),
             ("deploy", self.row_deploy), ("hash", self.row_hash),
             ("floor", self.row_hash_floor), ("entries", self.row_entries),
+            ("timestamp", self.row_timestamp),
         ]
         for key, fn in steps:
             if only and key not in only:
@@ -1456,7 +1516,8 @@ def render(b: Bench, argv: list[str]) -> str:
     order = [("1", "sign"), ("2", "verify"), ("3a", "jarsigner"), ("3b", "apksigner"),
              ("3c", "minisign"), ("4", "layer"), ("5", "memory"), ("6", "jobs"),
              ("7", "cold"), ("8a", "deploy-small"), ("8b", "deploy-large"),
-             ("9a", "floor-sign"), ("9b", "floor-verify"), ("10", "entries")]
+             ("9a", "floor-sign"), ("9b", "floor-verify"), ("10", "entries"),
+             ("11a", "timestamp-sign"), ("11b", "timestamp-verify")]
     for num, key in order:
         row = b.rows.get(key)
         if row is None:
@@ -1689,7 +1750,7 @@ def main() -> int:
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing target/release/signer without building")
     ap.add_argument("--only", help="comma-separated subset of: sign,verify,zipsigners,layer,"
-                    "memory,jobs,cold,deploy,hash,floor,entries,profile")
+                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,profile")
     ap.add_argument("--no-install", action="store_true",
                     help="do not install missing peers from the distribution's packages")
     ap.add_argument("--keep", action="store_true",

@@ -974,3 +974,34 @@ fn stopping_now_releases_the_jobs_in_flight_to_other_workers() {
         assert_eq!((v.status, v.attempts), (JobStatus::Succeeded, 2));
     });
 }
+
+/// A time-stamping authority that does not answer is a transient failure: the job is
+/// retried with backoff, then fails with a reason that names the TSA (issue 13).
+#[test]
+fn a_tsa_that_does_not_answer_is_retried_then_fails_naming_it() {
+    let env = setup();
+    let tsa = crate::timestamp::Tsa::start();
+    let (url, root) = (tsa.url(), env.path("tsa-root.pem"));
+    std::fs::copy(tsa.root_pem(), &root).unwrap();
+    drop(tsa);
+    env.run(["tsa", "set", &url, "--root", root.to_str().unwrap()]).expect(0);
+    let src = env.path("fn.zip");
+    package(&src, 9, 10);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let summary = rt.block_on(async {
+        let (store, home) = open_library(&env);
+        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        let opts = signer::worker::WorkerOptions { until_idle: true, lease_secs: 3, ..Default::default() };
+        let clock = std::sync::Arc::new(signer::clock::ScaledClock::new(20));
+        signer::worker::Worker::with_clock(store, home, opts, clock, |_| {}).run(stop).await.unwrap()
+    });
+    assert_eq!((summary.succeeded, summary.retried), (0, 2), "{summary:?}");
+    let v = describe(&env, &id);
+    assert_eq!(v["status"], "Failed", "{v}");
+    assert_eq!(v["attempts"], 3);
+    assert!(v["status_reason"].as_str().unwrap().contains(&url), "{v}");
+    assert!(files_in(&out).is_empty());
+}
