@@ -428,6 +428,34 @@ pub fn cert_chain(data: &[u8]) {
     }
 }
 
+/// The root certificate of a test TSA (`fixtures/tsa/`), which issued the seed token.
+const FUZZ_TSA_ROOT: &[u8] = include_bytes!("../../fixtures/tsa/root.der");
+
+/// RFC 3161 token checks over arbitrary bytes: never panic; a token that verifies for the
+/// seed's signature bytes describes the same stamp.
+pub fn timestamp_token(data: &[u8]) {
+    let described = crate::timestamp::describe(data);
+    if let Ok(stamp) = crate::timestamp::verify(data, b"sig", FUZZ_TSA_ROOT) {
+        assert_eq!(described.ok(), Some(stamp), "a verified token describes its own stamp");
+    }
+}
+
+/// Sealed trust records over arbitrary bytes: never panic, and nothing opens under a key
+/// that never sealed anything.
+pub fn trust_record(data: &[u8]) {
+    let _ = crate::trust::signed_by("profiles/App/profile.json", data);
+    let _ = crate::trust::is_plain_record(data);
+    let root = crate::trust::Root::resolve(&crate::trust::Pin::Certificate(FUZZ_TSA_ROOT.to_vec()), FUZZ_TSA_ROOT);
+    if let Ok(root) = root {
+        let opened = crate::trust::open::<serde_json::Value>(
+            "profiles/App/profile.json",
+            data,
+            &crate::trust::Opener::root(&root),
+        );
+        assert!(opened.is_err(), "a record opened under a root whose key seals nothing");
+    }
+}
+
 /// The deploy-check input parser: never panics; what parses has every bound in range.
 pub fn deploy_json(data: &[u8]) {
     if let Ok(d) = crate::deploy::parse(data) {

@@ -71,3 +71,20 @@ fn deploy_json_seeds() {
         assert_eq!(parsed.is_ok(), !path.ends_with("deep.json"), "{}: {parsed:?}", path.display());
     }
 }
+
+#[test]
+fn timestamp_token_seeds() {
+    let mut verified = 0;
+    for (_, data) in seeds("timestamp_token") {
+        signer::fuzzing::timestamp_token(&data);
+        verified += usize::from(signer::timestamp::describe(&data).is_ok());
+    }
+    assert!(verified > 0, "the seed token should at least parse");
+}
+
+#[test]
+fn trust_record_seeds() {
+    for (_, data) in seeds("trust_record") {
+        signer::fuzzing::trust_record(&data);
+    }
+}
