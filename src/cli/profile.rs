@@ -39,6 +39,11 @@ pub(super) enum ProfileCmd {
         /// The PKCS#8 private key (PEM or DER) of the chain's first certificate.
         #[arg(long, requires = "cert_chain", value_name = "PKCS8")]
         key: Option<PathBuf>,
+        /// When the store's TSA does not answer, sign without a timestamp (and say so)
+        /// instead of failing. Off by default: an untimestamped signature fails every
+        /// revocation of its version and a cancellation of its profile.
+        #[arg(long)]
+        sign_without_tsa: bool,
     },
     /// Add a new version (new key and certificate); new signatures use it.
     ///
@@ -99,13 +104,14 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
     };
     let now = clock::now();
     match cmd {
-        ProfileCmd::Create { name, platform, validity, cert_chain, key } => {
+        ProfileCmd::Create { name, platform, validity, cert_chain, key, sign_without_tsa } => {
             let home = ctx.home()?;
             let first = match (cert_chain, key) {
                 (Some(chain), Some(key)) => own_chain(&chain, &key)?,
                 _ => NewVersion::Issued,
             };
-            let p = profiles::create_profile(&store, &home, &name, platform, validity, first, now).await?;
+            let options = profiles::ProfileOptions { platform, validity, sign_without_tsa };
+            let p = profiles::create_profile(&store, &home, &name, options, first, now).await?;
             let text = format!("created signing profile {}\n{}", p.name, profile_text(&p));
             ctx.out.emit(&p, text)?;
         }

@@ -28,6 +28,7 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
     let src = Location::parse(&args.source)?;
     let dest = Location::parse(&args.o)?;
     let params = profiles::signing_identity(&store, &home, &args.profile).await?.sign_params(None, clock::now())?;
+    let with_tsa = params.stamper.is_some();
     let bar = ctx.out.progress(src.size().await?, "signing");
     let b = bar.clone();
     let signed = sign_location(&src, &dest, params, ZipLimits::default(), move |n| b.set_position(n)).await;
@@ -47,6 +48,7 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
         "unzipped_size": signed.inspected.unzipped_size,
         "content_digest": {"algorithm": st.content.digest_algorithm, "value": st.content.digest},
         "dropped_padding": signed.dropped_padding,
+        "timestamped": signed.timestamped,
     });
     let mut text = format!(
         "signed {src} → {dest}\n  by {}/{} ({}), {} entries, {} bytes unzipped\n  valid until {}",
@@ -57,6 +59,12 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
         signed.inspected.unzipped_size,
         st.expires_at
     );
+    if with_tsa && !signed.timestamped {
+        text.push_str(
+            "\n  WITHOUT a timestamp: the store's TSA did not answer, and this profile signs without one \
+             (--sign-without-tsa); any revocation of this version will deny it",
+        );
+    }
     if signed.dropped_padding > 0 {
         text.push_str(&format!(
             "\n  left out the {} zero bytes of padding after the source's end record (a zip written to a pipe)",

@@ -108,7 +108,8 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
         .map(|c| crypto::cert_info(c).map(|i| i.subject_cn.unwrap_or_default()).unwrap_or_else(|e| format!("<{e}>")))
         .collect();
     // What the timestamp says, unchecked here (`verify` checks it against the store's TSA).
-    let stamp = block.timestamp.as_deref().map(signer::timestamp::describe);
+    // (An empty token: the line was reserved and the TSA did not answer.)
+    let stamp = block.timestamp.as_deref().filter(|t| !t.is_empty()).map(signer::timestamp::describe);
     let timestamp = match &stamp {
         None => serde_json::Value::Null,
         Some(Ok(s)) => serde_json::json!({"time": s.time, "serial": s.serial, "tsa": s.tsa}),
@@ -154,7 +155,8 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     ];
     // The timestamp as a TimeStampResp: `openssl ts -verify -data signature.der -in
     // timestamp.tsr -CAfile <TSA root>` checks it.
-    if let Some(token) = &block.timestamp {
+    let token = block.timestamp.as_deref().filter(|t| !t.is_empty());
+    if let Some(token) = token {
         files.push(("timestamp.tsr", signer::timestamp::as_response(token).map_err(signer::Error::from)?));
     }
     for (name, bytes) in &files {
@@ -171,7 +173,7 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     });
     let dgst = st.content.digest_algorithm.openssl_name();
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
-    let tsr = if block.timestamp.is_some() {
+    let tsr = if token.is_some() {
         "\n  openssl ts -verify -data signature.der -in timestamp.tsr -CAfile <TSA root.pem>"
     } else {
         ""

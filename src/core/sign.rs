@@ -67,6 +67,8 @@ pub struct Signed {
     pub inspected: Inspected,
     /// Zero bytes after the source's end record, left out of the signed package.
     pub dropped_padding: u64,
+    /// Whether the signature carries a timestamp.
+    pub timestamped: bool,
 }
 
 /// Signs `src` into `out`. `progress` is called with the bytes processed so far.
@@ -174,7 +176,14 @@ pub fn sign_package<R: Read + Seek, W: Write>(
     }
     w.write_all(&blk).map_err(|e| Error::io("writing the signed package", e))?;
     w.flush().map_err(|e| Error::io("writing the signed package", e))?;
-    Ok(Signed { statement, package_len: content_length + blk.len() as u64, inspected, dropped_padding: end.padding })
+    let timestamped = token.as_ref().is_some_and(|t| !t.is_empty());
+    Ok(Signed {
+        statement,
+        package_len: content_length + blk.len() as u64,
+        inspected,
+        dropped_padding: end.padding,
+        timestamped,
+    })
 }
 
 /// The last `n` bytes of the concatenation of `pieces`.

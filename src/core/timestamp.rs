@@ -95,7 +95,8 @@ pub enum TimestampError {
 /// (`signature.der`: DER for ECDSA, the raw 64 bytes for Ed25519). The edge implements
 /// it over HTTP; signing stays pure.
 pub trait Stamper: Send + Sync {
-    /// The token for `signed`.
+    /// The token for `signed`; empty when the signature may go without one (a profile
+    /// that signs without the TSA when it does not answer).
     fn stamp(&self, signed: &[u8]) -> Result<Vec<u8>, TimestampError>;
 }
 

@@ -151,8 +151,23 @@ pub struct ProfileRecord {
     pub signature_validity: Validity,
     /// Whether versions bring their own certificate chain.
     pub own_chain: bool,
+    /// Whether it signs without a timestamp when the store's TSA does not answer.
+    #[serde(default)]
+    pub sign_without_tsa: bool,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+/// The settings a new profile is created with.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileOptions {
+    /// Platform (an own chain's key decides it instead).
+    pub platform: Platform,
+    /// Signature validity.
+    pub validity: Validity,
+    /// Sign without a timestamp when the store's TSA does not answer (off by default:
+    /// signing fails instead, and jobs retry).
+    pub sign_without_tsa: bool,
 }
 
 /// One profile version. Immutable.
@@ -222,6 +237,8 @@ pub struct Profile {
     pub platform: Platform,
     /// Signature validity.
     pub signature_validity: Validity,
+    /// Whether it signs without a timestamp when the store's TSA does not answer.
+    pub sign_without_tsa: bool,
     /// Creation time.
     pub created_at: Timestamp,
     /// When canceled.
@@ -345,23 +362,28 @@ pub async fn create_profile(
     store: &Store,
     home: &Home,
     name: &ProfileName,
-    platform: Platform,
-    validity: Validity,
+    options: ProfileOptions,
     first: NewVersion,
     now: Timestamp,
 ) -> Result<Profile, Error> {
     let own_chain = matches!(first, NewVersion::OwnChain { .. });
     let platform = match &first {
         NewVersion::OwnChain { key, .. } => key.platform(),
-        NewVersion::Issued => platform,
+        NewVersion::Issued => options.platform,
     };
     // Check what can fail before the name is taken.
     let ca = match first {
         NewVersion::Issued => Some(ca_with_key(store, home).await?),
         NewVersion::OwnChain { .. } => None,
     };
-    let record =
-        ProfileRecord { name: name.clone(), platform, signature_validity: validity, own_chain, created_at: now };
+    let record = ProfileRecord {
+        name: name.clone(),
+        platform,
+        signature_validity: options.validity,
+        own_chain,
+        sign_without_tsa: options.sign_without_tsa,
+        created_at: now,
+    };
     store.create_record(&keys::profile(name)?, &record).await.map_err(|e| match e {
         StoreError::AlreadyExists { .. } => Error::from(ProfileError::NameTaken { name: name.clone() }),
         e => e.into(),
@@ -536,6 +558,7 @@ pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, 
         status,
         platform: record.platform,
         signature_validity: record.signature_validity,
+        sign_without_tsa: record.sign_without_tsa,
         created_at: record.created_at,
         canceled_at: canceled.map(|c| c.canceled_at),
         current_version: current.map(|v| v.version.clone()),
@@ -618,7 +641,7 @@ pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) ->
             ProfileError::VersionMissing { version: VersionRef { profile: name.clone(), version: current } }
         })?;
     let key = signing_key(home, &version.version)?;
-    let stamper = crate::tsa::stamper(store).await?;
+    let stamper = crate::tsa::stamper(store, profile.sign_without_tsa).await?;
     Ok(SigningIdentity { version, key, validity: profile.signature_validity, stamper })
 }
 

@@ -10,7 +10,7 @@ use crate::crypto;
 use crate::error::Error;
 use crate::model::Timestamp;
 use crate::store::{Store, keys};
-use crate::timestamp::Stamper;
+use crate::timestamp::{Stamper, TimestampError};
 use crate::tsa_http::HttpStamper;
 
 /// A TSA: where to ask, and the root its tokens must chain to.
@@ -54,11 +54,26 @@ pub async fn current(store: &Store) -> Result<Option<TsaConfig>, Error> {
     Ok(store.get_record(&keys::numbered(&prefix, n)?).await?)
 }
 
-/// What signing with this store stamps with: its TSA, or none.
-pub async fn stamper(store: &Store) -> Result<Option<Arc<dyn Stamper>>, Error> {
+/// What signing with this store stamps with: its TSA, or none. With `without_tsa_ok`
+/// (the profile's setting), a TSA that does not answer leaves the signature untimestamped
+/// instead of failing it; any other failure (a refusal, a bad token) still fails it.
+pub async fn stamper(store: &Store, without_tsa_ok: bool) -> Result<Option<Arc<dyn Stamper>>, Error> {
     let Some(config) = current(store).await? else {
         return Ok(None);
     };
-    let stamper: Arc<dyn Stamper> = Arc::new(HttpStamper::new(&config.url, config.root_der()?)?);
+    let http = HttpStamper::new(&config.url, config.root_der()?)?;
+    let stamper: Arc<dyn Stamper> = if without_tsa_ok { Arc::new(Optional(http)) } else { Arc::new(http) };
     Ok(Some(stamper))
+}
+
+/// A stamper whose TSA may fail to answer: then the signature goes untimestamped.
+struct Optional(HttpStamper);
+
+impl Stamper for Optional {
+    fn stamp(&self, signed: &[u8]) -> Result<Vec<u8>, TimestampError> {
+        match self.0.stamp(signed) {
+            Err(TimestampError::Unavailable { .. }) => Ok(Vec::new()),
+            other => other,
+        }
+    }
 }

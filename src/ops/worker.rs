@@ -749,14 +749,14 @@ impl Inner {
     /// Signs a job's source into staging and publishes it once (see the module docs):
     /// the profile check, the signing to a staging object, the one publication.
     async fn sign_job(&self, job: &JobRecord, n: u64, flag: &Arc<LeaseFlag>) -> Result<JobResult, AttemptError> {
-        let (version, key) = self.check_profile(job).await?;
+        let identity = self.check_profile(job).await?;
         let (dest, dest_path) = parse_object_url(&job.signed_object)?;
         if exists(&dest, &dest_path, &job.signed_object).await? {
             // An earlier attempt published it and died before recording that.
             return self.adopt(job, dest, dest_path, n).await;
         }
         let staging = jobs::staging_path(&dest_path, n)?;
-        let (signed, sha256) = self.sign_to_staging(job, flag, version, key, &dest, &staging).await?;
+        let (signed, sha256) = self.sign_to_staging(job, flag, identity, &dest, &staging).await?;
         if !self.publish_once(job, n, flag, &dest, &staging, &dest_path).await? {
             return self.adopt(job, dest, dest_path, n).await;
         }
@@ -778,7 +778,7 @@ impl Inner {
 
     /// The profile must still sign: canceled or revoked since submission fails the job;
     /// a version whose key is not in this home is left to a worker that has it.
-    async fn check_profile(&self, job: &JobRecord) -> Result<(VersionRecord, SecretKey), AttemptError> {
+    async fn check_profile(&self, job: &JobRecord) -> Result<JobIdentity, AttemptError> {
         let version_ref = job.version_ref();
         let profile = profiles::show_profile(&self.store, &job.profile).await?;
         if profile.status == ProfileStatus::Canceled {
@@ -791,7 +791,7 @@ impl Inner {
         }
         let version = jobs::version_record(&self.store, job).await?;
         match profiles::signing_key(&self.home, &version_ref) {
-            Ok(key) => Ok((version, key)),
+            Ok(key) => Ok(JobIdentity { version, key, sign_without_tsa: profile.sign_without_tsa }),
             Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => Err(AttemptError::NoKey(e.to_string())),
             Err(e) => Err(e.into()),
         }
@@ -804,15 +804,15 @@ impl Inner {
         &self,
         job: &JobRecord,
         flag: &Arc<LeaseFlag>,
-        version: VersionRecord,
-        key: SecretKey,
+        identity: JobIdentity,
         dest: &Arc<DynObjectStore>,
         staging: &Path,
     ) -> Result<(Signed, String), AttemptError> {
         let (src, src_path) = parse_object_url(&job.source.url)?;
         let reader = open_pinned(src, src_path, &job.source).await?;
         let writer = ObjectWriter::create(Arc::clone(dest), staging.clone()).await?;
-        let stamper = crate::tsa::stamper(&self.store).await?;
+        let JobIdentity { version, key, sign_without_tsa } = identity;
+        let stamper = crate::tsa::stamper(&self.store, sign_without_tsa).await?;
         let now = self.clock.now();
         let params = SignParams {
             key,
@@ -1074,6 +1074,13 @@ fn worker_id(host: &str, pid: u32) -> String {
     let random: String = uuid::Uuid::new_v4().simple().to_string().chars().take(6).collect();
     let host = if host.is_empty() { "host".to_owned() } else { host };
     format!("{host}-{pid}-{random}")
+}
+
+/// What a job signs with: its version's record and key, and the profile's TSA setting.
+struct JobIdentity {
+    version: VersionRecord,
+    key: SecretKey,
+    sign_without_tsa: bool,
 }
 
 #[cfg(test)]

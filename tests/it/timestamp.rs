@@ -329,3 +329,27 @@ fn a_key_compromise_revokes_every_signature_the_key_could_have_made() {
     let f = failures(&env.json(["verify", stamped.to_str().unwrap()]).expect(1));
     assert_eq!(f[0].0, "revocation", "{f:?}");
 }
+
+/// A profile created with `--sign-without-tsa` signs untimestamped when the TSA does not
+/// answer, and says so; the package verifies, as an untimestamped one.
+#[test]
+fn a_profile_may_sign_without_the_tsa_when_it_does_not_answer() {
+    let env = Env::new();
+    env.run(["init"]).expect(0);
+    env.run(["profile", "create", "Lenient", "--sign-without-tsa"]).expect(0);
+    let tsa = Tsa::start();
+    tsa.configure(&env);
+    let src = fixture("packages/hello-function.zip");
+    let stamped = env.sign("Lenient", &src, "stamped.zip");
+    stamp_of(&stamped, &tsa);
+    drop(tsa);
+    let out = env.path("lenient.zip");
+    let r = env.json(["sign", "--profile", "Lenient", src.to_str().unwrap(), "-o", out.to_str().unwrap()]).expect(0);
+    assert_eq!(r.json()["timestamped"], false);
+    let shown = env.json(["signature", "show", out.to_str().unwrap()]).expect(0).json();
+    assert!(shown["timestamp"].is_null(), "{shown}");
+    env.run(["verify", out.to_str().unwrap()]).expect(0);
+    assert_eq!(env.json(["profile", "show", "Lenient"]).expect(0).json()["sign_without_tsa"], true);
+    // Same length as a timestamped package: the line was reserved, and is empty.
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), std::fs::metadata(&stamped).unwrap().len());
+}

@@ -6,6 +6,7 @@
 //! > statement = canonical JSON, printable ASCII (see statement.rs)
 //! > signature = "signature " base64(raw signature) LF
 //! > timestamp = "timestamp " base64(DER RFC 3161 token) *"." LF  ; exactly 8192 bytes
+//! >             (no token: the line was reserved, the TSA did not answer)
 //! > trailer   = "end " 10DIGIT " signer-signature/v1" LF   ; 10DIGIT = block length
 //! > payload   = HEADER statement LF                         ; what the signature is over
 //! > ```
@@ -34,7 +35,9 @@ pub struct Block {
     pub statement: Statement,
     /// The raw signature.
     pub signature: Vec<u8>,
-    /// The RFC 3161 timestamp token over the signature (DER), if the block has one.
+    /// The timestamp line's RFC 3161 token over the signature (DER), if the block has the
+    /// line; an empty token is a line reserved for a timestamp the TSA did not give (the
+    /// signature is untimestamped).
     pub timestamp: Option<Vec<u8>>,
     /// The block's length in bytes.
     pub len: usize,
@@ -166,7 +169,7 @@ fn parse_timestamp_line(line: &[u8]) -> Result<Vec<u8>, FormatError> {
         return Err(bad("the timestamp line's padding is not only '.'"));
     }
     let token = B64.decode(b64).map_err(|_| bad("the timestamp is not standard base64"))?;
-    if token.is_empty() || B64.encode(&token).as_bytes() != b64 {
+    if B64.encode(&token).as_bytes() != b64 {
         return Err(bad("the timestamp's base64 is not canonical"));
     }
     Ok(token)
@@ -227,6 +230,9 @@ mod tests {
         assert_eq!(parsed.timestamp.as_deref(), Some(&[0x30, 0x03, 0x02, 0x01, 0x01][..]));
         assert_eq!((parsed.payload, parsed.signature), (p, vec![7u8; 96]));
         assert!(t.iter().all(|c| c.is_ascii() && (*c == b'\n' || !c.is_ascii_control())));
+        let reserved = encode(&payload(&statement()).unwrap(), &[7; 96], Some(&[])).unwrap();
+        assert_eq!(reserved.len(), t.len());
+        assert_eq!(parse(&reserved).unwrap().timestamp, Some(Vec::new()));
         let most = vec![0x5a; MAX_TIMESTAMP_TOKEN];
         assert_eq!(
             parse(&encode(&payload(&statement()).unwrap(), &[7; 96], Some(&most)).unwrap()).unwrap().timestamp,
