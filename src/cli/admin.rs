@@ -75,9 +75,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
         AdminCmd::Add { name, public_key } => {
             let store = ctx.store()?;
             let pem = match public_key {
-                Some(path) => {
-                    String::from_utf8_lossy(&super::revocations::read_bounded(&path, 64 * 1024)?).into_owned()
-                }
+                Some(path) => super::revocations::read_pem(&path)?,
                 None => admins::keygen(&ctx.home()?, &name)?,
             };
             let spki = crypto::parse_pem_public_key(&pem).map_err(signer::Error::from)?;

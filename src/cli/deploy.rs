@@ -13,10 +13,11 @@ use signer::clock;
 use signer::deploy::{self, Sizes, field_path, layer_path};
 use signer::error::exit;
 use signer::judge;
+use signer::judge::Grounds;
 use signer::layers;
 use signer::location::Location;
 use signer::model::{LayerVersionRef, Timestamp};
-use signer::policy::{Revocations, Trust};
+use signer::policy::Trust;
 use signer::store::Store;
 use signer::verdict::{Decision, PackageVerdict, Role, Verdict};
 use signer::verify::{Integrity, WholeHash};
@@ -105,7 +106,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
 
     let trust = config.trust();
     let judged = futures::future::try_join_all(
-        packages.iter().map(|p| judge_package(&store, p, ctx.out.verdict_hash(), &trust, &standing.revocations, at)),
+        packages.iter().map(|p| judge_package(&store, p, ctx.out.verdict_hash(), &trust, &standing.grounds, at)),
     )
     .await?;
     let sizes = Sizes {
@@ -185,12 +186,12 @@ async fn judge_package(
     p: &Package,
     whole: WholeHash,
     trust: &Trust<'_>,
-    revocations: &Revocations,
+    grounds: &Grounds,
     at: Timestamp,
 ) -> anyhow::Result<PackageVerdict> {
     let read = judge::read(&p.loc, whole, |_| {}).await.with_context(|| format!("at {} ({})", p.path, p.name))?;
     let unsigned = matches!(read.integrity, Integrity::Unsigned);
-    let mut verdict = judge::judge(store, &read, p.role, p.name.clone(), trust, revocations, at).await?;
+    let mut verdict = judge::judge(store, &read, p.role, p.name.clone(), trust, grounds, at).await?;
     if unsigned {
         verdict.unzipped_size = Some(measure(p).await?);
     }

@@ -228,7 +228,7 @@ impl Ctx {
         if let Some(pin) = Pin::parse_fingerprint(arg) {
             return Ok(PinSource::Given(pin?));
         }
-        let pem = revocations::read_bounded(std::path::Path::new(arg), 64 * 1024)
+        let pem = revocations::read_bounded(std::path::Path::new(arg), revocations::MAX_PEM_FILE)
             .with_context(|| format!("reading the trust root {arg}"))?;
         let pem = String::from_utf8(pem).map_err(|_| TrustError::BadPin { why: format!("{arg} is not a PEM text") })?;
         Ok(PinSource::Given(Pin::from_pem(&pem)?))

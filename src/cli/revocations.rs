@@ -12,8 +12,8 @@ use signer::bundle;
 use signer::clock;
 use signer::crypto::SecretKey;
 use signer::error::exit;
+use signer::judge::Grounds;
 use signer::location::Location;
-use signer::policy::Revocations;
 use signer::profiles;
 use signer::revlist::{self, MaxAge};
 use signer::snapshot::Snapshot;
@@ -40,7 +40,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let RevocationsCmd::Export { o } = cmd;
     let store = ctx.read_store()?;
     let home = ctx.home()?;
-    let ca = profiles::root_ca(&store).await?;
+    let ca = store.root_ca().await?;
     let der = profiles::read_root_ca_key(&home, &ca, "export revocation lists")?;
     let key = SecretKey::from_pkcs8(&der).map_err(signer::Error::from)?;
     let revocations = profiles::revocations(&store).await?;
@@ -88,11 +88,12 @@ pub(super) struct TrustArgs {
     max_age: MaxAge,
 }
 
-/// What judging trusts beyond the package: the revocations, and the snapshot they were
-/// checked against.
+/// What judging trusts beyond the package: the revocations and the TSA root, and the
+/// snapshot the revocations were checked against.
 pub(super) struct Standing {
-    /// Everything revoked: the snapshot's, the store's records, the list's.
-    pub(super) revocations: Revocations,
+    /// Everything revoked (the snapshot's, the store's records, the list's) and the
+    /// store's TSA root.
+    pub(super) grounds: Grounds,
     /// The store's newest trust snapshot, fresh and not rolled back.
     pub(super) snapshot: Snapshot,
 }
@@ -132,8 +133,9 @@ impl TrustArgs {
         revlist::merge(&mut all, profiles::revocations(store).await?);
         if let Some(path) = &self.revocations {
             let bytes = read_bounded(path, revlist::MAX_LIST_BYTES)?;
-            let root = profiles::root_ca(store).await?.der()?;
-            let list = revlist::verify(&bytes, &root, now, Some(self.max_age))
+            // Signed by the pinned root, whatever the store says its root is.
+            let root = store.trusted_root().await?.der();
+            let list = revlist::verify(&bytes, root, now, Some(self.max_age))
                 .with_context(|| format!("reading {}", path.display()))?;
             ctx.out.debug(format!(
                 "revocation list {} issued {}: {} version(s), {} job(s)",
@@ -144,8 +146,21 @@ impl TrustArgs {
             ));
             revlist::merge(&mut all, list.revocations);
         }
-        Ok(Standing { revocations: all, snapshot })
+        let tsa_root = match signer::tsa::current(store).await? {
+            Some(tsa) => Some(tsa.root_der()?),
+            None => None,
+        };
+        Ok(Standing { grounds: Grounds { revocations: all, tsa_root }, snapshot })
     }
+}
+
+/// The largest PEM file read (a certificate or a public key): 64 KiB.
+pub(super) const MAX_PEM_FILE: usize = 64 * 1024;
+
+/// Reads a local PEM file (at most [`MAX_PEM_FILE`]) as text; bytes that are not UTF-8
+/// are left for the PEM parser to refuse.
+pub(super) fn read_pem(path: &std::path::Path) -> anyhow::Result<String> {
+    Ok(String::from_utf8_lossy(&read_bounded(path, MAX_PEM_FILE)?).into_owned())
 }
 
 /// Reads a local file of at most `max` bytes (more is refused with exit 3, without

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::Ctx;
 use signer::crypto;
 use signer::error::exit;
-use signer::store::StoreError;
+use signer::store::{PinSource, StoreError};
 use signer::trust::{Pin, TrustError};
 
 #[derive(Debug, Subcommand)]
@@ -121,11 +121,11 @@ async fn refresh(ctx: &Ctx) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-async fn show(ctx: &Ctx, source: &signer::store::PinSource, pin: &Pin) -> anyhow::Result<u8> {
+async fn show(ctx: &Ctx, source: &PinSource, pin: &Pin) -> anyhow::Result<u8> {
     let fingerprint = pin.fingerprint()?;
     let from = match source {
-        signer::store::PinSource::Given(_) => "--trust-root".to_owned(),
-        signer::store::PinSource::Home(dir) => dir.join(signer::home::PIN_FILE).display().to_string(),
+        PinSource::Given(_) => "--trust-root".to_owned(),
+        PinSource::Home(dir) => dir.join(signer::home::PIN_FILE).display().to_string(),
     };
     let cert = match pin {
         Pin::Certificate(der) => Some(crypto::cert_info(der)?),

@@ -35,7 +35,7 @@ pub(super) enum TsaCmd {
 pub(super) async fn run(ctx: &Ctx, cmd: TsaCmd) -> anyhow::Result<u8> {
     match cmd {
         TsaCmd::Set { url, root } => {
-            let pem = String::from_utf8_lossy(&super::revocations::read_bounded(&root, 64 * 1024)?).into_owned();
+            let pem = super::revocations::read_pem(&root)?;
             let certs = crypto::parse_pem_certs(&pem).map_err(signer::Error::from)?;
             let der = certs.into_iter().next().context("the TSA root file holds no certificate")?;
             let config = tsa::set(&ctx.store()?, &url, &der, clock::now()).await?;

@@ -42,8 +42,8 @@ pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
     let read = judge::read(&loc, ctx.out.verdict_hash(), move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let read = read?;
-    let pkg = judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &standing.revocations, at)
-        .await?;
+    let pkg =
+        judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &standing.grounds, at).await?;
     let verdict = Verdict::new(config.policy(), vec![pkg], vec![]);
     ctx.out.emit(&verdict, verdict.to_text())?;
     Ok(match verdict.decision {

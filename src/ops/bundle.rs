@@ -78,7 +78,7 @@ pub async fn export(store: &Store, now: Timestamp) -> Result<(Vec<u8>, Summary),
         let Some(bytes) = store.get_bytes(&key).await? else {
             continue;
         };
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| not_json(&key))?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| not_text(&key))?;
         objects.insert(key.to_string(), text);
     }
     let summary = Summary { objects: objects.len(), snapshot: snapshot.number, snapshot_issued_at: snapshot.issued_at };
@@ -89,7 +89,7 @@ pub async fn export(store: &Store, now: Timestamp) -> Result<(Vec<u8>, Summary),
     Ok((out, summary))
 }
 
-fn not_json(key: &Key) -> Error {
+fn not_text(key: &Key) -> Error {
     TrustError::BadBundle { why: format!("the store's object {key} is not UTF-8 text; it cannot be bundled") }.into()
 }
 

@@ -206,7 +206,7 @@ pub fn check_description(d: &str) -> Result<(), Error> {
 /// versions that exist.
 async fn ensure_versions_exist(store: &Store, versions: &[VersionRef]) -> Result<(), Error> {
     for v in versions {
-        if profiles::trusted_version(store, v).await?.is_none() {
+        if profiles::trusted_version(store, v, None).await?.is_none() {
             return Err(CscError::UnknownPublisher { version: v.clone() }.into());
         }
     }

@@ -24,6 +24,16 @@ pub async fn read(
         .map_err(|e| Error::Internal(format!("verification task failed: {e}")))?
 }
 
+/// What every package of one verification is judged against besides its config, read
+/// from the store once: the revocations, and the root of the TSA whose timestamps count.
+#[derive(Debug, Clone, Default)]
+pub struct Grounds {
+    /// Everything revoked and canceled.
+    pub revocations: Revocations,
+    /// The store's TSA root (DER), if it has a TSA.
+    pub tsa_root: Option<Vec<u8>>,
+}
+
 /// Judges one package already read.
 pub async fn judge(
     store: &Store,
@@ -31,16 +41,18 @@ pub async fn judge(
     role: Role,
     name: String,
     trust: &Trust<'_>,
-    revocations: &Revocations,
+    grounds: &Grounds,
     at: Timestamp,
 ) -> Result<PackageVerdict, Error> {
+    let revocations = &grounds.revocations;
     let (checks, signature, unzipped_size) = match &read.integrity {
         Integrity::Unsigned => (policy::evaluate(&Evidence::Unsigned, trust, revocations, at), None, None),
         Integrity::Broken { reason, .. } => {
             (policy::evaluate(&Evidence::Broken(reason), trust, revocations, at), None, None)
         }
         Integrity::Intact(block) => {
-            let trusted = match profiles::trusted_version(store, &block.statement.version_ref()).await {
+            let version = block.statement.version_ref();
+            let trusted = match profiles::trusted_version(store, &version, grounds.tsa_root.as_deref()).await {
                 Ok(trusted) => Ok(trusted),
                 // A version record the pinned root did not seal: the verdict names it.
                 Err(Error::Store(StoreError::Trust(e @ TrustError::Untrusted { .. }))) => Err(e.to_string()),

@@ -262,11 +262,6 @@ pub struct VersionSummary {
     pub revoked_effective: Option<Timestamp>,
 }
 
-/// The store's root CA, or a not-found error that says to run `signer init`.
-pub async fn root_ca(store: &Store) -> Result<RootCa, Error> {
-    Ok(store.root_ca().await?)
-}
-
 /// What [`init`] did.
 #[derive(Debug)]
 pub struct Initialised {
@@ -338,7 +333,7 @@ async fn create_root(store: &Store, home: &Home, now: Timestamp) -> Result<(Root
         Err(StoreError::AlreadyExists { .. }) => {
             // Another `init` won the race: use its CA; ours was never published.
             std::fs::remove_file(&key_path).map_err(|e| Error::io(format!("removing {}", key_path.display()), e))?;
-            Ok((root_ca(store).await?, false))
+            Ok((store.root_ca().await?, false))
         }
         Err(e) => Err(e.into()),
     }
@@ -422,7 +417,7 @@ pub fn read_root_ca_key(home: &Home, ca: &RootCa, what: &'static str) -> Result<
 }
 
 async fn ca_with_key(store: &Store, home: &Home) -> Result<(RootCa, SecretKey), Error> {
-    let ca = root_ca(store).await?;
+    let ca = store.root_ca().await?;
     let der = read_root_ca_key(home, &ca, "create profile versions")?;
     Ok((ca, SecretKey::from_pkcs8(&der)?))
 }
@@ -656,8 +651,13 @@ pub fn signing_key(home: &Home, version: &VersionRef) -> Result<SecretKey, Error
     Ok(SecretKey::from_pkcs8(&der)?)
 }
 
-/// What the store trusts for a profile version, for authenticity checks.
-pub async fn trusted_version(store: &Store, version: &VersionRef) -> Result<Option<TrustedVersion>, Error> {
+/// What the store trusts for a profile version, for authenticity checks; `tsa_root` is
+/// the root of the TSA whose timestamps count (see [`crate::tsa::current`]).
+pub async fn trusted_version(
+    store: &Store,
+    version: &VersionRef,
+    tsa_root: Option<&[u8]>,
+) -> Result<Option<TrustedVersion>, Error> {
     let Some(record) =
         store.get_record::<VersionRecord>(&keys::profile_version(&version.profile, &version.version)?).await?
     else {
@@ -668,11 +668,7 @@ pub async fn trusted_version(store: &Store, version: &VersionRef) -> Result<Opti
         (Some(c), Some(a)) => (c.clone(), a.clone()),
         _ => return Ok(None),
     };
-    let tsa_root = match crate::tsa::current(store).await? {
-        Some(tsa) => Some(tsa.root_der()?),
-        None => None,
-    };
-    Ok(Some(TrustedVersion { version: record.version, certificate, anchor, tsa_root }))
+    Ok(Some(TrustedVersion { version: record.version, certificate, anchor, tsa_root: tsa_root.map(<[u8]>::to_vec) }))
 }
 
 /// Revokes a profile version from `effective` (which must not be in the future and may

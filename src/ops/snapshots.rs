@@ -22,18 +22,21 @@ pub async fn newest(store: &Store) -> Result<Option<Snapshot>, Error> {
     numbered(store, n).await.map(Some)
 }
 
-/// The newest snapshot that a revoked administrator did not seal: what the next one
-/// builds on (a revoked key's snapshots may have dropped anything).
-async fn newest_trusted(store: &Store) -> Result<Option<Snapshot>, Error> {
-    for n in store.list_numbered(&keys::snapshots()?).await?.into_iter().rev() {
+/// The highest snapshot number in the store, and the newest snapshot that a revoked
+/// administrator did not seal: what the next one builds on (a revoked key's snapshots may
+/// have dropped anything), numbered after all of them.
+async fn newest_trusted(store: &Store) -> Result<(u64, Option<Snapshot>), Error> {
+    let numbers = store.list_numbered(&keys::snapshots()?).await?;
+    let last = numbers.last().copied().unwrap_or(0);
+    for n in numbers.into_iter().rev() {
         match numbered(store, n).await {
             Err(Error::Store(StoreError::Trust(TrustError::Untrusted {
                 why: Untrusted::RevokedAdmin { .. }, ..
             }))) => {}
-            other => return other.map(Some),
+            other => return other.map(|s| (last, Some(s))),
         }
     }
-    Ok(None)
+    Ok((last, None))
 }
 
 async fn numbered(store: &Store, n: u64) -> Result<Snapshot, Error> {
@@ -59,9 +62,7 @@ async fn numbered(store: &Store, n: u64) -> Result<Snapshot, Error> {
 pub async fn publish(store: &Store, now: Timestamp) -> Result<Snapshot, Error> {
     let prefix = keys::snapshots()?;
     for attempt in 0..CREATE_NEXT_ATTEMPTS {
-        let prev = newest_trusted(store).await?;
-        // Numbered after the newest of all, built on the newest trusted one.
-        let last = store.list_numbered(&prefix).await?.last().copied().unwrap_or(0);
+        let (last, prev) = newest_trusted(store).await?;
         let mut next = Snapshot::next(prev.as_ref(), found(store).await?, now);
         next.number = last.saturating_add(1);
         match store.create_record(&keys::numbered(&prefix, next.number)?, &next).await {

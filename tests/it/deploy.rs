@@ -466,7 +466,7 @@ fn an_exported_revocation_list_works_without_the_stores_revocations() {
     let old = env.path("old.json");
     let store = store_of(&env);
     let home = Home::open(&env.home()).unwrap();
-    let ca = rt().block_on(signer::profiles::root_ca(&store)).unwrap();
+    let ca = rt().block_on(store.root_ca()).unwrap();
     let key = home.read_key(&KeyId::RootCa { fingerprint: ca.fingerprint.clone() }).unwrap();
     let key = signer::crypto::SecretKey::from_pkcs8(&key).unwrap();
     let revs = rt().block_on(signer::profiles::revocations(&store)).unwrap();

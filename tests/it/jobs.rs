@@ -321,16 +321,11 @@ fn transient_failures_are_retried_with_backoff_and_give_up_after_three() {
     }
     let recovers_id: signer::model::JobId = recovers.parse().unwrap();
     let repaired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let summary = rt.block_on(async {
-        let (store, home) = open_library(&env);
-        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
-        let opts = signer::worker::WorkerOptions { until_idle: true, lease_secs: 3, ..Default::default() };
-        let clock = std::sync::Arc::new(signer::clock::ScaledClock::new(20));
+    let summary = {
         let (out_ok, repaired) = (out_ok.clone(), std::sync::Arc::clone(&repaired));
         // The first failed attempt of `recovers` is told before its retry is due: the
         // destination is mended then, so attempt 2 succeeds.
-        let worker = signer::worker::Worker::with_clock(store, home, opts, clock, move |r| {
+        run_fast_worker(&env, move |r| {
             if let signer::worker::Report::Ended { job, outcome: signer::worker::Outcome::Retrying { .. }, .. } = r
                 && job == recovers_id
                 && !repaired.swap(true, std::sync::atomic::Ordering::SeqCst)
@@ -338,9 +333,8 @@ fn transient_failures_are_retried_with_backoff_and_give_up_after_three() {
                 std::fs::remove_file(&out_ok).unwrap();
                 std::fs::create_dir(&out_ok).unwrap();
             }
-        });
-        worker.run(stop).await.unwrap()
-    });
+        })
+    };
     assert!(repaired.load(std::sync::atomic::Ordering::SeqCst), "attempt 1 of {recovers} never failed: {summary:?}");
     // Two retries of `never`, one of `recovers`; `never`'s end is recorded, but settling it
     // cannot clean its unwritable destination (told as unrecorded).
@@ -354,6 +348,22 @@ fn transient_failures_are_retried_with_backoff_and_give_up_after_three() {
     assert_eq!(v["status"], "Failed", "{v}");
     assert_eq!(v["attempts"], 3);
     assert!(v["status_reason"].as_str().unwrap().contains("gave up after 3 failed attempts"), "{v}");
+}
+
+/// Runs an in-process worker over `env`'s store until it is idle, on a clock 20 times as
+/// fast as the wall's (3 s leases), telling `report` what happens.
+fn run_fast_worker(
+    env: &Env,
+    report: impl Fn(signer::worker::Report) + Send + Sync + 'static,
+) -> signer::worker::Summary {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (store, home) = open_library(env);
+        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        let opts = signer::worker::WorkerOptions { until_idle: true, lease_secs: 3, ..Default::default() };
+        let clock = std::sync::Arc::new(signer::clock::ScaledClock::new(20));
+        signer::worker::Worker::with_clock(store, home, opts, clock, report).run(stop).await.unwrap()
+    })
 }
 
 fn wait_child(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
@@ -990,14 +1000,7 @@ fn a_tsa_that_does_not_answer_is_retried_then_fails_naming_it() {
     let out = env.path("out");
     std::fs::create_dir(&out).unwrap();
     let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let summary = rt.block_on(async {
-        let (store, home) = open_library(&env);
-        let (_tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
-        let opts = signer::worker::WorkerOptions { until_idle: true, lease_secs: 3, ..Default::default() };
-        let clock = std::sync::Arc::new(signer::clock::ScaledClock::new(20));
-        signer::worker::Worker::with_clock(store, home, opts, clock, |_| {}).run(stop).await.unwrap()
-    });
+    let summary = run_fast_worker(&env, |_| {});
     assert_eq!((summary.succeeded, summary.retried), (0, 2), "{summary:?}");
     let v = describe(&env, &id);
     assert_eq!(v["status"], "Failed", "{v}");

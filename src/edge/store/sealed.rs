@@ -79,6 +79,11 @@ impl Store {
         self
     }
 
+    /// The pin and sealing home, or [`TrustError::NoPin`] for a store opened plain.
+    fn trust_state(&self) -> Result<&Trusting, TrustError> {
+        self.trust.as_deref().ok_or(TrustError::NoPin { home: "(none given)".into() })
+    }
+
     /// This store, trusting the root `home` pins and sealing with its root key: what a
     /// program running where `signer init` ran uses.
     pub fn trusting_home(self, home: &Home) -> Self {
@@ -95,7 +100,7 @@ impl Store {
     /// The root this store's trust records are read with: the pin, which the store's
     /// `ca/root.json` must match ([`TrustError::RootMismatch`] otherwise).
     pub async fn trusted_root(&self) -> Result<&Root, StoreError> {
-        let t = self.trust.as_ref().ok_or(TrustError::NoPin { home: "(none given)".into() })?;
+        let t = self.trust_state()?;
         t.root
             .get_or_try_init(|| async {
                 let pin = t.pin.pin()?;
@@ -139,7 +144,7 @@ impl Store {
     /// The key that opens `name`'s seals: their root-sealed record, unless revoked.
     async fn admin_opener(&self, name: &AdminName) -> Result<Opener, StoreError> {
         let refuse = |why| TrustError::Untrusted { key: format!("admins/{name}.json"), why };
-        let t = self.trust.as_ref().ok_or(TrustError::NoPin { home: "(none given)".into() })?;
+        let t = self.trust_state()?;
         let revoked = t.revoked_admins.lock().map(|r| r.contains(name)).unwrap_or(true);
         if revoked || self.exists(&keys::admin_revocation(name)?).await? {
             return Err(refuse(Untrusted::RevokedAdmin { name: name.clone() }).into());
