@@ -701,6 +701,33 @@ fn unsafe_names_are_refused() {
     accept(&zip(vec![E::stored("x", b"x").raw_name(b"caf\xe9").with(|e| e.flags = 0)]));
 }
 
+/// A name not flagged UTF-8 whose bytes are valid UTF-8 reads two ways: CP437 (Python,
+/// Windows) and UTF-8 (the zip crate, Info-ZIP and libarchive on UTF-8 systems). Two
+/// entries that are one path in either reading are refused (found by the zip_differential
+/// fuzzer: the zip crate read such a name as UTF-8).
+#[test]
+fn names_that_collide_in_either_reading_are_refused() {
+    let utf8 = "caf\u{e9}.txt".as_bytes();
+    let z = zip(vec![
+        E::stored("x", b"flagged").raw_name(utf8).with(|e| e.flags = 0x0800),
+        E::stored("y", b"unflagged, the same bytes").raw_name(utf8).with(|e| e.flags = 0),
+    ]);
+    assert!(matches!(refuse_rule(&z), Rule::DuplicateName { .. }), "one path to UTF-8 readers");
+    // And two that are one path to CP437 readers only: distinct bytes can't be, so a
+    // flagged UTF-8 name and an unflagged one that spells it in CP437.
+    let cp437 = b"caf\x82.txt"; // 0x82 is é in CP437
+    let z = zip(vec![
+        E::stored("x", b"flagged").raw_name(utf8).with(|e| e.flags = 0x0800),
+        E::stored("y", b"cp437").raw_name(cp437).with(|e| e.flags = 0),
+    ]);
+    assert!(matches!(refuse_rule(&z), Rule::DuplicateName { .. }), "one path to CP437 readers");
+    // Distinct in both readings: fine.
+    accept(&zip(vec![
+        E::stored("x", b"flagged").raw_name(utf8).with(|e| e.flags = 0x0800),
+        E::stored("y", b"other").raw_name("caf\u{e8}.txt".as_bytes()).with(|e| e.flags = 0),
+    ]));
+}
+
 #[test]
 fn the_refusal_names_the_entry_the_rule_and_the_fix() {
     let err = refuse(&zip(vec![E::stored("a/../b", b"x")]));

@@ -133,6 +133,14 @@ impl Entry {
         }
     }
 
+    /// The name as a reader that takes stored bytes as UTF-8 whatever the flag reads it
+    /// (the zip crate, Info-ZIP and libarchive on UTF-8 systems): the stored bytes when
+    /// they are valid UTF-8, else [`Entry::name`]. For a name not flagged UTF-8 with
+    /// non-ASCII bytes this differs from the CP437 reading, so both are checked.
+    pub fn utf8_reading(&self) -> &str {
+        std::str::from_utf8(self.raw_name()).unwrap_or_else(|_| self.name())
+    }
+
     /// The name as stored.
     pub fn raw_name(&self) -> &[u8] {
         let at = self.name_at as usize;

@@ -111,17 +111,26 @@ fn path_hashes<'a>(state: &'a RandomState, name: &'a str) -> impl Iterator<Item 
 }
 
 /// No two entries may name the same path (once case and `/` runs are ignored), and no
-/// entry may lie under a file or symlink.
+/// entry may lie under a file or symlink — under either reading of a name that is not
+/// flagged UTF-8: CP437 (APPNOTE, Python, Windows) and its bytes as UTF-8 (the zip crate,
+/// Info-ZIP and libarchive on UTF-8 systems). Two names distinct in one reading may be
+/// one path in the other.
+pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
+    check_unique_as(entries, Entry::name)?;
+    check_unique_as(entries, Entry::utf8_reading)
+}
+
+/// [`check_unique`] for one reading of the names.
 ///
 /// Each path's hash with its entry, sorted (12 bytes per entry, no copy of any name); then
 /// equal neighbours are compared, and each folder of each name is looked up:
 /// O(n log n + total name length).
-pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
+fn check_unique_as(entries: &[Entry], name: fn(&Entry) -> &str) -> Result<(), ZipError> {
     let state = RandomState::new();
     let mut by_path: Vec<(u64, u32)> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| (path_hashes(&state, e.name()).last().unwrap_or(0), u32::try_from(i).unwrap_or(u32::MAX)))
+        .map(|(i, e)| (path_hashes(&state, name(e)).last().unwrap_or(0), u32::try_from(i).unwrap_or(u32::MAX)))
         .collect();
     by_path.sort_unstable();
     let at = |i: u32| entries.get(i as usize);
@@ -134,17 +143,17 @@ pub(crate) fn check_unique(entries: &[Entry]) -> Result<(), ZipError> {
         for (k, &(_, later)) in run.iter().enumerate().skip(1) {
             let Some(e) = at(later) else { continue };
             let earlier = run.iter().take(k).filter_map(|&(_, i)| at(i));
-            if let Some(other) = earlier.clone().find(|o| same_path(o.name(), usize::MAX, e.name())) {
-                return Err(ZipError::at(e.name(), Rule::DuplicateName { other: other.name().to_owned() }));
+            if let Some(other) = earlier.clone().find(|o| same_path(name(o), usize::MAX, name(e))) {
+                return Err(ZipError::at(name(e), Rule::DuplicateName { other: name(other).to_owned() }));
             }
         }
     }
     for e in entries {
-        let folders = segments(e.name()).count().saturating_sub(1);
-        for (k, h) in path_hashes(&state, e.name()).enumerate().take(folders) {
-            let file = with_hash(h).find(|o| o.kind != EntryKind::Directory && same_path(e.name(), k + 1, o.name()));
+        let folders = segments(name(e)).count().saturating_sub(1);
+        for (k, h) in path_hashes(&state, name(e)).enumerate().take(folders) {
+            let file = with_hash(h).find(|o| o.kind != EntryKind::Directory && same_path(name(e), k + 1, name(o)));
             if let Some(file) = file {
-                return Err(ZipError::at(e.name(), Rule::FileUsedAsDirectory { file: file.name().to_owned() }));
+                return Err(ZipError::at(name(e), Rule::FileUsedAsDirectory { file: name(file).to_owned() }));
             }
         }
     }
