@@ -29,6 +29,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -1085,6 +1086,96 @@ class Bench:
             proc.wait()
         return [sign, verify]
 
+    def row_custody(self) -> list[Row]:
+        """Signatures per second with the key in a PKCS#11 token (SoftHSM2) and in AWS KMS
+        (moto's server on 127.0.0.1), next to a key file: the same jobs, one signature
+        each, signed by one `worker --concurrency 4 --until-idle` that opens its key once."""
+        count = min(len(package_list(self.in_jobs)), 50)
+        hsm = Row("custody-pkcs11", f"key in SoftHSM2: {count} jobs, one signature each", goal_text="(report)")
+        kms = Row("custody-kms", f"key in AWS KMS (moto): {count} jobs, one signature each", goal_text="(report)")
+        module = Path("/usr/lib/softhsm/libsofthsm2.so")
+        moto_bin = ROOT / "target" / "moto-venv" / "bin" / "moto_server"
+        if not (module.is_file() and shutil.which("softhsm2-util")):
+            hsm.unavailable = "SoftHSM2 not installed (apt-get install softhsm2)"
+        if not moto_bin.is_file():
+            kms.unavailable = "moto not installed (bash scripts/test.sh installs it in target/moto-venv)"
+        pkgs = package_list(self.in_jobs)[:count]
+        moto = None
+        extra_env: dict[str, dict[str, str]] = {"file": {}}
+        try:
+            if not hsm.unavailable:
+                tokens = self.t("softhsm-tokens")
+                tokens.mkdir()
+                conf = self.t("softhsm2.conf")
+                conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+                pin = self.t("softhsm-pin")
+                pin.write_text("1234\n")
+                pin.chmod(0o600)
+                must(self.r.run(["softhsm2-util", "--init-token", "--free", "--label", "bench", "--so-pin", "5678",
+                                 "--pin", "1234"], env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+                                sync=False, timeout=60))
+                extra_env["pkcs11:token=bench"] = {"SOFTHSM2_CONF": str(conf), "SIGNER_PKCS11_MODULE": str(module),
+                                                   "SIGNER_PKCS11_PIN_FILE": str(pin)}
+            if not kms.unavailable:
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+                sock.close()
+                moto = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for _ in range(300):
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                extra_env["aws-kms"] = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
+                                        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+            n = {"i": 0}
+
+            def round_with(key_store: str):
+                n["i"] += 1
+                home, store = self.t(f"custody-home-{n['i']}"), self.t(f"custody-store-{n['i']}")
+                dest = self.t(f"custody-out-{n['i']}")
+                home.mkdir(mode=0o700)
+                dest.mkdir()
+                env = {**self.senv(home=home, store=store), **extra_env[key_store]}
+                try:
+                    must(self.signer("init", env=env, sync=False, timeout=120))
+                    must(self.signer("profile", "create", "Bench", "--key-store", key_store, env=env, sync=False,
+                                     timeout=120))
+                    for p in pkgs:
+                        must(self.signer("sign-job", "start", "--profile", "Bench", "--source", f"file://{p}",
+                                         "--destination", f"file://{dest}/", env=env, sync=False, timeout=120))
+                    warm_cache(self.in_jobs)
+                    w = must(self.signer("worker", "--concurrency", "4", "--until-idle", env=env, timeout=3600))
+                    signed = len(list(dest.rglob("*.zip")))
+                    if signed != len(pkgs):
+                        raise ValueError(f"{signed} of {len(pkgs)} jobs signed")
+                    return w
+                finally:
+                    self.rm(home, store, dest)
+
+            for row, key_store, label in ((hsm, "pkcs11:token=bench", "SoftHSM2"), (kms, "aws-kms", "AWS KMS (moto)")):
+                if row.unavailable:
+                    continue
+                row.signer, row.peer = Side(f"worker, key in {label}"), Side("worker, key file")
+                alternate(self.rounds, row.signer, lambda k=key_store: round_with(k), row.peer,
+                          lambda: round_with("file"))
+                per_s = {side.name: (count / side.wall if side.wall else None) for side in (row.signer, row.peer)}
+                row.extra = {"jobs": count, "signatures_per_s": per_s}
+                row.note = ("signatures per second, whole jobs (read, gate, sign, write): "
+                            + "; ".join(f"{k} {v:.1f}/s" for k, v in per_s.items() if v))
+        except (CmdFailed, ValueError, OSError) as e:
+            for row in (hsm, kms):
+                if not row.unavailable and not row.error:
+                    row.error = f"setup: {e}"
+        finally:
+            if moto is not None:
+                moto.kill()
+                moto.wait()
+        return [hsm, kms]
+
     def row_deploy(self) -> list[Row]:
         small = Row("deploy-small", "`signer deploy check`: function + 5 signed small layers",
                     goal_text="(report)")
@@ -1316,7 +1407,7 @@ class Bench:
             ("memory", self.row_memory), ("jobs", self.row_jobs), ("cold", self.row_cold),
             ("deploy", self.row_deploy), ("hash", self.row_hash),
             ("floor", self.row_hash_floor), ("entries", self.row_entries),
-            ("timestamp", self.row_timestamp),
+            ("timestamp", self.row_timestamp), ("custody", self.row_custody),
         ]
         for key, fn in steps:
             if only and key not in only:
@@ -1521,7 +1612,8 @@ def render(b: Bench, argv: list[str]) -> str:
              ("3c", "minisign"), ("4", "layer"), ("5", "memory"), ("6", "jobs"),
              ("7", "cold"), ("8a", "deploy-small"), ("8b", "deploy-large"),
              ("9a", "floor-sign"), ("9b", "floor-verify"), ("10", "entries"),
-             ("11a", "timestamp-sign"), ("11b", "timestamp-verify")]
+             ("11a", "timestamp-sign"), ("11b", "timestamp-verify"),
+             ("12a", "custody-pkcs11"), ("12b", "custody-kms")]
     for num, key in order:
         row = b.rows.get(key)
         if row is None:
@@ -1754,7 +1846,7 @@ def main() -> int:
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing target/release/signer without building")
     ap.add_argument("--only", help="comma-separated subset of: sign,verify,zipsigners,layer,"
-                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,profile")
+                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,custody,profile")
     ap.add_argument("--no-install", action="store_true",
                     help="do not install missing peers from the distribution's packages")
     ap.add_argument("--keep", action="store_true",

@@ -101,7 +101,25 @@ export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
 export AWS_ALLOW_HTTP=true
 # Settings from the caller's environment that would point the S3 client elsewhere.
-unset AWS_ENDPOINT AWS_ENDPOINT_URL_S3 AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION || true
+unset AWS_ENDPOINT AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_KMS AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION || true
+
+# The KMS tests (tests/it/custody.rs) start a moto of their own that enforces IAM.
+SIGNER_TEST_MOTO_SERVER="$(pwd)/$VENV/bin/moto_server"
+export SIGNER_TEST_MOTO_SERVER
+
+# --- SoftHSM2 for the PKCS#11 tests (tests/it/custody.rs): Debian's softhsm2 and opensc
+# (pkcs11-tool), as root; each test makes its own token in a temporary directory.
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+if [[ ! -f "$SOFTHSM_MODULE" ]] || ! command -v pkcs11-tool >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing softhsm2 opensc (apt)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends softhsm2 opensc >/dev/null
+  else
+    log "notice: not root; not installing softhsm2 and opensc (the PKCS#11 tests fail without them)"
+  fi
+fi
+export SIGNER_TEST_PKCS11_MODULE="$SOFTHSM_MODULE"
 
 # --- the zip writers and readers of tests/it/writers.rs ---------------------------------
 # Debian's zip, unzip, bsdtar and 7z (apt, as root only), and the npm zip libraries pinned

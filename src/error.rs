@@ -50,6 +50,7 @@ pub mod exit {
             Backend { .. } | Corrupt { .. } | Open { .. } => IO,
             Home(e) => of_home(e),
             Trust(e) => of_trust(e),
+            Custody(e) => of_custody(e),
         }
     }
 
@@ -92,6 +93,21 @@ pub mod exit {
         }
     }
 
+    /// The code of a key store error: a key that cannot be reached now (a locked token, a
+    /// wrong PIN, denied KMS access) is a failure (6), like a store that does not answer.
+    pub(crate) fn of_custody(e: &crate::custody::CustodyError) -> u8 {
+        use crate::custody::CustodyError::*;
+        match e {
+            _ if e.is_unavailable() => IO,
+            BadKeyStore { .. } | Unsupported { .. } | PinInUri { .. } => USAGE,
+            NotHere { .. } => NOT_FOUND,
+            BadReference { .. } => INVALID,
+            Home(e) => of_home(e),
+            Crypto(e) => of_crypto(e),
+            _ => IO,
+        }
+    }
+
     /// The code of a key, certificate or signature error.
     pub(crate) fn of_crypto(e: &super::CryptoError) -> u8 {
         use super::CryptoError::*;
@@ -100,7 +116,7 @@ pub mod exit {
                 INVALID
             }
             BadSignature | ChainInvalid { .. } | PlatformMismatch { .. } => DENIED,
-            Rng => IO,
+            Rng | KeyUnavailable { .. } => IO,
         }
     }
 
@@ -196,6 +212,7 @@ pub mod exit {
             Timestamp(crate::timestamp::TimestampError::Unavailable { .. }) => IO,
             Timestamp(_) => INVALID,
             Home(e) => of_home(e),
+            Custody(e) => of_custody(e),
             Profile(e) => of_profile(e),
             Csc(e) => of_csc(e),
             Job(e) => of_job(e),
@@ -235,6 +252,9 @@ pub enum Error {
     /// The home (private keys) failed.
     #[error(transparent)]
     Home(#[from] HomeError),
+    /// A key store (file, PKCS#11 token, AWS KMS) failed or refused.
+    #[error(transparent)]
+    Custody(#[from] crate::custody::CustodyError),
     /// A name or id broke its rule.
     #[error(transparent)]
     Name(#[from] NameError),
@@ -370,6 +390,13 @@ impl ExitCode for CryptoError {
 impl ExitCode for StoreError {
     fn exit_code(&self) -> u8 {
         exit::of_store(self)
+    }
+}
+
+#[cfg(test)]
+impl ExitCode for crate::custody::CustodyError {
+    fn exit_code(&self) -> u8 {
+        exit::of_custody(self)
     }
 }
 

@@ -86,7 +86,7 @@ pub use core::{
     crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, snapshot, timestamp, trust,
     verdict, verify, zipcheck,
 };
-pub use edge::{clock, home, location, store, tsa_http};
+pub use edge::{clock, custody, home, location, store, tsa_http};
 pub use ops::{admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, tsa, worker};
 
 pub use error::Error;

@@ -24,6 +24,8 @@ pub(super) enum AdminCmd {
         /// Where to write the public key (PEM).
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
+        #[command(flatten)]
+        key_store: super::KeyStoreArg,
     },
     /// Appoint an administrator (needs the root key): from then on, a home with their key
     /// and no root key seals trust records — layers, configs, revocations, cancellations,
@@ -39,8 +41,10 @@ pub(super) enum AdminCmd {
         /// The administrator's name.
         name: AdminName,
         /// Their public key (PEM, ECDSA P-384), from `signer admin keygen`.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "key_store")]
         public_key: Option<PathBuf>,
+        #[command(flatten)]
+        key_store: super::KeyStoreArg,
     },
     /// Revoke an administrator (needs the root key): every record they sealed, before or
     /// after, is untrusted from now on (a leaked key could have backdated any of them);
@@ -61,8 +65,8 @@ pub(super) enum AdminCmd {
 pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
     let now = clock::now();
     match cmd {
-        AdminCmd::Keygen { name, o } => {
-            let pem = admins::keygen(&ctx.home()?, &name)?;
+        AdminCmd::Keygen { name, o, key_store } => {
+            let pem = admins::keygen(&ctx.home()?, &name, &key_store.get())?;
             super::revocations::write_whole(&o, pem.as_bytes()).await?;
             let doc = serde_json::json!({"name": name, "public_key_file": o.display().to_string()});
             let text = format!(
@@ -72,11 +76,11 @@ pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
             );
             ctx.out.emit(&doc, text)?;
         }
-        AdminCmd::Add { name, public_key } => {
+        AdminCmd::Add { name, public_key, key_store } => {
             let store = ctx.store()?;
             let pem = match public_key {
                 Some(path) => super::revocations::read_pem(&path)?,
-                None => admins::keygen(&ctx.home()?, &name)?,
+                None => admins::keygen(&ctx.home()?, &name, &key_store.get())?,
             };
             let spki = crypto::parse_pem_public_key(&pem).map_err(signer::Error::from)?;
             let admin = admins::appoint(&store, &name, &spki, now).await?;

@@ -168,6 +168,28 @@ struct InitArgs {
     /// sealed too).
     #[arg(long)]
     seal_existing: bool,
+    #[command(flatten)]
+    key_store: KeyStoreArg,
+}
+
+/// `--key-store`, where new keys are generated.
+#[derive(Debug, clap::Args)]
+pub(super) struct KeyStoreArg {
+    /// Where the new key is generated and kept: `file` (a PKCS#8 file in the home; the
+    /// default), `aws-kms` (a new KMS key, SIGN_VERIFY, ECDSA only; the usual AWS
+    /// credential chain), or a PKCS#11 token by RFC 7512 URI, e.g. 'pkcs11:token=signer'
+    /// (the module from SIGNER_PKCS11_MODULE; the PIN from the file SIGNER_PKCS11_PIN_FILE
+    /// names, or SIGNER_PKCS11_PIN; never on the command line). A token or KMS key never
+    /// leaves it: the home keeps only a reference.
+    #[arg(long, value_name = "STORE")]
+    key_store: Option<signer::custody::KeyStore>,
+}
+
+impl KeyStoreArg {
+    /// The key store asked for, `file` when none was.
+    fn get(self) -> signer::custody::KeyStore {
+        self.key_store.unwrap_or_default()
+    }
 }
 
 /// Shells `completions` supports.
@@ -246,6 +268,18 @@ impl Ctx {
     }
 }
 
+/// The PKCS#11 module and PIN, from the environment only (never from arguments, which
+/// shell history and process listings keep).
+#[allow(clippy::disallowed_methods)] // the CLI edge is where the environment is read
+fn pkcs11_settings() -> signer::custody::Pkcs11Settings {
+    use signer::custody::{PKCS11_MODULE_ENV, PKCS11_PIN_ENV, PKCS11_PIN_FILE_ENV};
+    signer::custody::Pkcs11Settings {
+        module: std::env::var_os(PKCS11_MODULE_ENV).map(PathBuf::from),
+        pin_file: std::env::var_os(PKCS11_PIN_FILE_ENV).map(PathBuf::from),
+        pin: std::env::var(PKCS11_PIN_ENV).ok().map(zeroize::Zeroizing::new),
+    }
+}
+
 fn default_home() -> PathBuf {
     #[allow(clippy::disallowed_methods)] // the CLI edge is where the environment is read
     let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
@@ -263,6 +297,7 @@ pub fn main() -> ExitCode {
         }
     };
     let format = cli.global.output;
+    signer::custody::configure_pkcs11(pkcs11_settings());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -400,7 +435,11 @@ async fn init(ctx: &Ctx, args: InitArgs) -> anyhow::Result<u8> {
         PinSource::Given(pin) => Some(pin),
         PinSource::Home(_) => None,
     };
-    let options = signer::profiles::InitOptions { require: require.as_ref(), seal_existing: args.seal_existing };
+    let options = signer::profiles::InitOptions {
+        require: require.as_ref(),
+        seal_existing: args.seal_existing,
+        key_store: args.key_store.get(),
+    };
     let done = signer::profiles::init(&store, &home, signer::clock::now(), options).await?;
     let ca = &done.ca;
     let doc = serde_json::json!({

@@ -22,6 +22,9 @@ pub(super) enum ProfileCmd {
     ///   signer profile create MyApp
     ///   signer profile create MyApp --platform Ed25519 --validity 12months
     ///   signer profile create Vendor --cert-chain chain.pem --key key.pk8.pem
+    ///   signer profile create MyApp --key-store aws-kms
+    ///   SIGNER_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so SIGNER_PKCS11_PIN_FILE=pin \
+    ///     signer profile create MyApp --key-store 'pkcs11:token=signer'
     Create {
         /// Profile name: 2–64 of A-Z a-z 0-9 _. Never reusable, even after cancel.
         name: ProfileName,
@@ -37,20 +40,28 @@ pub(super) enum ProfileCmd {
         #[arg(long, requires = "key", value_name = "PEM")]
         cert_chain: Option<PathBuf>,
         /// The PKCS#8 private key (PEM or DER) of the chain's first certificate.
-        #[arg(long, requires = "cert_chain", value_name = "PKCS8")]
+        #[arg(long, requires = "cert_chain", value_name = "PKCS8", conflicts_with = "key_store")]
         key: Option<PathBuf>,
+        #[command(flatten)]
+        key_store: super::KeyStoreArg,
         /// When the store's TSA does not answer, sign without a timestamp (and say so)
         /// instead of failing. Off by default: an untimestamped signature fails every
         /// revocation of its version and a cancellation of its profile.
         #[arg(long)]
         sign_without_tsa: bool,
     },
-    /// Add a new version (new key and certificate); new signatures use it.
+    /// Add a new version (new key and certificate); new signatures use it. Its key goes
+    /// where the profile's keys go, unless --key-store says otherwise.
     ///
-    /// Example: signer profile rotate MyApp
+    /// Examples:
+    ///   signer profile rotate MyApp
+    ///   signer profile rotate MyApp --key-store aws-kms
+    #[command(verbatim_doc_comment)]
     Rotate {
         /// Profile name.
         name: ProfileName,
+        #[command(flatten)]
+        key_store: super::KeyStoreArg,
     },
     /// List signing profiles.
     ///
@@ -104,19 +115,19 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
     };
     let now = clock::now();
     match cmd {
-        ProfileCmd::Create { name, platform, validity, cert_chain, key, sign_without_tsa } => {
+        ProfileCmd::Create { name, platform, validity, cert_chain, key, sign_without_tsa, key_store } => {
             let home = ctx.home()?;
             let first = match (cert_chain, key) {
                 (Some(chain), Some(key)) => own_chain(&chain, &key)?,
                 _ => NewVersion::Issued,
             };
-            let options = profiles::ProfileOptions { platform, validity, sign_without_tsa };
+            let options = profiles::ProfileOptions { platform, validity, sign_without_tsa, key_store: key_store.get() };
             let p = profiles::create_profile(&store, &home, &name, options, first, now).await?;
             let text = format!("created signing profile {}\n{}", p.name, profile_text(&p));
             ctx.out.emit(&p, text)?;
         }
-        ProfileCmd::Rotate { name } => {
-            let p = profiles::rotate(&store, &ctx.home()?, &name, now).await?;
+        ProfileCmd::Rotate { name, key_store } => {
+            let p = profiles::rotate(&store, &ctx.home()?, &name, key_store.key_store.as_ref(), now).await?;
             let text = format!(
                 "new version {} of {}",
                 p.current_version.as_ref().map(VersionId::as_str).unwrap_or("?"),

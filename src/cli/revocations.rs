@@ -10,7 +10,6 @@ use clap::Subcommand;
 use super::Ctx;
 use signer::bundle;
 use signer::clock;
-use signer::crypto::SecretKey;
 use signer::error::exit;
 use signer::judge::Grounds;
 use signer::location::Location;
@@ -41,11 +40,10 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let store = ctx.read_store()?;
     let home = ctx.home()?;
     let ca = store.root_ca().await?;
-    let der = profiles::read_root_ca_key(&home, &ca, "export revocation lists")?;
-    let key = SecretKey::from_pkcs8(&der).map_err(signer::Error::from)?;
+    let key = profiles::root_ca_key(&home, &ca, "export revocation lists")?;
     let revocations = profiles::revocations(&store).await?;
     let now = clock::now();
-    let bytes = revlist::export(&revocations, &ca.der()?, &key, now)?;
+    let bytes = revlist::export(&revocations, &ca.der()?, &*key, now)?;
     write_whole(&o, &bytes).await?;
     let doc = serde_json::json!({
         "file": o.display().to_string(),

@@ -184,7 +184,8 @@ async fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<u8> {
             && jobs::live_workers(&store, clock::now()).await?.is_empty()
         {
             let version = signer::model::VersionRef { profile: v.profile.clone(), version: v.profile_version.clone() };
-            return Err(Error::from(JobError::NoKeyNoWorker { id, version, store: store.url().to_owned() }).into());
+            let why = summary.left_because.unwrap_or_else(|| "no key".to_owned());
+            return Err(Error::from(JobError::NoKeyNoWorker { id, version, why, store: store.url().to_owned() }).into());
         }
     }
     let v = wait_for(ctx, &store, &id, args.timeout.map(Duration::from_secs)).await?;

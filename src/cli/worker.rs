@@ -124,9 +124,9 @@ impl Tally {
                 }
                 Some(format!("job {job} {source}: {} in {:.1} s", outcome.describe(), duration.as_secs_f64()))
             }
-            Report::LeftToOthers { job, version } => Some(format!(
-                "job {job}: left to a worker that has the private key of {version} (it is not in this home)"
-            )),
+            Report::LeftToOthers { job, version, reason } => {
+                Some(format!("job {job}: left to a worker that can sign for {version} ({reason})"))
+            }
             Report::Trouble { message } => Some(format!("warning: {message}")),
         };
         if let Some(line) = line {

@@ -34,7 +34,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{self, SecretKey};
+use crate::crypto;
+#[cfg(test)]
+use crate::crypto::SecretKey;
 use crate::error::Error;
 use crate::model::{JobId, Platform, ProfileName, Timestamp, VersionRef};
 use crate::policy::{CLOCK_SKEW_SECS, Revocations};
@@ -164,7 +166,7 @@ impl std::fmt::Display for MaxAge {
 pub fn export(
     revocations: &Revocations,
     root_der: &[u8],
-    root_key: &SecretKey,
+    root_key: &dyn crypto::SigningKey,
     issued_at: Timestamp,
 ) -> Result<Vec<u8>, Error> {
     crypto::key_matches_cert(root_key, root_der)?;

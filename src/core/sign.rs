@@ -6,7 +6,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use crate::crypto::{self, SecretKey};
+use crate::crypto;
 use crate::error::Error;
 use crate::format::{self, ContentDigest, FormatError, STATEMENT_TYPE, Statement, block};
 use crate::model::{JobId, Timestamp, VersionRef};
@@ -40,8 +40,8 @@ const MAX_COMMENT: usize = 65_535;
 
 /// Who signs, with what, and when.
 pub struct SignParams {
-    /// The profile version's private key.
-    pub key: SecretKey,
+    /// The profile version's private key (in a file, a token or KMS).
+    pub key: std::sync::Arc<dyn crypto::SigningKey>,
     /// The version's certificate, then its issuers up to the root (DER).
     pub chain: Vec<Vec<u8>>,
     /// The profile version.

@@ -31,7 +31,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::crypto::{self, CertInfo, CryptoError, SecretKey};
+use std::sync::Arc;
+
+#[cfg(test)]
+use crate::crypto::SecretKey;
+use crate::crypto::{self, CertInfo, CryptoError, SigningKey};
 use crate::model::{AdminName, Timestamp};
 
 /// The envelope's format tag.
@@ -329,18 +333,18 @@ impl Opener {
 /// A key that seals: the root's, or an administrator's.
 pub struct Sealer {
     signed_by: String,
-    key: SecretKey,
+    key: Arc<dyn SigningKey>,
 }
 
 impl Sealer {
     /// The root's key, which must be `root`'s.
-    pub fn root(root: &Root, key: SecretKey) -> Result<Self, TrustError> {
-        crypto::key_matches_cert(&key, root.der())?;
+    pub fn root(root: &Root, key: Arc<dyn SigningKey>) -> Result<Self, TrustError> {
+        crypto::key_matches_cert(&*key, root.der())?;
         Ok(Self { signed_by: root.signed_by(), key })
     }
 
     /// An administrator's key (ECDSA P-384).
-    pub fn admin(name: &AdminName, key: SecretKey) -> Result<Self, TrustError> {
+    pub fn admin(name: &AdminName, key: Arc<dyn SigningKey>) -> Result<Self, TrustError> {
         if key.platform() != crypto::ROOT_CA_PLATFORM {
             return Err(CryptoError::key(format!("an administrator's key is {}", crypto::ROOT_CA_PLATFORM)).into());
         }
@@ -459,7 +463,7 @@ mod tests {
     }
 
     fn sealer(root: &Root, key: SecretKey) -> Sealer {
-        Sealer::root(root, key).unwrap()
+        Sealer::root(root, Arc::new(key)).unwrap()
     }
 
     fn rec() -> Rec {
@@ -520,7 +524,7 @@ mod tests {
         assert_eq!(why(open::<Rec>(key, &relabelled, &opener).unwrap_err()), Untrusted::Forged);
         // And the root's sealer needs the root's own key.
         let (_, not_ours) = self::root();
-        assert!(Sealer::root(&root, not_ours).is_err());
+        assert!(Sealer::root(&root, Arc::new(not_ours)).is_err());
     }
 
     #[test]
@@ -533,7 +537,7 @@ mod tests {
             created_at: Timestamp::from_unix(1_800_000_000),
         };
         let at = "layers/x/versions/1.json";
-        let sealed = seal(at, &rec(), &Sealer::admin(&name, key).unwrap()).unwrap();
+        let sealed = seal(at, &rec(), &Sealer::admin(&name, Arc::new(key)).unwrap()).unwrap();
         assert_eq!(signed_by(at, &sealed).unwrap(), SignedBy::Admin(name.clone()));
         assert_eq!(open::<Rec>(at, &sealed, &Opener::admin(&record).unwrap()).unwrap(), rec());
         // Another key under this name does not open it; nor does the root.
@@ -542,7 +546,7 @@ mod tests {
         assert_eq!(why(open::<Rec>(at, &sealed, &Opener::admin(&impostor).unwrap()).unwrap_err()), Untrusted::Forged);
         let (root, _) = root();
         assert!(matches!(why(open::<Rec>(at, &sealed, &Opener::root(&root)).unwrap_err()), Untrusted::Foreign { .. }));
-        assert!(Sealer::admin(&name, SecretKey::generate(crate::model::Platform::Ed25519).unwrap()).is_err());
+        assert!(Sealer::admin(&name, Arc::new(SecretKey::generate(crate::model::Platform::Ed25519).unwrap())).is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! <home>/keys/ca/<fingerprint, 32 hex>.pk8           the root CA's key      0600
 //! <home>/keys/profiles/<NAME>/<VERSION>.pk8          a profile version's key 0600
 //! <home>/keys/admins/<NAME>.pk8                       an administrator's key 0600
+//! <home>/keys/…/<name>.ref.json                       instead of a .pk8: where a PKCS#11
+//!                                                     token or AWS KMS holds the key
 //! <home>/trust/root.pem                               the pinned root CA certificate
 //! <home>/trust/seen/<fingerprint, 32 hex>             the highest trust snapshot seen
 //! ```
@@ -36,6 +38,12 @@ pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// Hex digits of the root CA certificate's SHA-256 fingerprint used in its key file's name.
 pub const CA_FINGERPRINT_HEX_DIGITS: usize = 32;
+
+/// The name ending of a key file (PKCS#8 DER).
+const KEY_SUFFIX: &str = ".pk8";
+
+/// The name ending of a key reference (JSON: where a token or KMS holds the key).
+const REF_SUFFIX: &str = ".ref.json";
 
 /// Mode of the home and of every folder under `keys/`.
 const DIR_MODE: u32 = 0o700;
@@ -248,6 +256,16 @@ pub enum KeyId {
 impl KeyId {
     /// The key file's path relative to the home.
     fn relative_path(&self) -> Result<PathBuf, HomeError> {
+        self.relative_path_as(KEY_SUFFIX)
+    }
+
+    /// The key reference's path relative to the home (a key held in a token or KMS).
+    fn relative_ref_path(&self) -> Result<PathBuf, HomeError> {
+        self.relative_path_as(REF_SUFFIX)
+    }
+
+    /// The path of this key's file, or of its reference, relative to the home.
+    fn relative_path_as(&self, suffix: &str) -> Result<PathBuf, HomeError> {
         match self {
             Self::RootCa { fingerprint } => {
                 let bad = |reason| HomeError::BadKeyId { id: fingerprint.chars().take(80).collect(), reason };
@@ -257,13 +275,15 @@ impl KeyId {
                 let short = fingerprint
                     .get(..CA_FINGERPRINT_HEX_DIGITS)
                     .ok_or_else(|| bad("a CA fingerprint has at least 32 hex digits"))?;
-                Ok(["keys", "ca", &format!("{}.pk8", short.to_ascii_lowercase())].iter().collect())
+                Ok(["keys", "ca", &format!("{}{suffix}", short.to_ascii_lowercase())].iter().collect())
             }
             // Both parts passed their rules (no `/`, `.` or `..`), so they are plain names.
             Self::Version(v) => {
-                Ok(["keys", "profiles", v.profile.as_str(), &format!("{}.pk8", v.version.as_str())].iter().collect())
+                Ok(["keys", "profiles", v.profile.as_str(), &format!("{}{suffix}", v.version.as_str())]
+                    .iter()
+                    .collect())
             }
-            Self::Admin(name) => Ok(["keys", "admins", &format!("{name}.pk8")].iter().collect()),
+            Self::Admin(name) => Ok(["keys", "admins", &format!("{name}{suffix}")].iter().collect()),
         }
     }
 }
@@ -328,6 +348,27 @@ impl Home {
         self.write_new(&id.relative_path()?, pkcs8_der)
     }
 
+    /// Writes a new key reference (a key held in a PKCS#11 token or KMS; JSON, no secret)
+    /// where the key file would be, with a `.ref.json` ending, as exclusively as a key file.
+    pub fn write_key_ref(&self, id: &KeyId, json: &str) -> Result<PathBuf, HomeError> {
+        self.write_new(&id.relative_ref_path()?, json.as_bytes())
+    }
+
+    /// The key reference of `id` and its path, if this home has one. It is read with the
+    /// key files' care (a regular, owner-only file, not a link, bounded).
+    pub fn read_key_ref(&self, id: &KeyId) -> Result<Option<(PathBuf, String)>, HomeError> {
+        let path = self.dir.join(id.relative_ref_path()?);
+        let bytes = match read_private(&path) {
+            Ok(b) => b,
+            Err(HomeError::KeyNotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| HomeError::NotAKeyFile { path: path.clone(), what: "not UTF-8 text" })?
+            .to_owned();
+        Ok(Some((path, text)))
+    }
+
     /// Records the pinned trust root (the root CA certificate, PEM) in `trust/root.pem`,
     /// once: a home pins one root and never silently changes it ([`HomeError::AlreadyExists`]).
     pub fn pin_root(&self, pem: &str) -> Result<PathBuf, HomeError> {
@@ -372,40 +413,14 @@ impl Home {
     /// ([`HomeError::KeyNotFound`]), a symbolic link or other non-regular file, and a file
     /// that group or others can read.
     pub fn read_key(&self, id: &KeyId) -> Result<Zeroizing<Vec<u8>>, HomeError> {
-        let path = self.key_path(id)?;
-        let io_err = |action| {
-            let path = path.clone();
-            move |source| HomeError::Io { action, path, source }
-        };
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(HomeError::KeyNotFound { id: id.to_string(), path });
-            }
-            Err(e) => return Err(io_err("inspect key file")(e)),
-        };
-        check_key_file(&path, &meta)?;
-        let file = File::open(&path).map_err(io_err("open key file"))?;
-        // The file opened must be the one inspected (not swapped for a link in between).
-        let opened = file.metadata().map_err(io_err("inspect key file"))?;
-        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
-            return Err(HomeError::NotAKeyFile { path, what: "replaced while it was opened" });
-        }
-        check_key_file(&path, &opened)?;
-        if opened.len() > MAX_KEY_FILE_BYTES {
-            return Err(HomeError::TooLarge { path });
-        }
-        // Sized up front, so the buffer never reallocates and leaves no copy behind.
-        let capacity = usize::try_from(opened.len()).unwrap_or(0).saturating_add(1);
-        let mut der = Zeroizing::new(Vec::with_capacity(capacity));
-        file.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut der).map_err(io_err("read key file"))?;
-        if der.len() as u64 > MAX_KEY_FILE_BYTES {
-            return Err(HomeError::TooLarge { path });
-        }
-        Ok(der)
+        read_private(&self.key_path(id)?).map_err(|e| match e {
+            HomeError::KeyNotFound { path, .. } => HomeError::KeyNotFound { id: id.to_string(), path },
+            e => e,
+        })
     }
 
-    /// The administrators whose keys this home holds (`keys/admins/<NAME>.pk8`), by name.
+    /// The administrators whose keys this home holds (`keys/admins/<NAME>.pk8`, or a
+    /// reference `<NAME>.ref.json`), by name.
     pub fn admin_keys(&self) -> Result<Vec<AdminName>, HomeError> {
         let dir = self.dir.join("keys/admins");
         let entries = match fs::read_dir(&dir) {
@@ -415,16 +430,62 @@ impl Home {
         };
         let mut names: Vec<AdminName> = entries
             .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".pk8")?.parse().ok())
+            .filter_map(|e| {
+                let name = e.file_name();
+                let name = name.to_str()?;
+                name.strip_suffix(KEY_SUFFIX).or_else(|| name.strip_suffix(REF_SUFFIX))?.parse().ok()
+            })
             .collect();
         names.sort();
+        names.dedup();
         Ok(names)
     }
 
-    /// Whether a key file for `id` exists here (whether it is usable, `read_key` tells).
+    /// Whether a key file or a key reference for `id` exists here (whether it is usable,
+    /// opening it tells).
     pub fn has_key(&self, id: &KeyId) -> bool {
-        self.key_path(id).is_ok_and(|p| fs::symlink_metadata(p).is_ok())
+        [id.relative_path(), id.relative_ref_path()]
+            .into_iter()
+            .any(|rel| rel.is_ok_and(|rel| fs::symlink_metadata(self.dir.join(rel)).is_ok()))
     }
+}
+
+/// Reads an owner-only regular file of the home (a key or a key reference), zeroized when
+/// dropped: [`HomeError::KeyNotFound`] (its id left empty) when missing; a symbolic link,
+/// another kind of file, one group or others can read, or one over [`MAX_KEY_FILE_BYTES`]
+/// is refused.
+fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, HomeError> {
+    let path = path.to_owned();
+    let io_err = |action| {
+        let path = path.clone();
+        move |source| HomeError::Io { action, path, source }
+    };
+    let meta = match fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(HomeError::KeyNotFound { id: String::new(), path });
+        }
+        Err(e) => return Err(io_err("inspect key file")(e)),
+    };
+    check_key_file(&path, &meta)?;
+    let file = File::open(&path).map_err(io_err("open key file"))?;
+    // The file opened must be the one inspected (not swapped for a link in between).
+    let opened = file.metadata().map_err(io_err("inspect key file"))?;
+    if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+        return Err(HomeError::NotAKeyFile { path, what: "replaced while it was opened" });
+    }
+    check_key_file(&path, &opened)?;
+    if opened.len() > MAX_KEY_FILE_BYTES {
+        return Err(HomeError::TooLarge { path });
+    }
+    // Sized up front, so the buffer never reallocates and leaves no copy behind.
+    let capacity = usize::try_from(opened.len()).unwrap_or(0).saturating_add(1);
+    let mut der = Zeroizing::new(Vec::with_capacity(capacity));
+    file.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut der).map_err(io_err("read key file"))?;
+    if der.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(HomeError::TooLarge { path });
+    }
+    Ok(der)
 }
 
 /// Makes sure `dir` is a directory that only its owner can write: creates it with mode

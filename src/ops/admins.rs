@@ -15,7 +15,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Serialize;
 
-use crate::crypto::{self, SecretKey};
+use crate::crypto;
+use crate::custody::{self, KeyStore};
 use crate::error::Error;
 use crate::home::{Home, KeyId};
 use crate::model::{AdminName, Timestamp};
@@ -62,12 +63,13 @@ pub struct Admin {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// Generates an administrator key in `home` (`keys/admins/<NAME>.pk8`, never
-/// overwritten); returns its public key (PEM) for the root to appoint.
-pub fn keygen(home: &Home, name: &AdminName) -> Result<String, Error> {
-    let key = SecretKey::generate(crypto::ROOT_CA_PLATFORM)?;
-    home.write_key(&KeyId::Admin(name.clone()), key.pkcs8_der())?;
-    Ok(crypto::to_pem("PUBLIC KEY", &key.public_key_spki_der()))
+/// Generates an administrator key in `key_store` (a file `keys/admins/<NAME>.pk8` in
+/// `home`, or a token or KMS key with its reference there; never overwritten); returns
+/// its public key (PEM) for the root to appoint.
+pub fn keygen(home: &Home, name: &AdminName, key_store: &KeyStore) -> Result<String, Error> {
+    let key = custody::generate(key_store, crypto::ROOT_CA_PLATFORM, &format!("signer administrator {name}"))?;
+    custody::keep(home, &KeyId::Admin(name.clone()), &key)?;
+    Ok(crypto::to_pem("PUBLIC KEY", &key.key().public_key_spki_der()))
 }
 
 /// Appoints `name` with the public key `spki` (DER, ECDSA P-384). Needs the root key.

@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, SecretKey};
+use crate::custody::{self, Key, KeyRef, KeyStore, NewKey};
 use crate::error::Error;
-use crate::home::{Home, HomeError, KeyId};
+use crate::home::{Home, KeyId};
 use crate::model::{JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionId, VersionRef};
 use crate::policy::Revocations;
 use crate::store::{Store, StoreError, keys};
@@ -154,12 +155,23 @@ pub struct ProfileRecord {
     /// Whether it signs without a timestamp when the store's TSA does not answer.
     #[serde(default)]
     pub sign_without_tsa: bool,
+    /// Where its versions' keys are generated (`file`, `aws-kms`, a PKCS#11 URI); absent
+    /// means a file. `profile rotate` uses it unless told otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_store: Option<String>,
     /// Creation time.
     pub created_at: Timestamp,
 }
 
+impl ProfileRecord {
+    /// Where new versions' keys go.
+    pub fn key_store(&self) -> Result<KeyStore, Error> {
+        Ok(self.key_store.as_deref().map(str::parse).transpose()?.unwrap_or_default())
+    }
+}
+
 /// The settings a new profile is created with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ProfileOptions {
     /// Platform (an own chain's key decides it instead).
     pub platform: Platform,
@@ -168,6 +180,8 @@ pub struct ProfileOptions {
     /// Sign without a timestamp when the store's TSA does not answer (off by default:
     /// signing fails instead, and jobs retry).
     pub sign_without_tsa: bool,
+    /// Where the versions' keys are generated.
+    pub key_store: KeyStore,
 }
 
 /// One profile version. Immutable.
@@ -181,6 +195,10 @@ pub struct VersionRecord {
     pub chain_pem: String,
     /// SHA-256 of the certificate's DER.
     pub fingerprint: String,
+    /// Where the key is when a PKCS#11 token or KMS holds it (public: no secret), so a
+    /// worker that can reach it needs nothing copied; absent for a key file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_store: Option<KeyRef>,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -284,6 +302,8 @@ pub struct InitOptions<'a> {
     /// Seal the plain trust records an older signer wrote (the migration step; needs the
     /// root key, and a store whose records are known good).
     pub seal_existing: bool,
+    /// Where a new root CA's key is generated.
+    pub key_store: KeyStore,
 }
 
 /// Creates the store's root CA once, and pins it in the home: a home that pins another
@@ -292,7 +312,7 @@ pub struct InitOptions<'a> {
 pub async fn init(store: &Store, home: &Home, now: Timestamp, options: InitOptions<'_>) -> Result<Initialised, Error> {
     let (ca, created) = match store.get_json::<RootCa>(&keys::root_ca()?).await? {
         Some(ca) => (ca, false),
-        None => create_root(store, home, now).await?,
+        None => create_root(store, home, now, &options.key_store).await?,
     };
     let der = ca.der()?;
     if let Some(pin) = options.require {
@@ -319,15 +339,21 @@ pub async fn init(store: &Store, home: &Home, now: Timestamp, options: InitOptio
 
 /// Creates the root CA and its key; returns the store's root (ours, or that of a
 /// concurrent `init` that won) and whether ours is it.
-async fn create_root(store: &Store, home: &Home, now: Timestamp) -> Result<(RootCa, bool), Error> {
-    let (der, key) = crypto::create_root_ca(now)?;
+async fn create_root(
+    store: &Store,
+    home: &Home,
+    now: Timestamp,
+    key_store: &KeyStore,
+) -> Result<(RootCa, bool), Error> {
+    let key = custody::generate(key_store, crypto::ROOT_CA_PLATFORM, "signer root CA")?;
+    let der = crypto::root_ca_certificate(&**key.key(), now)?;
     let info = crypto::cert_info(&der)?;
     let ca = RootCa {
         certificate_pem: crypto::to_pem("CERTIFICATE", &der),
         fingerprint: info.sha256_fingerprint,
         created_at: now,
     };
-    let key_path = home.write_key(&root_key_id(&ca), key.pkcs8_der())?;
+    let key_path = custody::keep(home, &root_key_id(&ca), &key)?;
     match store.create_json(&keys::root_ca()?, &ca).await {
         Ok(()) => Ok((ca, true)),
         Err(StoreError::AlreadyExists { .. }) => {
@@ -366,9 +392,16 @@ pub async fn create_profile(
         NewVersion::OwnChain { key, .. } => key.platform(),
         NewVersion::Issued => options.platform,
     };
-    // Check what can fail before the name is taken.
+    // Check what can fail before the name is taken: the CA key, and the new version's key
+    // (a token or KMS may refuse it).
+    options.key_store.check_platform(platform)?;
     let ca = match first {
-        NewVersion::Issued => Some(ca_with_key(store, home).await?),
+        NewVersion::Issued => {
+            let (ca, ca_key) = ca_with_key(store, home).await?;
+            let version = VersionRef { profile: name.clone(), version: VersionId::random() };
+            let key = custody::generate(&options.key_store, platform, &key_label(&version))?;
+            Some((ca, ca_key, version, key))
+        }
         NewVersion::OwnChain { .. } => None,
     };
     let record = ProfileRecord {
@@ -377,6 +410,7 @@ pub async fn create_profile(
         signature_validity: options.validity,
         own_chain,
         sign_without_tsa: options.sign_without_tsa,
+        key_store: (options.key_store != KeyStore::File).then(|| options.key_store.to_string()),
         created_at: now,
     };
     store.create_record(&keys::profile(name)?, &record).await.map_err(|e| match e {
@@ -384,7 +418,9 @@ pub async fn create_profile(
         e => e.into(),
     })?;
     match (first, ca) {
-        (NewVersion::Issued, Some((ca, ca_key))) => add_issued_version(store, home, &record, &ca, &ca_key, now).await?,
+        (NewVersion::Issued, Some((ca, ca_key, version, key))) => {
+            add_issued_version(store, home, version, &key, &ca, &ca_key, now).await?
+        }
         (NewVersion::OwnChain { chain, key }, _) => add_own_version(store, home, name, chain, *key, now).await?,
         (NewVersion::Issued, None) => {
             return Err(Error::Internal("a new profile version was issued without a CA".into()));
@@ -407,41 +443,45 @@ pub fn check_own_chain(chain: &[Vec<u8>], key: &SecretKey, now: Timestamp) -> Re
     Ok(())
 }
 
-/// The root CA's private key from the home; `what` says what needs it, for the message
-/// when the key is not there.
-pub fn read_root_ca_key(home: &Home, ca: &RootCa, what: &'static str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    home.read_key(&root_key_id(ca)).map_err(|e| match e {
-        HomeError::KeyNotFound { .. } => ProfileError::NoRootCaKey { home: home.dir().to_owned(), what }.into(),
+/// The root CA's key (a file, a token or KMS, as the home says), checked against the CA's
+/// certificate; `what` says what needs it, for the message when the home has no key.
+pub fn root_ca_key(home: &Home, ca: &RootCa, what: &'static str) -> Result<Key, Error> {
+    custody::open_for(home, &root_key_id(ca), None, &ca.der()?).map_err(|e| match e {
+        custody::CustodyError::NotHere { .. } => ProfileError::NoRootCaKey { home: home.dir().to_owned(), what }.into(),
         e => e.into(),
     })
 }
 
-async fn ca_with_key(store: &Store, home: &Home) -> Result<(RootCa, SecretKey), Error> {
+async fn ca_with_key(store: &Store, home: &Home) -> Result<(RootCa, Key), Error> {
     let ca = store.root_ca().await?;
-    let der = read_root_ca_key(home, &ca, "create profile versions")?;
-    Ok((ca, SecretKey::from_pkcs8(&der)?))
+    let key = root_ca_key(home, &ca, "create profile versions")?;
+    Ok((ca, key))
+}
+
+/// The label of a version's key in its token or KMS.
+fn key_label(version: &VersionRef) -> String {
+    format!("signer {version}")
 }
 
 async fn add_issued_version(
     store: &Store,
     home: &Home,
-    profile: &ProfileRecord,
+    version: VersionRef,
+    key: &NewKey,
     ca: &RootCa,
-    ca_key: &SecretKey,
+    ca_key: &Key,
     now: Timestamp,
 ) -> Result<VersionRecord, Error> {
-    let version = VersionRef { profile: profile.name.clone(), version: VersionId::random() };
-    let key = SecretKey::generate(profile.platform)?;
     let ca_der = ca.der()?;
     let cert = crypto::issue_code_signing_cert(
         &ca_der,
-        ca_key,
-        &key,
+        &**ca_key,
+        &**key.key(),
         &version,
         now.plus_secs(-300),
         now.plus_secs(VERSION_CERT_SECS),
     )?;
-    publish_version(store, home, version, &cert, &[ca_der], &key, now).await
+    publish_version(store, home, version, &cert, &[ca_der], key, now).await
 }
 
 async fn add_own_version(
@@ -455,7 +495,7 @@ async fn add_own_version(
     check_own_chain(&chain, &key, now)?;
     let (leaf, issuers) = chain.split_first().ok_or(ProfileError::EmptyChain)?;
     let version = VersionRef { profile: name.clone(), version: VersionId::random() };
-    publish_version(store, home, version, leaf, issuers, &key, now).await
+    publish_version(store, home, version, leaf, issuers, &NewKey::file(key), now).await
 }
 
 async fn publish_version(
@@ -464,18 +504,19 @@ async fn publish_version(
     version: VersionRef,
     cert: &[u8],
     issuers: &[Vec<u8>],
-    key: &SecretKey,
+    key: &NewKey,
     now: Timestamp,
 ) -> Result<VersionRecord, Error> {
     let record = VersionRecord {
         certificate_pem: crypto::to_pem("CERTIFICATE", cert),
         chain_pem: issuers.iter().map(|c| crypto::to_pem("CERTIFICATE", c)).collect(),
         fingerprint: crypto::cert_info(cert)?.sha256_fingerprint,
+        key_store: key.reference().cloned(),
         created_at: now,
         version,
     };
     // Key first: a version is only published once a worker here can sign with it.
-    home.write_key(&KeyId::Version(record.version.clone()), key.pkcs8_der())?;
+    custody::keep(home, &KeyId::Version(record.version.clone()), key)?;
     store.create_record(&keys::profile_version(&record.version.profile, &record.version.version)?, &record).await?;
     // Then its place in the profile's order: the highest number is the current version.
     let entry = OrderEntry { version: record.version.version.clone() };
@@ -489,15 +530,28 @@ struct OrderEntry {
     version: VersionId,
 }
 
-/// Adds a new version to a profile; it becomes the current one.
-pub async fn rotate(store: &Store, home: &Home, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
+/// Adds a new version to a profile; it becomes the current one. Its key goes to
+/// `key_store`, or where the profile's keys go.
+pub async fn rotate(
+    store: &Store,
+    home: &Home,
+    name: &ProfileName,
+    key_store: Option<&KeyStore>,
+    now: Timestamp,
+) -> Result<Profile, Error> {
     let profile = profile_record(store, name).await?;
     ensure_active(store, name).await?;
     if profile.own_chain {
         return Err(ProfileError::OwnChain { name: name.clone() }.into());
     }
+    let key_store = match key_store {
+        Some(k) => k.clone(),
+        None => profile.key_store()?,
+    };
     let (ca, ca_key) = ca_with_key(store, home).await?;
-    add_issued_version(store, home, &profile, &ca, &ca_key, now).await?;
+    let version = VersionRef { profile: name.clone(), version: VersionId::random() };
+    let key = custody::generate(&key_store, profile.platform, &key_label(&version))?;
+    add_issued_version(store, home, version, &key, &ca, &ca_key, now).await?;
     show_profile(store, name).await
 }
 
@@ -594,8 +648,8 @@ pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result
 pub struct SigningIdentity {
     /// The version.
     pub version: VersionRecord,
-    /// Its private key.
-    pub key: SecretKey,
+    /// Its private key (in a file, a token or KMS).
+    pub key: Key,
     /// Signature validity.
     pub validity: Validity,
     /// The store's time-stamping authority, if it has one.
@@ -635,20 +689,23 @@ pub async fn signing_identity(store: &Store, home: &Home, name: &ProfileName) ->
         store.get_record::<VersionRecord>(&keys::profile_version(name, &current)?).await?.ok_or_else(|| {
             ProfileError::VersionMissing { version: VersionRef { profile: name.clone(), version: current } }
         })?;
-    let key = signing_key(home, &version.version)?;
+    let key = signing_key(home, &version)?;
     let stamper = crate::tsa::stamper(store, profile.sign_without_tsa).await?;
     Ok(SigningIdentity { version, key, validity: profile.signature_validity, stamper })
 }
 
-/// The private key of a profile version from the home.
-pub fn signing_key(home: &Home, version: &VersionRef) -> Result<SecretKey, Error> {
-    let der = home.read_key(&KeyId::Version(version.clone())).map_err(|e| match e {
-        HomeError::KeyNotFound { .. } => {
-            Error::from(ProfileError::NoVersionKey { version: version.clone(), home: home.dir().to_owned() })
+/// The key of a profile version: the home's key file or reference, else the token or KMS
+/// key its record names; always the key its certificate certifies.
+pub fn signing_key(home: &Home, version: &VersionRecord) -> Result<Key, Error> {
+    let chain = version.chain_der()?;
+    let leaf = chain.first().ok_or(ProfileError::EmptyChain)?;
+    let id = KeyId::Version(version.version.clone());
+    custody::open_for(home, &id, version.key_store.as_ref(), leaf).map_err(|e| match e {
+        custody::CustodyError::NotHere { .. } => {
+            ProfileError::NoVersionKey { version: version.version.clone(), home: home.dir().to_owned() }.into()
         }
         e => e.into(),
-    })?;
-    Ok(SecretKey::from_pkcs8(&der)?)
+    })
 }
 
 /// What the store trusts for a profile version, for authenticity checks; `tsa_root` is

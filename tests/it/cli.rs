@@ -105,33 +105,8 @@ fn exported_pieces_verify_with_openssl() {
             .expect(0)
             .json();
         let d = |f: &str| dir.join(f).to_str().unwrap().to_owned();
-        let pubkey = tool("openssl", &["x509", "-in", &d("certificate.pem"), "-pubkey", "-noout"]).expect(0).stdout;
-        std::fs::write(dir.join("pub.pem"), pubkey).unwrap();
-        let verify = |payload: &str| match platform {
-            "Ed25519" => tool(
-                "openssl",
-                &[
-                    "pkeyutl",
-                    "-verify",
-                    "-pubin",
-                    "-inkey",
-                    &d("pub.pem"),
-                    "-rawin",
-                    "-in",
-                    payload,
-                    "-sigfile",
-                    &d("signature.der"),
-                ],
-            ),
-            "ECDSA-P256-SHA256" => tool(
-                "openssl",
-                &["dgst", "-sha256", "-verify", &d("pub.pem"), "-signature", &d("signature.der"), payload],
-            ),
-            _ => tool(
-                "openssl",
-                &["dgst", "-sha384", "-verify", &d("pub.pem"), "-signature", &d("signature.der"), payload],
-            ),
-        };
+        let verify =
+            |payload: &str| crate::util::openssl_verify_exported(&dir, platform, std::path::Path::new(payload));
         verify(&d("payload.bin")).expect(0);
         let mut tampered = std::fs::read(dir.join("payload.bin")).unwrap();
         tampered[30] ^= 1;
@@ -549,7 +524,7 @@ fn the_statement_cannot_outlast_its_certificate_or_its_profile() {
     let not_after = signer::crypto::cert_info(&chain[0]).unwrap().not_after;
     let key = || {
         let der = home.read_key(&signer::home::KeyId::Version(ident.version.version.clone())).unwrap();
-        signer::crypto::SecretKey::from_pkcs8(&der).unwrap()
+        std::sync::Arc::new(signer::crypto::SecretKey::from_pkcs8(&der).unwrap())
     };
     // `sign` never writes such times (it cuts the expiry at the certificate's end), so the
     // statement of a good package is rewritten and signed again with the version's key:

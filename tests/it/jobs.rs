@@ -469,7 +469,7 @@ fn a_worker_without_the_key_leaves_the_job_to_one_that_has_it() {
     let store_url = url::Url::from_directory_path(owner.home().join("store")).unwrap().to_string();
     let stranger = Env::with_store(store_url.trim_end_matches('/'));
     let r = stranger.run(["worker", "--until-idle", "--lease", "3"]).expect(0);
-    assert!(r.stderr.contains(&id) && r.stderr.contains("left to a worker that has the private key"), "{}", r.stderr);
+    assert!(r.stderr.contains(&id) && r.stderr.contains("left to a worker that can sign for"), "{}", r.stderr);
     assert_eq!(describe(&owner, &id)["status"], "Submitted", "the job was not failed");
     worker_until_idle(&owner);
     assert_eq!(describe(&owner, &id)["status"], "Succeeded");

@@ -7,6 +7,7 @@
 mod cli;
 mod corpus;
 mod crypto_openssl;
+mod custody;
 mod deploy;
 mod fuzz_seeds;
 mod hostile;

@@ -34,7 +34,7 @@ fn sign_with(root: &(Vec<u8>, SecretKey), version: &VersionRef, platform: Platfo
     )
     .unwrap();
     let params = SignParams {
-        key,
+        key: std::sync::Arc::new(key),
         chain: vec![cert.clone(), root.0.clone()],
         version: version.clone(),
         job_id: None,

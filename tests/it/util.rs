@@ -176,3 +176,25 @@ fn s3_request(method: &str, path: &str, body: &str) {
     conn.read_to_string(&mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 20"), "{method} {path}: {}", reply.lines().next().unwrap_or(""));
 }
+
+/// openssl's check of a signature exported by `signer signature export --dir DIR`: the
+/// certificate's public key over `payload`, on `platform` (its name as signer writes it).
+pub fn openssl_verify_exported(dir: &Path, platform: &str, payload: &Path) -> Run {
+    let d = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    if !dir.join("pub.pem").exists() {
+        let pubkey = tool("openssl", &["x509", "-in", &d("certificate.pem"), "-pubkey", "-noout"]).expect(0).stdout;
+        std::fs::write(dir.join("pub.pem"), pubkey).unwrap();
+    }
+    let payload = payload.to_str().unwrap();
+    let (pubkey, signature) = (d("pub.pem"), d("signature.der"));
+    match platform {
+        "Ed25519" => tool(
+            "openssl",
+            &["pkeyutl", "-verify", "-pubin", "-inkey", &pubkey, "-rawin", "-in", payload, "-sigfile", &signature],
+        ),
+        "ECDSA-P256-SHA256" => {
+            tool("openssl", &["dgst", "-sha256", "-verify", &pubkey, "-signature", &signature, payload])
+        }
+        _ => tool("openssl", &["dgst", "-sha384", "-verify", &pubkey, "-signature", &signature, payload]),
+    }
+}

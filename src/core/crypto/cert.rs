@@ -60,6 +60,16 @@ pub struct CertInfo {
 /// for 30 years, with a random serial number. Returns the certificate DER and the key.
 pub fn create_root_ca(now: Timestamp) -> Result<(Vec<u8>, SecretKey), CryptoError> {
     let key = SecretKey::generate(ROOT_CA_PLATFORM)?;
+    let cert = root_ca_certificate(&key, now)?;
+    Ok((cert, key))
+}
+
+/// The root CA certificate of [`create_root_ca`] for a key held anywhere (a file, a
+/// token, KMS), which must be ECDSA P-384; the key signs it through [`SigningKey`].
+pub fn root_ca_certificate(key: &(impl SigningKey + ?Sized), now: Timestamp) -> Result<Vec<u8>, CryptoError> {
+    if key.platform() != ROOT_CA_PLATFORM {
+        return Err(CryptoError::key(format!("the root CA's key is {ROOT_CA_PLATFORM}, not {}", key.platform())));
+    }
     let mut params = rcgen::CertificateParams::default();
     params.not_before = now.plus_secs(-ROOT_CA_BACKDATE_SECS).to_offset();
     params.not_after = now.plus_secs(ROOT_CA_VALIDITY_SECS).to_offset();
@@ -68,9 +78,9 @@ pub fn create_root_ca(now: Timestamp) -> Result<(Vec<u8>, SecretKey), CryptoErro
         name(&[(rcgen::DnType::OrganizationName, ORGANIZATION), (rcgen::DnType::CommonName, ROOT_CA_COMMON_NAME)]);
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(ROOT_CA_PATH_LEN));
     params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
-    let signer = RcgenSigner::new(&key)?;
+    let signer = RcgenSigner::new(key)?;
     let cert = params.self_signed(&signer).map_err(|e| rcgen_error("could not create the root CA certificate", &e))?;
-    Ok((cert.der().to_vec(), key))
+    Ok(cert.der().to_vec())
 }
 
 /// Issues the code-signing certificate of one profile version: subject

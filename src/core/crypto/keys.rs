@@ -182,12 +182,7 @@ impl SecretKey {
             Pair::Ecdsa(p) => p.public_key().as_ref(),
             Pair::Ed25519(p) => p.public_key().as_ref(),
         };
-        let prefix: &[u8] = match self.platform {
-            Platform::EcdsaP256Sha256 => &P256_SPKI_PREFIX,
-            Platform::EcdsaP384Sha384 => &P384_SPKI_PREFIX,
-            Platform::Ed25519 => &ED25519_SPKI_PREFIX,
-        };
-        [prefix, point].concat()
+        [spki_prefix(self.platform), point].concat()
     }
 
     /// Signs `msg` (hashed with the platform's digest for ECDSA; Ed25519 is pure) and
@@ -198,11 +193,7 @@ impl SecretKey {
             Pair::Ed25519(p) => Ok(p.sign(msg).as_ref().to_vec()),
             Pair::Ecdsa(p) => {
                 let sig = p.sign(&SystemRandom::new(), msg).map_err(|_| CryptoError::Rng)?;
-                let mut raw = sig.as_ref().to_vec();
-                let order = ecdsa_order(self.platform).ok_or(CryptoError::Rng)?;
-                let (_, s) = raw.split_at_mut(order.len());
-                normalize_low_s(order, s)?;
-                Ok(raw)
+                to_low_s(self.platform, sig.as_ref().to_vec()).map_err(|_| CryptoError::Rng)
             }
         }
     }
@@ -297,6 +288,82 @@ pub fn signature_to_der(platform: Platform, raw: &[u8]) -> Result<Vec<u8>, Crypt
     Ok(out)
 }
 
+/// The raw signature (see [`SecretKey::sign`]) of an ECDSA `Ecdsa-Sig-Value` in DER
+/// (RFC 3279 §2.2.3), as a KMS returns it: `r` and `s` left-padded to the order's length,
+/// `s` moved to the low half. Refused: anything but one SEQUENCE of two positive INTEGERs
+/// below the group order (read with the `der` crate), and any Ed25519 platform.
+pub fn signature_from_der(platform: Platform, der_sig: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    use der::{Decode as _, Reader as _};
+
+    let order = ecdsa_order(platform).ok_or(CryptoError::BadSignature)?;
+    let mut reader = der::SliceReader::new(der_sig).map_err(|_| CryptoError::BadSignature)?;
+    let (r, s) = reader
+        .sequence(|seq| Ok((der::asn1::UintRef::decode(seq)?, der::asn1::UintRef::decode(seq)?)))
+        .map_err(|_| CryptoError::BadSignature)?;
+    reader.finish(()).map_err(|_| CryptoError::BadSignature)?;
+    let mut raw = vec![0u8; 2 * order.len()];
+    for (scalar, out) in [(r, 0), (s, order.len())] {
+        let digits = scalar.as_bytes();
+        let end = out + order.len();
+        let slot = end.checked_sub(digits.len()).filter(|&start| start >= out).ok_or(CryptoError::BadSignature)?;
+        raw.get_mut(slot..end).ok_or(CryptoError::BadSignature)?.copy_from_slice(digits);
+        let scalar = raw.get(out..end).ok_or(CryptoError::BadSignature)?;
+        if scalar.iter().all(|&b| b == 0) || scalar >= order {
+            return Err(CryptoError::BadSignature);
+        }
+    }
+    to_low_s(platform, raw)
+}
+
+/// A fixed-size raw signature with `s` moved to the low half of the group order (ECDSA;
+/// Ed25519 signatures pass unchanged), as a token's `r || s` must be before it is used.
+/// Refused: a signature of the wrong length, and an `s` of zero or not below the order.
+pub fn to_low_s(platform: Platform, mut raw: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+    if raw.len() != signature_len(platform) {
+        return Err(CryptoError::BadSignature);
+    }
+    if let Some(order) = ecdsa_order(platform) {
+        let (_, s) = raw.split_at_mut(order.len());
+        if s.iter().all(|&b| b == 0) {
+            return Err(CryptoError::BadSignature);
+        }
+        normalize_low_s(order, s).map_err(|_| CryptoError::BadSignature)?;
+    }
+    Ok(raw)
+}
+
+/// The digest an ECDSA platform signs (SHA-256 or SHA-384 of `msg`); `None` for Ed25519,
+/// which signs the message itself. For keys that are handed a digest (PKCS#11 `CKM_ECDSA`,
+/// a KMS `DIGEST` request).
+pub fn ecdsa_digest(platform: Platform, msg: &[u8]) -> Option<Vec<u8>> {
+    let alg = match platform {
+        Platform::EcdsaP256Sha256 => &ring::digest::SHA256,
+        Platform::EcdsaP384Sha384 => &ring::digest::SHA384,
+        Platform::Ed25519 => return None,
+    };
+    Some(ring::digest::digest(alg, msg).as_ref().to_vec())
+}
+
+/// The DER SubjectPublicKeyInfo of a public key given as its bits (an uncompressed EC
+/// point `04 || X || Y`, or the 32 Ed25519 bytes), as a token stores it. Refused: bits of
+/// another length or form than `platform`'s.
+pub fn spki_from_public(platform: Platform, public: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let spki = [spki_prefix(platform), public].concat();
+    match spki_parts(&spki)? {
+        (found, _) if found == platform => Ok(spki),
+        (found, _) => Err(CryptoError::PlatformMismatch { expected: platform, found: found.as_str() }),
+    }
+}
+
+/// The DER SubjectPublicKeyInfo up to the key bits, per platform.
+fn spki_prefix(platform: Platform) -> &'static [u8] {
+    match platform {
+        Platform::EcdsaP256Sha256 => &P256_SPKI_PREFIX,
+        Platform::EcdsaP384Sha384 => &P384_SPKI_PREFIX,
+        Platform::Ed25519 => &ED25519_SPKI_PREFIX,
+    }
+}
+
 /// The platform of a DER SubjectPublicKeyInfo's key (refused if signer cannot verify with it).
 pub fn spki_platform(spki_der: &[u8]) -> Result<Platform, CryptoError> {
     Ok(spki_parts(spki_der)?.0)
@@ -358,7 +425,7 @@ fn ecdsa_order(platform: Platform) -> Option<&'static [u8]> {
     }
 }
 
-/// Replaces `s` by `n - s` when `s > n/2`. `s` comes from ring, so `0 < s < n`.
+/// Replaces `s` by `n - s` when `s > n/2`; fails when `s >= n` (callers refuse `s = 0`).
 fn normalize_low_s(order: &[u8], s: &mut [u8]) -> Result<(), CryptoError> {
     let mut flipped = [0u8; MAX_ORDER_LEN];
     let flipped = flipped.get_mut(..order.len()).ok_or(CryptoError::Rng)?;
@@ -643,6 +710,68 @@ mod tests {
         broken.truncate(der.len() - 3);
         let e = SecretKey::from_pkcs8(&broken).err().unwrap().to_string();
         assert!(!e.contains(&hex::encode(&der[16..])) && !e.contains(&b64[20..]), "{e}");
+    }
+
+    #[test]
+    fn der_signatures_from_a_kms_come_back_raw_and_low_s() {
+        for platform in [Platform::EcdsaP256Sha256, Platform::EcdsaP384Sha384] {
+            let key = SecretKey::generate(platform).unwrap();
+            let spki = key.public_key_spki_der();
+            let sig = key.sign(b"m").unwrap();
+            // The low-S form round-trips; its high-S twin (as a KMS may return) comes back low.
+            assert_eq!(signature_from_der(platform, &signature_to_der(platform, &sig).unwrap()).unwrap(), sig);
+            let twin = signature_to_der(platform, &high_s_twin(platform, &sig)).unwrap();
+            assert_eq!(signature_from_der(platform, &twin).unwrap(), sig, "{platform}");
+            // A short r (a zero first byte and no sign padding: 1 in 512 signatures) is
+            // padded back to full width.
+            let short = (0..20_000)
+                .map(|_| key.sign(b"m").unwrap())
+                .find(|s| s[0] == 0 && s[1] < 0x80)
+                .expect("a signature with a short r within 20,000");
+            let der = signature_to_der(platform, &short).unwrap();
+            assert!(usize::from(der[3]) < signature_len(platform) / 2, "r is encoded short");
+            let raw = signature_from_der(platform, &der).unwrap();
+            assert_eq!(raw, short);
+            verify_signature(platform, &spki, b"m", &raw).unwrap();
+        }
+        let p = Platform::EcdsaP256Sha256;
+        let order = ecdsa_order(p).unwrap();
+        let int = |v: &[u8]| [&[0x02, u8::try_from(v.len()).unwrap()][..], v].concat();
+        let seq = |body: Vec<u8>| [vec![0x30, u8::try_from(body.len()).unwrap()], body].concat();
+        let good = seq([int(&[1]), int(&[1])].concat());
+        assert_eq!(signature_from_der(p, &good).unwrap().len(), 64);
+        let mut n = vec![0];
+        n.extend_from_slice(order);
+        for bad in [
+            vec![],
+            [good.clone(), vec![0]].concat(),                // trailing byte
+            seq([int(&[0]), int(&[1])].concat()),            // r = 0
+            seq([int(&[1]), int(&[0])].concat()),            // s = 0
+            seq([int(&[0xFF]), int(&[1])].concat()),         // negative r
+            seq([int(&n), int(&[1])].concat()),              // r = n
+            seq([int(&[1; 33]), int(&[1])].concat()),        // r wider than the order
+            seq([int(&[1])].concat()),                       // one integer
+            seq([int(&[1]), int(&[1]), int(&[1])].concat()), // three
+        ] {
+            assert!(matches!(signature_from_der(p, &bad), Err(CryptoError::BadSignature)), "{bad:02x?}");
+        }
+        assert!(signature_from_der(Platform::Ed25519, &good).is_err());
+    }
+
+    #[test]
+    fn token_public_keys_become_the_spki_signer_writes() {
+        for platform in Platform::ALL {
+            let key = SecretKey::generate(platform).unwrap();
+            let spki = key.public_key_spki_der();
+            let (_, bits) = spki_parts(&spki).unwrap();
+            assert_eq!(spki_from_public(platform, bits).unwrap(), spki);
+            assert!(spki_from_public(platform, &bits[1..]).is_err());
+        }
+        let p256 = SecretKey::generate(Platform::EcdsaP256Sha256).unwrap().public_key_spki_der();
+        let bits = spki_parts(&p256).unwrap().1;
+        assert!(spki_from_public(Platform::EcdsaP384Sha384, bits).is_err());
+        assert_eq!(ecdsa_digest(Platform::EcdsaP384Sha384, b"x").unwrap().len(), 48);
+        assert!(ecdsa_digest(Platform::Ed25519, b"x").is_none());
     }
 
     #[test]

@@ -36,9 +36,15 @@ pub mod chain;
 pub mod keys;
 pub mod pem;
 
-pub use cert::{CertInfo, ROOT_CA_PLATFORM, cert_info, create_root_ca, issue_code_signing_cert, key_matches_cert};
+pub use cert::{
+    CertInfo, ROOT_CA_PLATFORM, cert_info, create_root_ca, issue_code_signing_cert, key_matches_cert,
+    root_ca_certificate,
+};
 pub use chain::{validate_chain, validate_timestamping_chain};
-pub use keys::{SecretKey, signature_len, signature_to_der, spki_platform, verify_signature};
+pub use keys::{
+    SecretKey, ecdsa_digest, signature_from_der, signature_len, signature_to_der, spki_from_public, spki_platform,
+    to_low_s, verify_signature,
+};
 pub use pem::{parse_pem_certs, parse_pem_public_key, to_pem};
 
 use crate::model::Platform;
@@ -118,6 +124,13 @@ pub enum CryptoError {
     /// The system's secure random source (or the signing operation it feeds) failed.
     #[error("the system random number generator failed; retry, and check the machine's entropy source")]
     Rng,
+    /// A key held outside this process (a PKCS#11 token, a KMS) could not be used now: a
+    /// locked token, a wrong PIN, denied access, a KMS that did not answer.
+    #[error("the signing key could not be used: {reason}")]
+    KeyUnavailable {
+        /// What went wrong, and what to do.
+        reason: String,
+    },
     /// A key or certificate uses an algorithm signer does not support.
     #[error("unsupported algorithm: {what}")]
     UnsupportedAlgorithm {

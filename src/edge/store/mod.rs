@@ -137,6 +137,9 @@ pub enum StoreError {
     /// The trust root or a trust record (see [`crate::trust`]).
     #[error(transparent)]
     Trust(#[from] crate::trust::TrustError),
+    /// The key that seals trust records could not be opened (a token, KMS).
+    #[error(transparent)]
+    Custody(Box<crate::custody::CustodyError>),
     /// The store could not be opened (a local directory, or the S3 client settings).
     #[error("could not open store {url}: {reason}")]
     Open {
@@ -145,6 +148,12 @@ pub enum StoreError {
         /// What failed and what to do.
         reason: String,
     },
+}
+
+impl From<crate::custody::CustodyError> for StoreError {
+    fn from(e: crate::custody::CustodyError) -> Self {
+        Self::Custody(Box::new(e))
+    }
 }
 
 impl From<crate::home::HomeError> for StoreError {

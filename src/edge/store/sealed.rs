@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 use super::{Key, MAX_JSON_BYTES, Store, StoreError, keys};
-use crate::crypto::SecretKey;
-use crate::home::{self, Home, HomeError, KeyId};
+use crate::custody;
+use crate::home::{self, Home, KeyId};
 use crate::model::AdminName;
 use crate::trust::{self, AdminRecord, Opener, Pin, Root, RootCa, Sealer, SignedBy, TrustError, Untrusted};
 
@@ -211,16 +211,12 @@ impl Store {
         let Some(home) = self.trust.as_ref().and_then(|t| t.sealer.as_ref()) else {
             return Err(self.no_root_key().into());
         };
-        match home.read_key(&KeyId::RootCa { fingerprint: root.fingerprint().to_owned() }) {
-            Ok(der) => return Ok(Sealer::root(root, SecretKey::from_pkcs8(&der).map_err(TrustError::from)?)?),
-            Err(HomeError::KeyNotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
+        let root_id = KeyId::RootCa { fingerprint: root.fingerprint().to_owned() };
+        if home.has_key(&root_id) {
+            return Ok(Sealer::root(root, custody::open_for(home, &root_id, None, root.der())?)?);
         }
         match home.admin_keys()?.as_slice() {
-            [name] => {
-                let der = home.read_key(&KeyId::Admin(name.clone()))?;
-                Ok(Sealer::admin(name, SecretKey::from_pkcs8(&der).map_err(TrustError::from)?)?)
-            }
+            [name] => Ok(Sealer::admin(name, custody::open(home, &KeyId::Admin(name.clone()), None)?)?),
             [] => Err(self.no_root_key().into()),
             several => Err(TrustError::SeveralAdminKeys {
                 home: home.dir().display().to_string(),

@@ -126,14 +126,16 @@ pub enum JobError {
     },
     /// No key for the job here and no worker elsewhere.
     #[error(
-        "job {id} needs the private key of {version}, which is not in this home, and no worker runs against {store}; \
-         run `signer worker` where that key is (the job waits for it)"
+        "job {id} needs the key of {version}, which this home cannot use ({why}), and no worker runs against \
+         {store}; run `signer worker` where that key is (the job waits for it)"
     )]
     NoKeyNoWorker {
         /// The job.
         id: JobId,
         /// The version whose key it needs.
         version: crate::model::VersionRef,
+        /// Why this home cannot sign with it.
+        why: String,
         /// The store.
         store: String,
     },

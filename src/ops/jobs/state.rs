@@ -299,12 +299,14 @@ pub fn classify(e: &Error) -> FailureKind {
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<StoreError>())
             .map_or(FailureKind::Transient, classify_store),
-        Error::Home(_) | Error::Timestamp(crate::timestamp::TimestampError::Unavailable { .. }) => {
-            FailureKind::Transient
-        }
+        Error::Home(_)
+        | Error::Timestamp(crate::timestamp::TimestampError::Unavailable { .. })
+        | Error::Crypto(crate::crypto::CryptoError::KeyUnavailable { .. }) => FailureKind::Transient,
+        Error::Custody(e) if e.is_unavailable() => FailureKind::Transient,
         Error::Zip(_)
         | Error::Format(_)
         | Error::Crypto(_)
+        | Error::Custody(_)
         | Error::Name(_)
         | Error::Text(_)
         | Error::Profile(_)
@@ -331,6 +333,7 @@ pub fn classify(e: &Error) -> FailureKind {
 fn classify_store(e: &StoreError) -> FailureKind {
     match e {
         StoreError::Backend { .. } | StoreError::Open { .. } | StoreError::Home(_) => FailureKind::Transient,
+        StoreError::Custody(e) if e.is_unavailable() => FailureKind::Transient,
         // The source changed under a pinned read, or is gone, or is not what signer reads.
         StoreError::Conflict { .. }
         | StoreError::NotFound { .. }
@@ -339,6 +342,7 @@ fn classify_store(e: &StoreError) -> FailureKind {
         | StoreError::BadKey { .. }
         | StoreError::BadUrl { .. }
         | StoreError::Corrupt { .. }
+        | StoreError::Custody(_)
         // A trust record the pinned root did not seal stays untrusted on every retry.
         | StoreError::Trust(_) => FailureKind::Permanent,
     }

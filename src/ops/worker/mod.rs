@@ -32,6 +32,8 @@
 //!
 //! `result.json` is created once, so a job ends Succeeded or Failed exactly once.
 
+mod keyring;
+
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::Arc;
@@ -46,9 +48,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::SecretKey;
 use crate::error::Error;
-use crate::home::{Home, KeyId};
+use crate::home::Home;
 use crate::jobs::{
     self, AttemptEnd, Claim, FailureKind, JobEnd, JobError, JobRecord, JobResult, Next, RecordCache, Records, Renewal,
     SourcePin, WorkerPresence,
@@ -56,11 +57,12 @@ use crate::jobs::{
 use crate::judge;
 use crate::location::Location;
 use crate::model::{JobId, ProfileStatus, Timestamp, VersionRef};
-use crate::profiles::{self, ProfileError, VersionRecord};
+use crate::profiles::{self, VersionRecord};
 use crate::sign::{SignParams, Signed, sign_package};
 use crate::store::{ObjectReader, ObjectWriter, Store, StoreError, keys, parse_object_url};
 use crate::verify::{Integrity, WholeHash};
 use crate::zipcheck::ZipLimits;
+use keyring::Reach;
 
 /// The default lease, in seconds.
 pub const DEFAULT_LEASE_SECS: u32 = 30;
@@ -130,12 +132,15 @@ pub enum Report {
         /// How long the attempt took.
         duration: Duration,
     },
-    /// The worker lacks the job's key, and leaves the job to a worker that has it.
+    /// The worker lacks the job's key, or cannot reach it now, and leaves the job to a
+    /// worker that can.
     LeftToOthers {
         /// The job.
         job: JobId,
-        /// The profile version whose key is missing.
+        /// The profile version whose key is missing or unreachable.
         version: VersionRef,
+        /// Why: not in this home, or what the token or KMS said.
+        reason: String,
     },
     /// A problem that did not end a job (the store did not answer a poll, say).
     Trouble {
@@ -229,6 +234,8 @@ pub struct Summary {
     pub unrecorded: u64,
     /// Jobs it left to workers with their key.
     pub left_to_others: u64,
+    /// Why it left the last of them (the key is not in its home, or cannot be reached).
+    pub left_because: Option<String>,
     /// Why it stopped: `idle` or `signal`.
     pub stopped: &'static str,
 }
@@ -279,13 +286,14 @@ pub struct Worker {
 
 struct Inner {
     store: Store,
-    home: Home,
     opts: WorkerOptions,
     id: String,
     host: String,
     pid: u32,
     report: Box<dyn Fn(Report) + Send + Sync>,
     cache: RecordCache,
+    /// The keys it signs with, opened once.
+    keyring: keyring::KeyRing,
     /// Every lease, renewal, retry and poll is on this clock.
     clock: Arc<dyn Clock>,
     /// The last look at the clocks found this machine's off the store's.
@@ -347,13 +355,13 @@ impl Worker {
         Self {
             inner: Arc::new(Inner {
                 store,
-                home,
                 opts,
                 id,
                 host,
                 pid,
                 report: Box::new(report),
                 cache: RecordCache::default(),
+                keyring: keyring::KeyRing::new(home),
                 clock,
                 clock_skewed: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -631,10 +639,24 @@ impl Inner {
             Next::Held { .. } | Next::RetryAt(_) => Ok(Look::Later),
             Next::Claim(n) => {
                 let version = records.job.version_ref();
-                if !self.home.has_key(&KeyId::Version(version.clone())) {
+                let reason = match self.keyring.reach(&self.store, &records.job).await {
+                    Ok(Reach::Ready(..)) => None,
+                    Ok(Reach::NotHere(why) | Reach::Unreachable(why)) => Some(why),
+                    // A problem no retry mends (the version's record is gone, say) is the
+                    // attempt's to record: it fails the job, with the reason.
+                    Err(e) if jobs::classify(&e) == FailureKind::Permanent => None,
+                    Err(e) => {
+                        (self.report)(Report::Trouble {
+                            message: format!("could not read the profile version of job {id} ({e}); trying again"),
+                        });
+                        return Ok(Look::Later);
+                    }
+                };
+                if let Some(reason) = reason {
                     if noted.insert(id.clone()) {
                         summary.left_to_others += 1;
-                        (self.report)(Report::LeftToOthers { job: id, version });
+                        summary.left_because = Some(reason.clone());
+                        (self.report)(Report::LeftToOthers { job: id, version, reason });
                     }
                     return Ok(Look::Nothing);
                 }
@@ -789,11 +811,11 @@ impl Inner {
         {
             return Err(Error::from(JobError::RevokedSince { version: version_ref, effective: at }).into());
         }
-        let version = jobs::version_record(&self.store, job).await?;
-        match profiles::signing_key(&self.home, &version_ref) {
-            Ok(key) => Ok(JobIdentity { version, key, sign_without_tsa: profile.sign_without_tsa }),
-            Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => Err(AttemptError::NoKey(e.to_string())),
-            Err(e) => Err(e.into()),
+        match self.keyring.reach(&self.store, job).await? {
+            Reach::Ready(key, version) => {
+                Ok(JobIdentity { version: *version, key, sign_without_tsa: profile.sign_without_tsa })
+            }
+            Reach::NotHere(why) | Reach::Unreachable(why) => Err(AttemptError::NoKey(why)),
         }
     }
 
@@ -1079,7 +1101,7 @@ fn worker_id(host: &str, pid: u32) -> String {
 /// What a job signs with: its version's record and key, and the profile's TSA setting.
 struct JobIdentity {
     version: VersionRecord,
-    key: SecretKey,
+    key: crate::custody::Key,
     sign_without_tsa: bool,
 }
 
