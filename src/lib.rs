@@ -45,7 +45,7 @@
 //! let cert = crypto::issue_code_signing_cert(&root, &root_key, &key, &version, now, now.plus_secs(86_400))?;
 //!
 //! let params = SignParams {
-//!     key,
+//!     key: std::sync::Arc::new(key),
 //!     chain: vec![cert.clone(), root.clone()],
 //!     version: version.clone(),
 //!     job_id: None,
