@@ -156,7 +156,7 @@ async fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<u8> {
     let started = jobs::start(&store, &req, clock::now()).await?;
     let id = started.job.job_id.clone();
     if !args.wait {
-        let v = jobs::describe(&store, &id, clock::now()).await?;
+        let v = started.view(&store, clock::now()).await?;
         let text = format!(
             "{} signing job {id} ({}); it signs {} into {}\n  follow it: signer sign-job wait {id}",
             if started.created { "started" } else { "the client token's" },

@@ -323,11 +323,18 @@ async fn object_reader_writer_round_trip(store: &Store) {
 }
 
 async fn object_writer_abort_leaves_nothing(store: &Store) {
-    let data = pattern(10 * 1024 * 1024);
-    let aborted = key("out/aborted.zip");
-    let dropped = key("out/dropped.zip");
     let kept = key("out/kept.json");
     store.create_json(&kept, &0).await.unwrap();
+    // Over a part (a multipart upload under way), and under one (held for a single PUT).
+    for (size, name) in [(10 * 1024 * 1024, "big"), (1024, "small")] {
+        writer_abort_leaves_nothing(store, size, name, &kept).await;
+    }
+}
+
+async fn writer_abort_leaves_nothing(store: &Store, size: usize, name: &str, kept: &Key) {
+    let data = pattern(size);
+    let aborted = key(&format!("out/aborted-{name}.zip"));
+    let dropped = key(&format!("out/dropped-{name}.zip"));
 
     let mut writer = store.writer(&aborted).await.unwrap();
     let input = data.clone();
@@ -351,9 +358,10 @@ async fn object_writer_abort_leaves_nothing(store: &Store) {
     assert!(!store.exists(&aborted).await.unwrap());
     assert!(!store.exists(&dropped).await.unwrap());
     let listed = store.list_keys(&key("out")).await.unwrap();
-    assert_eq!(listed, vec![kept], "no partial object is visible");
+    assert_eq!(listed, vec![kept.clone()], "no partial object is visible ({name})");
     // And the keys are still free.
     store.create_json(&aborted, &1).await.unwrap();
+    store.delete(&aborted).await.unwrap();
 }
 
 async fn object_reader_pins_the_version(store: &Store) {

@@ -196,7 +196,9 @@ impl Seek for ObjectReader {
     }
 }
 
-/// A [`Write`] that uploads one object in `WRITE_PART` parts (a multipart upload).
+/// A [`Write`] that uploads one object: with one PUT when it is smaller than
+/// `WRITE_PART` (most packages: one request instead of three), else in `WRITE_PART`
+/// parts (a multipart upload).
 ///
 /// Nothing is visible at the location until [`ObjectWriter::finish`] succeeds, and then
 /// the whole object appears at once, replacing any object there. [`ObjectWriter::abort`],
@@ -207,23 +209,35 @@ impl Seek for ObjectReader {
 pub struct ObjectWriter {
     handle: Handle,
     location: Path,
-    store_name: String,
-    upload: Option<WriteMultipart>,
+    store: Arc<DynObjectStore>,
+    upload: Upload,
     written: u64,
 }
 
+/// What [`ObjectWriter::finish_or_hold`] did.
+#[derive(Debug)]
+pub enum Staged {
+    /// The object is written where the writer was made for.
+    Written,
+    /// The object (under one part) is here, written nowhere.
+    Held(bytes::Bytes),
+}
+
+#[derive(Debug)]
+enum Upload {
+    /// Under one part so far: held here, to be PUT whole.
+    Small(Vec<u8>),
+    /// A multipart upload under way.
+    Parts(WriteMultipart),
+    /// Finished or aborted.
+    Done,
+}
+
 impl ObjectWriter {
-    /// Starts an upload to `location`.
+    /// A writer to `location`; the first request is made once a part is full, or at
+    /// [`ObjectWriter::finish`].
     pub async fn create(store: Arc<DynObjectStore>, location: Path) -> Result<Self, StoreError> {
-        let upload =
-            store.put_multipart(&location).await.map_err(|e| map_err("start upload of", &location, &store, e))?;
-        Ok(Self {
-            handle: Handle::current(),
-            store_name: store.to_string(),
-            location,
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, WRITE_PART)),
-            written: 0,
-        })
+        Ok(Self { handle: Handle::current(), location, store, upload: Upload::Small(Vec::new()), written: 0 })
     }
 
     /// The number of bytes written so far.
@@ -234,18 +248,57 @@ impl ObjectWriter {
     /// Uploads what is left and completes the upload: the object appears, whole. On error
     /// the upload is discarded.
     pub fn finish(mut self) -> Result<PutResult, StoreError> {
-        let upload = self.upload.take().ok_or_else(|| self.finished_error())?;
-        self.handle.block_on(upload.finish()).map_err(|e| self.error("complete upload of", e))
+        match std::mem::replace(&mut self.upload, Upload::Done) {
+            Upload::Small(bytes) => {
+                self.handle.block_on(self.store.put(&self.location, bytes.into())).map_err(|e| self.error("write", e))
+            }
+            Upload::Parts(upload) => {
+                self.handle.block_on(upload.finish()).map_err(|e| self.error("complete upload of", e))
+            }
+            Upload::Done => Err(self.finished_error()),
+        }
+    }
+
+    /// Like [`ObjectWriter::finish`], except that an object under one part is not written
+    /// but handed back ([`Staged::Held`]), for the caller to PUT where and how it wants
+    /// (a worker creates it at its destination only if absent: one request instead of a
+    /// staging object, a copy and a delete).
+    pub fn finish_or_hold(mut self) -> Result<Staged, StoreError> {
+        match std::mem::replace(&mut self.upload, Upload::Done) {
+            Upload::Small(bytes) => Ok(Staged::Held(bytes.into())),
+            Upload::Parts(upload) => self
+                .handle
+                .block_on(upload.finish())
+                .map(|_| Staged::Written)
+                .map_err(|e| self.error("complete upload of", e)),
+            Upload::Done => Err(self.finished_error()),
+        }
     }
 
     /// Discards the upload and every part uploaded so far.
     pub fn abort(mut self) -> Result<(), StoreError> {
-        let upload = self.upload.take().ok_or_else(|| self.finished_error())?;
-        self.handle.block_on(upload.abort()).map_err(|e| self.error("abort upload of", e))
+        match std::mem::replace(&mut self.upload, Upload::Done) {
+            Upload::Small(_) => Ok(()),
+            Upload::Parts(upload) => self.handle.block_on(upload.abort()).map_err(|e| self.error("abort upload of", e)),
+            Upload::Done => Err(self.finished_error()),
+        }
+    }
+
+    /// Starts the multipart upload and hands it what was held.
+    fn start_parts(&mut self, held: Vec<u8>) -> Result<(), StoreError> {
+        let upload = self
+            .handle
+            .block_on(self.store.put_multipart(&self.location))
+            .map_err(|e| self.error("start upload of", e))?;
+        let mut upload = WriteMultipart::new_with_chunk_size(upload, WRITE_PART);
+        let _runtime = self.handle.enter();
+        upload.write(&held);
+        self.upload = Upload::Parts(upload);
+        Ok(())
     }
 
     fn error(&self, op: &'static str, e: object_store::Error) -> StoreError {
-        StoreError::from_backend(op, self.location.as_ref(), &self.store_name, e)
+        StoreError::from_backend(op, self.location.as_ref(), &self.store.to_string(), e)
     }
 
     fn finished_error(&self) -> StoreError {
@@ -258,7 +311,20 @@ impl ObjectWriter {
 
 impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(upload) = self.upload.as_mut() else {
+        match &mut self.upload {
+            Upload::Small(held) if held.len() + buf.len() < WRITE_PART => {
+                held.extend_from_slice(buf);
+                self.written += buf.len() as u64;
+                return Ok(buf.len());
+            }
+            Upload::Small(held) => {
+                let held = std::mem::take(held);
+                self.start_parts(held).map_err(to_io)?;
+            }
+            Upload::Parts(_) => {}
+            Upload::Done => return Err(to_io(self.finished_error())),
+        }
+        let Upload::Parts(upload) = &mut self.upload else {
             return Err(to_io(self.finished_error()));
         };
         // Parts are spawned as tasks on the writer's runtime.
@@ -270,7 +336,12 @@ impl Write for ObjectWriter {
             // A part was started: apply back pressure so memory stays bounded.
             let waited = self.handle.block_on(upload.wait_for_capacity(WRITE_PARTS_IN_FLIGHT));
             if let Err(e) = waited {
-                return Err(to_io(self.error("upload a part of", e)));
+                return Err(to_io(StoreError::from_backend(
+                    "upload a part of",
+                    self.location.as_ref(),
+                    &self.store.to_string(),
+                    e,
+                )));
             }
         }
         Ok(buf.len())
@@ -283,7 +354,7 @@ impl Write for ObjectWriter {
 
 impl Drop for ObjectWriter {
     fn drop(&mut self) {
-        if let Some(upload) = self.upload.take() {
+        if let Upload::Parts(upload) = std::mem::replace(&mut self.upload, Upload::Done) {
             // Unfinished: discard the parts. Best effort, since a drop cannot report; an
             // unfinished upload is invisible to readers either way.
             drop(self.handle.spawn(async move {

@@ -40,7 +40,7 @@ mod key;
 pub mod keys;
 mod sealed;
 
-pub use io::{ObjectReader, ObjectWriter};
+pub use io::{ObjectReader, ObjectWriter, Staged};
 pub use key::{Key, MAX_KEY_LEN};
 pub use sealed::PinSource;
 

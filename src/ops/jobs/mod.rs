@@ -550,6 +550,18 @@ pub async fn describe(store: &Store, id: &JobId, now: Timestamp) -> Result<JobVi
     Ok(view(&records, now))
 }
 
+impl Started {
+    /// How the job stands now: for a job this call created, from its record alone (it
+    /// has no attempt, result or revocation yet: nothing to read back); for the client
+    /// token's existing job, as [`describe`] reads it.
+    pub async fn view(&self, store: &Store, now: Timestamp) -> Result<JobView, Error> {
+        if !self.created {
+            return describe(store, &self.job.job_id, now).await;
+        }
+        Ok(view(&Records { job: self.job.clone(), attempts: Vec::new(), result: None, revocation: None }, now))
+    }
+}
+
 /// Which jobs `sign-job list` shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

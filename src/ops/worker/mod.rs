@@ -20,11 +20,12 @@
 //!
 //! 1. attempt N signs into a staging object `<prefix><ID>.attempt-<N>.partial`, a multipart
 //!    upload that appears only when complete (a worker killed mid-upload leaves nothing
-//!    visible);
+//!    visible) — or, for a package under one upload part (8 MiB), into memory;
 //! 2. it checks it still holds the lease, then copies the staging object to
 //!    `<prefix><ID>.zip` with copy-if-not-exists (S3: `UploadPartCopy` completed with
-//!    `If-None-Match: *`; the file store: a hard link) — of any number of attempts exactly
-//!    one copy succeeds, so the object is never replaced by other bytes;
+//!    `If-None-Match: *`; the file store: a hard link), or creates it there from memory
+//!    with one conditional PUT (`If-None-Match: *`) — of any number of attempts exactly
+//!    one succeeds, so the object is never replaced by other bytes;
 //! 3. an attempt whose copy loses, or that finds the object already there, adopts it:
 //!    it reads the published object's signature and records that, if it is this job's;
 //! 4. the staging object is deleted, and the job's settlement deletes every attempt's
@@ -33,6 +34,7 @@
 //! `result.json` is created once, so a job ends Succeeded or Failed exactly once.
 
 mod keyring;
+mod pass;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -41,7 +43,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use object_store::path::Path;
-use object_store::{DynObjectStore, ObjectStoreExt};
+use object_store::{DynObjectStore, ObjectStoreExt, PutMode};
 use serde::Serialize;
 use sha2::Digest as _;
 use tokio::sync::watch;
@@ -57,9 +59,9 @@ use crate::jobs::{
 use crate::judge;
 use crate::location::Location;
 use crate::model::{JobId, ProfileStatus, Timestamp, VersionRef};
-use crate::profiles::{self, VersionRecord};
+use crate::profiles::VersionRecord;
 use crate::sign::{SignParams, Signed, sign_package};
-use crate::store::{ObjectReader, ObjectWriter, Store, StoreError, keys, parse_object_url};
+use crate::store::{ObjectReader, ObjectWriter, Staged, Store, StoreError, keys, parse_object_url};
 use crate::verify::{Integrity, WholeHash};
 use crate::zipcheck::ZipLimits;
 use keyring::Reach;
@@ -294,6 +296,8 @@ struct Inner {
     cache: RecordCache,
     /// The keys it signs with, opened once.
     keyring: keyring::KeyRing,
+    /// What it reads once per pass over the queue.
+    pass: pass::PassCache,
     /// Every lease, renewal, retry and poll is on this clock.
     clock: Arc<dyn Clock>,
     /// The last look at the clocks found this machine's off the store's.
@@ -362,6 +366,7 @@ impl Worker {
                 report: Box::new(report),
                 cache: RecordCache::default(),
                 keyring: keyring::KeyRing::new(home),
+                pass: pass::PassCache::default(),
                 clock,
                 clock_skewed: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -561,6 +566,7 @@ impl Inner {
                     entries.retain(|e| e.job_id == *only);
                 }
                 *backlog = Backlog { entries: entries.into(), listed_at: Some(self.clock.now()), pending: false };
+                self.pass.clear();
                 fresh = true;
             }
             while free > 0 {
@@ -778,8 +784,8 @@ impl Inner {
             return self.adopt(job, dest, dest_path, n).await;
         }
         let staging = jobs::staging_path(&dest_path, n)?;
-        let (signed, sha256) = self.sign_to_staging(job, flag, identity, &dest, &staging).await?;
-        if !self.publish_once(job, n, flag, &dest, &staging, &dest_path).await? {
+        let (signed, sha256, staged) = self.sign_to_staging(job, flag, identity, &dest, &staging).await?;
+        if !self.publish_once(job, n, flag, &dest, (&staging, staged), &dest_path).await? {
             return self.adopt(job, dest, dest_path, n).await;
         }
         let st = &signed.statement;
@@ -802,7 +808,7 @@ impl Inner {
     /// a version whose key is not in this home is left to a worker that has it.
     async fn check_profile(&self, job: &JobRecord) -> Result<JobIdentity, AttemptError> {
         let version_ref = job.version_ref();
-        let profile = profiles::show_profile(&self.store, &job.profile).await?;
+        let profile = self.pass.profile(&self.store, &job.profile).await?;
         if profile.status == ProfileStatus::Canceled {
             return Err(Error::from(JobError::CanceledSince { profile: job.profile.clone() }).into());
         }
@@ -820,8 +826,10 @@ impl Inner {
     }
 
     /// Streams the pinned source through the gate and the signer into the staging object
-    /// (complete, or not there at all). Returns what was signed and the SHA-256 of the
-    /// signed bytes; a lease lost meanwhile stops it and leaves no staging object.
+    /// (complete, or not there at all), or, for a package under one upload part, into
+    /// memory ([`Staged::Held`]: no staging object). Returns what was signed, the SHA-256
+    /// of the signed bytes and where they are; a lease lost meanwhile stops it and leaves
+    /// no staging object.
     async fn sign_to_staging(
         &self,
         job: &JobRecord,
@@ -829,12 +837,12 @@ impl Inner {
         identity: JobIdentity,
         dest: &Arc<DynObjectStore>,
         staging: &Path,
-    ) -> Result<(Signed, String), AttemptError> {
+    ) -> Result<(Signed, String, Staged), AttemptError> {
         let (src, src_path) = parse_object_url(&job.source.url)?;
         let reader = open_pinned(src, src_path, &job.source).await?;
         let writer = ObjectWriter::create(Arc::clone(dest), staging.clone()).await?;
         let JobIdentity { version, key, sign_without_tsa } = identity;
-        let stamper = crate::tsa::stamper(&self.store, sign_without_tsa).await?;
+        let stamper = self.pass.stamper(&self.store, sign_without_tsa).await?;
         let now = self.clock.now();
         let params = SignParams {
             key,
@@ -852,7 +860,9 @@ impl Inner {
             let signed = sign_package(&mut reader, &mut out, &params, &ZipLimits::default(), &mut |_| {});
             let Guarded { writer, sha256, .. } = out;
             match signed {
-                Ok(s) => writer.finish().map(|_| (s, hex::encode(sha256.finalize()))).map_err(Error::from),
+                Ok(s) => {
+                    writer.finish_or_hold().map(|staged| (s, hex::encode(sha256.finalize()), staged)).map_err(Error::from)
+                }
                 Err(e) => {
                     let _ = writer.abort();
                     Err(e)
@@ -869,8 +879,9 @@ impl Inner {
         Ok(signed?)
     }
 
-    /// Publishes the staging object at the destination if nothing is there yet (one copy
-    /// of any number of attempts wins), then removes the staging object. `false`: another
+    /// Publishes the signed package at the destination if nothing is there yet (one of
+    /// any number of attempts wins): the staging object is copied there and removed, or
+    /// the bytes held in memory are created there (`If-None-Match: *`). `false`: another
     /// attempt's object is there (adopt it).
     async fn publish_once(
         &self,
@@ -878,24 +889,29 @@ impl Inner {
         n: u64,
         flag: &LeaseFlag,
         dest: &Arc<DynObjectStore>,
-        staging: &Path,
+        (staging, staged): (&Path, Staged),
         dest_path: &Path,
     ) -> Result<bool, AttemptError> {
+        let written = matches!(staged, Staged::Written);
         if !still_holds(&self.store, &job.job_id, n).await? {
             flag.lose();
-            delete_quietly(dest, staging).await;
+            if written {
+                delete_quietly(dest, staging).await;
+            }
             return Err(AttemptError::Stopped);
         }
-        let published = match dest.copy_if_not_exists(staging, dest_path).await {
-            Ok(()) => true,
-            Err(object_store::Error::AlreadyExists { .. }) => false,
-            Err(e) => {
-                delete_quietly(dest, staging).await;
-                return Err(jobs::backend_error("publish", &job.signed_object, dest, e).into());
-            }
+        let published = match staged {
+            Staged::Held(bytes) => dest.put_opts(dest_path, bytes.into(), PutMode::Create.into()).await.map(|_| ()),
+            Staged::Written => dest.copy_if_not_exists(staging, dest_path).await,
         };
-        delete_quietly(dest, staging).await;
-        Ok(published)
+        if written {
+            delete_quietly(dest, staging).await;
+        }
+        match published {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(false),
+            Err(e) => Err(jobs::backend_error("publish", &job.signed_object, dest, e).into()),
+        }
     }
 
     /// Records the object already at the destination, if this job signed it.
