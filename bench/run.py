@@ -1176,6 +1176,91 @@ class Bench:
                 moto.wait()
         return [hsm, kms]
 
+    def row_requests(self) -> list[Row]:
+        """S3 requests per `sign-job start` and per processed job, counted from moto's
+        request log: jobs from an S3 bucket to an S3 bucket, the store on S3 too, and
+        `worker --concurrency 4 --until-idle` on 4 processes at once."""
+        jobs = 100 if self.args.quick else 1000
+        workers = 4
+        start = Row("requests-start", f"S3 requests per `sign-job start` ({jobs} jobs)", goal_text="≤ 6")
+        work = Row("requests-job", f"S3 requests per processed job ({jobs} jobs, {workers} workers)",
+                   goal_text="≤ 12")
+        moto_bin = ROOT / "target" / "moto-venv" / "bin" / "moto_server"
+        python = moto_bin.with_name("python")
+        if not moto_bin.is_file():
+            start.unavailable = work.unavailable = "moto not installed (bash scripts/test.sh installs it)"
+            return [start, work]
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        log_path = self.t("moto-requests.log")
+        log = open(log_path, "w")
+        moto = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+
+        def requests() -> int:
+            with open(log_path) as f:
+                return sum(1 for line in f if '" HTTP/1.1" ' in line or "HTTP/1.1\" " in line)
+
+        try:
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            endpoint = f"http://127.0.0.1:{port}"
+            aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                   "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+            seed = (
+                "import boto3, io, zipfile, sys\n"
+                f"s3 = boto3.client('s3', endpoint_url='{endpoint}', region_name='us-east-1', "
+                "aws_access_key_id='bench', aws_secret_access_key='bench')\n"
+                "for b in ('store', 'src', 'dst'): s3.create_bucket(Bucket=b)\n"
+                f"for i in range({jobs}):\n"
+                "    buf = io.BytesIO()\n"
+                "    with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                "        z.writestr('index.js', 'exports.handler = () => %d;\\n' % i)\n"
+                "    s3.put_object(Bucket='src', Key='in/%d.zip' % i, Body=buf.getvalue())\n"
+            )
+            must(self.r.run([str(python), "-c", seed], env={**os.environ, **aws}, sync=False, timeout=1200))
+            home = self.t("requests-home")
+            home.mkdir(mode=0o700)
+            env = {**self.senv(home=home), **aws, "SIGNER_STORE": "s3://store"}
+            must(self.signer("init", env=env, sync=False, timeout=120))
+            must(self.signer("profile", "create", "Bench", env=env, sync=False, timeout=120))
+            before = requests()
+            subs = []
+            for i in range(jobs):
+                subs.append(must(self.signer("sign-job", "start", "--profile", "Bench", "--source",
+                                             f"s3://src/in/{i}.zip", "--destination", "s3://dst/out/",
+                                             env=env, sync=False, timeout=120)))
+            submitted = requests()
+            t0 = time.time()
+            procs = [subprocess.Popen([str(self.bin), "worker", "--concurrency", "4", "--until-idle"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for _ in range(workers)]
+            codes = [p.wait(timeout=3600) for p in procs]
+            wall = time.time() - t0
+            done = requests()
+            if any(codes):
+                raise ValueError(f"a worker exited {codes}")
+            per_start = (submitted - before) / jobs
+            per_job = (done - submitted) / jobs
+            start.extra = {"requests": submitted - before, "jobs": jobs, "per_start": per_start,
+                           "submit_median_wall_s": med([x.wall for x in subs])}
+            work.extra = {"requests": done - submitted, "jobs": jobs, "workers": workers, "per_job": per_job,
+                          "wall_s": wall}
+            start.note = f"{per_start:.1f} requests per submission"
+            work.note = f"{per_job:.1f} requests per job; {jobs} jobs in {wall:.1f} s on moto"
+        except (CmdFailed, ValueError, OSError, subprocess.TimeoutExpired) as e:
+            start.error = work.error = f"setup: {e}"
+        finally:
+            moto.kill()
+            moto.wait()
+            log.close()
+        return [start, work]
+
     def row_deploy(self) -> list[Row]:
         small = Row("deploy-small", "`signer deploy check`: function + 5 signed small layers",
                     goal_text="(report)")
@@ -1408,6 +1493,7 @@ class Bench:
             ("deploy", self.row_deploy), ("hash", self.row_hash),
             ("floor", self.row_hash_floor), ("entries", self.row_entries),
             ("timestamp", self.row_timestamp), ("custody", self.row_custody),
+            ("requests", self.row_requests),
         ]
         for key, fn in steps:
             if only and key not in only:
@@ -1613,7 +1699,8 @@ def render(b: Bench, argv: list[str]) -> str:
              ("7", "cold"), ("8a", "deploy-small"), ("8b", "deploy-large"),
              ("9a", "floor-sign"), ("9b", "floor-verify"), ("10", "entries"),
              ("11a", "timestamp-sign"), ("11b", "timestamp-verify"),
-             ("12a", "custody-pkcs11"), ("12b", "custody-kms")]
+             ("12a", "custody-pkcs11"), ("12b", "custody-kms"),
+             ("13a", "requests-start"), ("13b", "requests-job")]
     for num, key in order:
         row = b.rows.get(key)
         if row is None:
@@ -1783,6 +1870,14 @@ def table_line(num: str, row: Row) -> str:
         ok = None if peak is None else peak <= e["budget_kb"]
         return (f"| {num} | {row.title} | {each} | — | — | — | {row.goal_text} | {fmet(ok)} | "
                 f"{fmb(peak)} | — |")
+    if row.key in ("requests-start", "requests-job"):
+        e = row.extra
+        per = e.get("per_start", e.get("per_job"))
+        limit = 6 if row.key == "requests-start" else 12
+        shown = "—" if per is None else f"{per:.1f} requests"
+        ok = None if per is None else per <= limit
+        result = "error (below)" if row.error else fmet(ok)
+        return f"| {num} | {row.title} | {shown} | — | — | — | {row.goal_text} | {result} | — | — |"
     if row.key == "jobs":
         e = row.extra
         w = (e.get("worker") or {}).get("median_wall_s")
@@ -1846,7 +1941,7 @@ def main() -> int:
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing target/release/signer without building")
     ap.add_argument("--only", help="comma-separated subset of: sign,verify,zipsigners,layer,"
-                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,custody,profile")
+                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,custody,requests,profile")
     ap.add_argument("--no-install", action="store_true",
                     help="do not install missing peers from the distribution's packages")
     ap.add_argument("--keep", action="store_true",

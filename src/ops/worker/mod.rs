@@ -860,9 +860,10 @@ impl Inner {
             let signed = sign_package(&mut reader, &mut out, &params, &ZipLimits::default(), &mut |_| {});
             let Guarded { writer, sha256, .. } = out;
             match signed {
-                Ok(s) => {
-                    writer.finish_or_hold().map(|staged| (s, hex::encode(sha256.finalize()), staged)).map_err(Error::from)
-                }
+                Ok(s) => writer
+                    .finish_or_hold()
+                    .map(|staged| (s, hex::encode(sha256.finalize()), staged))
+                    .map_err(Error::from),
                 Err(e) => {
                     let _ = writer.abort();
                     Err(e)
