@@ -230,13 +230,12 @@ fn pin(token: &str) -> Result<AuthPin, CustodyError> {
                 path.display()
             )));
         }
-        let mut text = String::new();
+        let mut text = zeroize::Zeroizing::new(String::new());
         std::fs::File::open(&path)
             .and_then(|f| f.take(MAX_PIN_BYTES).read_to_string(&mut text))
             .map_err(|e| bad(format!("cannot be read ({e})")))?;
-        let pin = text.trim_end_matches(['\n', '\r']).to_owned();
-        text.clear();
-        return Ok(AuthPin::new(pin.into()));
+        // The copy moves into the PIN, which zeroizes itself; the file's text is zeroized here.
+        return Ok(AuthPin::new(text.trim_end_matches(['\n', '\r']).into()));
     }
     match &settings().pin {
         Some(pin) => Ok(AuthPin::new(pin.as_str().into())),
