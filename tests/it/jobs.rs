@@ -733,8 +733,9 @@ fn workers_race_on_s3_and_survive_a_sigkill() {
         });
         (child, rx)
     };
+    // The victim starts alone, so the others (faster than it once warm) cannot drain the
+    // queue before it claims a third job; they start, and race, once it is killed.
     let (mut victim, victim_log) = spawn(0);
-    let mut others = vec![spawn(1), spawn(2)];
     // Kill the victim right after it claims a job, once it has finished a couple.
     let mut ended = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -751,7 +752,7 @@ fn workers_race_on_s3_and_survive_a_sigkill() {
     victim.kill().unwrap(); // SIGKILL, right after the claim: the job is in flight
     victim.wait().unwrap();
     eprintln!("S3 race: killed worker 0 holding job {held} after {:?}", t0.elapsed());
-    others.push(spawn(3));
+    let mut others = vec![spawn(1), spawn(2), spawn(3)];
     for (child, _) in &mut others {
         assert!(wait_child(child, Duration::from_secs(100)).success());
     }
