@@ -25,6 +25,7 @@ pub(super) enum ProfileCmd {
     ///   signer profile create MyApp --key-store aws-kms
     ///   SIGNER_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so SIGNER_PKCS11_PIN_FILE=pin \
     ///     signer profile create MyApp --key-store 'pkcs11:token=signer'
+    #[command(verbatim_doc_comment)]
     Create {
         /// Profile name: 2–64 of A-Z a-z 0-9 _. Never reusable, even after cancel.
         name: ProfileName,
