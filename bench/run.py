@@ -85,6 +85,23 @@ class Sample:
         return f"exit {self.rc}: {shlex.join(short_argv(self.argv))}: " + " / ".join(tail)
 
 
+def start_moto(moto_bin: Path, out) -> tuple[subprocess.Popen, int]:
+    """moto's server on a free loopback port, its log to `out`; returns once it listens
+    (or after 30 s). The caller stops it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, port
+
+
 def short_argv(argv: list[str]) -> list[str]:
     """Paths under the run dir shortened for messages."""
     out = []
@@ -1117,18 +1134,7 @@ class Bench:
                 extra_env["pkcs11:token=bench"] = {"SOFTHSM2_CONF": str(conf), "SIGNER_PKCS11_MODULE": str(module),
                                                    "SIGNER_PKCS11_PIN_FILE": str(pin)}
             if not kms.unavailable:
-                sock = socket.socket()
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-                sock.close()
-                moto = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                for _ in range(300):
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                        break
-                    except OSError:
-                        time.sleep(0.1)
+                moto, port = start_moto(moto_bin, subprocess.DEVNULL)
                 extra_env["aws-kms"] = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
                                         "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
             n = {"i": 0}
@@ -1190,25 +1196,15 @@ class Bench:
         if not moto_bin.is_file():
             start.unavailable = work.unavailable = "moto not installed (bash scripts/test.sh installs it)"
             return [start, work]
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
         log_path = self.t("moto-requests.log")
         log = open(log_path, "w")
-        moto = subprocess.Popen([str(moto_bin), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+        moto, port = start_moto(moto_bin, log)
 
         def requests() -> int:
             with open(log_path) as f:
-                return sum(1 for line in f if '" HTTP/1.1" ' in line or "HTTP/1.1\" " in line)
+                return sum(1 for line in f if 'HTTP/1.1" ' in line)
 
         try:
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             endpoint = f"http://127.0.0.1:{port}"
             aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                    "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}

@@ -199,12 +199,6 @@ pub fn keep(home: &Home, id: &KeyId, new: &NewKey) -> Result<PathBuf, CustodyErr
     })
 }
 
-/// Whether this home holds `id`'s key (a file or a reference), or `recorded` says where
-/// it is. Whether it can be reached, [`open`] tells.
-pub fn known(home: &Home, id: &KeyId, recorded: Option<&KeyRef>) -> bool {
-    home.has_key(id) || recorded.is_some()
-}
-
 /// Opens `id`'s key: the home's PKCS#8 file, else the home's reference, else `recorded`
 /// (the reference a profile version's record carries). [`CustodyError::NotHere`] when
 /// there is none; a token or KMS that cannot be reached now is
@@ -549,7 +543,6 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let home = Home::open(tmp.path()).unwrap();
         let id = KeyId::Version("Prof_1/AbCdEf1234".parse().unwrap());
-        assert!(!known(&home, &id, None));
         let e = open(&home, &id, None).err().unwrap();
         assert!(matches!(e, CustodyError::NotHere { .. }), "{e}");
         assert_eq!(e.exit_code(), exit::NOT_FOUND);
