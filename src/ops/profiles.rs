@@ -267,6 +267,53 @@ pub struct Profile {
     pub versions: Vec<VersionSummary>,
 }
 
+/// A profile's standing in one record (`profiles/NAME/head.json`), sealed and rewritten by
+/// every command that changes it: what a submission checks, in one read instead of all
+/// the profile's records. It sums them up and is not the authority: a worker reads the
+/// records themselves before it signs, so a stale or replayed head can let a job in, but
+/// never get it signed for a canceled profile or a revoked version (SECURITY.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileHead {
+    /// Status.
+    pub status: ProfileStatus,
+    /// Platform.
+    pub platform: Platform,
+    /// Signature validity.
+    pub signature_validity: Validity,
+    /// The version new signatures use.
+    pub current_version: Option<VersionId>,
+}
+
+impl From<&Profile> for ProfileHead {
+    fn from(p: &Profile) -> Self {
+        Self {
+            status: p.status,
+            platform: p.platform,
+            signature_validity: p.signature_validity,
+            current_version: p.current_version.clone(),
+        }
+    }
+}
+
+/// A profile's standing for a submission: its head, or, when there is none (a store
+/// written before heads) or the head is not trusted, what its records say.
+pub async fn standing(store: &Store, name: &ProfileName) -> Result<ProfileHead, Error> {
+    match store.get_record::<ProfileHead>(&keys::profile_head(name)?).await {
+        Ok(Some(head)) => Ok(head),
+        Ok(None) | Err(StoreError::Trust(_)) => Ok(ProfileHead::from(&show_profile(store, name).await?)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The profile as its records say now, with its head rewritten to match: what every
+/// command that changes a profile ends with.
+async fn show_and_head(store: &Store, name: &ProfileName) -> Result<Profile, Error> {
+    let profile = show_profile(store, name).await?;
+    store.put_record(&keys::profile_head(name)?, &ProfileHead::from(&profile)).await?;
+    Ok(profile)
+}
+
 /// One version in [`Profile`].
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionSummary {
@@ -426,7 +473,7 @@ pub async fn create_profile(
             return Err(Error::Internal("a new profile version was issued without a CA".into()));
         }
     };
-    show_profile(store, name).await
+    show_and_head(store, name).await
 }
 
 /// Checks a chain and key brought by the user: they match, the leaf is for code signing
@@ -552,7 +599,7 @@ pub async fn rotate(
     let version = VersionRef { profile: name.clone(), version: VersionId::random() };
     let key = custody::generate(&key_store, profile.platform, &key_label(&version))?;
     add_issued_version(store, home, version, &key, &ca, &ca_key, now).await?;
-    show_profile(store, name).await
+    show_and_head(store, name).await
 }
 
 async fn profile_record(store: &Store, name: &ProfileName) -> Result<ProfileRecord, Error> {
@@ -637,7 +684,7 @@ pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result
     match store.create_record(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
         Ok(()) => {
             crate::snapshots::publish(store, now).await?;
-            show_profile(store, name).await
+            show_and_head(store, name).await
         }
         Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::AlreadyCanceled { name: name.clone() }.into()),
         Err(e) => Err(e.into()),
@@ -771,6 +818,7 @@ pub async fn revoke_version(
     let prefix = keys::profile_revocations(&version.profile, &version.version)?;
     store.create_next_record(&prefix, |_| record.clone()).await?;
     crate::snapshots::publish(store, now).await?;
+    show_and_head(store, &version.profile).await?;
     Ok(record)
 }
 

@@ -595,3 +595,68 @@ fn sealed_by_admin(key_file: &Path, admin: &str, key: &str, record: &Value) -> V
     )
     .into_bytes()
 }
+
+/// The profile head (`profiles/NAME/head.json`) is what `sign-job start` reads. A store
+/// writer who puts back the head from before a cancellation or a revocation, or writes
+/// one of their own, gets at most a job submitted, never one signed: the worker reads
+/// the profile's records themselves before signing.
+fn a_replayed_or_forged_profile_head_gets_no_job_signed(victim: Env) {
+    let sc = scene(victim);
+    let (v, w) = (&sc.victim, &sc.writer);
+    let pkg = fixture("packages/hello-function.zip");
+    let out = v.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let start = |profile: &str| {
+        v.json(["sign-job", "start", "--profile", profile, "--source", s(&pkg), "--destination", s(&out)])
+    };
+    let signed_by_worker = |id: &str| {
+        v.run(["worker", "--until-idle"]).expect(0);
+        let d = v.json(["sign-job", "describe", id]).expect(0).json();
+        (d["status"].as_str().unwrap().to_owned(), d["status_reason"].as_str().unwrap_or_default().to_owned())
+    };
+    let active_head = w.get("profiles/App/head.json");
+
+    // Canceled, then the Active head put back: the start goes through, the job fails.
+    v.json(["profile", "cancel", "App"]).expect(0);
+    let refused = start("App");
+    assert_eq!(refused.code, 5, "a canceled profile takes no jobs: {}", refused.stdout);
+    w.put("profiles/App/head.json", &active_head);
+    let id = start("App").expect(0).json()["job_id"].as_str().unwrap().to_owned();
+    let (status, reason) = signed_by_worker(&id);
+    assert_eq!(status, "Failed", "{reason}");
+    assert!(reason.contains("canceled"), "{reason}");
+    assert!(!out.join(format!("{id}.zip")).exists(), "nothing was signed");
+
+    // Revoked, then the Active head put back: the same.
+    let other = v.profile("Other", &[]);
+    let other_head = w.get("profiles/Other/head.json");
+    v.json(["profile", "revoke", "Other", "--version", &other, "--reason", "key-compromise"]).expect(0);
+    assert_eq!(start("Other").code, 5, "a revoked profile takes no jobs");
+    w.put("profiles/Other/head.json", &other_head);
+    let id = start("Other").expect(0).json()["job_id"].as_str().unwrap().to_owned();
+    let (status, reason) = signed_by_worker(&id);
+    assert_eq!(status, "Failed", "{reason}");
+    assert!(reason.contains("revoked"), "{reason}");
+    assert!(!out.join(format!("{id}.zip")).exists(), "nothing was signed");
+
+    // A head the root did not seal (the Active one, unsealed) is not believed: the
+    // profile's records are read instead, and they say canceled.
+    w.put("profiles/App/head.json", &unsealed(&active_head));
+    let r = start("App");
+    assert_eq!(r.code, 5, "an unsealed head let a job in: {}", r.stdout);
+    assert!(error_message(&r).contains("Canceled"), "{}", r.stdout);
+    // No head at all (a store from before heads): the records, the same answer.
+    w.delete("profiles/App/head.json");
+    assert_eq!(start("App").code, 5);
+}
+
+#[test]
+fn a_replayed_or_forged_profile_head_gets_no_job_signed_on_the_file_store() {
+    a_replayed_or_forged_profile_head_gets_no_job_signed(Env::new());
+}
+
+#[test]
+fn a_replayed_or_forged_profile_head_gets_no_job_signed_on_s3() {
+    let Some(bucket) = s3_bucket() else { return };
+    a_replayed_or_forged_profile_head_gets_no_job_signed(Env::with_store(&format!("s3://{bucket}/state")));
+}

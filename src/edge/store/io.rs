@@ -62,6 +62,23 @@ impl ObjectReader {
         Self::at(store, location, meta, None)
     }
 
+    /// A reader of the object version pinned earlier as `e_tag` and `size`, without a
+    /// request now: every read requires that ETag, so the first fails with
+    /// [`StoreError::NotFound`] if the object is gone, [`StoreError::Conflict`] if it changed.
+    pub fn pinned(store: Arc<DynObjectStore>, location: Path, size: u64, e_tag: String) -> Self {
+        Self {
+            handle: Handle::current(),
+            store,
+            location,
+            size,
+            e_tag: Some(e_tag),
+            version: None,
+            pos: 0,
+            buf: Bytes::new(),
+            buf_start: 0,
+        }
+    }
+
     /// A reader at the start of the object `meta` describes.
     fn at(store: Arc<DynObjectStore>, location: Path, meta: ObjectMeta, version: Option<String>) -> Self {
         Self {

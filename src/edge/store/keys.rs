@@ -9,6 +9,7 @@
 //! profiles/<NAME>/versions/<VERSION>.json       one profile version (public key, certificate)
 //! profiles/<NAME>/order/<N>.json                the versions in creation order (last = current)
 //! profiles/<NAME>/canceled.json                 present once the profile is canceled
+//! profiles/<NAME>/head.json                     the profile's standing in one record (rewritten)
 //! revocations/profiles/<NAME>/<VERSION>/<N>.json revocation records of one profile version
 //! revocations/jobs/<JOB>.json                   a signing job's revocation
 //! cscs/<ID>/revisions/<N>.json                  a code-signing config's revisions (last wins)
@@ -58,6 +59,12 @@ pub fn profile_order(name: &ProfileName) -> Result<Key, StoreError> {
 /// `profiles/<NAME>/canceled.json`: created (exclusively) when the profile is canceled.
 pub fn profile_canceled(name: &ProfileName) -> Result<Key, StoreError> {
     Key::new(&["profiles", name.as_str(), "canceled.json"])
+}
+
+/// `profiles/<NAME>/head.json`: the profile's standing in one record, rewritten by every
+/// command that changes it (what a submission reads).
+pub fn profile_head(name: &ProfileName) -> Result<Key, StoreError> {
+    Key::new(&["profiles", name.as_str(), "head.json"])
 }
 
 /// `revocations/profiles/<NAME>/<VERSION>`: the prefix of one profile version's revocation
@@ -324,7 +331,11 @@ pub fn job_renewal(job: &JobId, attempt: u64, at: Timestamp) -> Result<Key, Stor
 
 /// The time in the name of a renewal's last segment (`renewed-<20 digits>.json`).
 pub fn parse_renewal(segment: &str) -> Option<Timestamp> {
-    let digits = segment.strip_prefix(RENEWAL_PREFIX)?.strip_suffix(".json")?;
+    parse_unix_secs(segment.strip_prefix(RENEWAL_PREFIX)?.strip_suffix(".json")?)
+}
+
+/// A time written by [`unix_secs`] as 20 digits.
+fn parse_unix_secs(digits: &str) -> Option<Timestamp> {
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -395,10 +406,10 @@ pub fn job_queue_entry(submitted_at: Timestamp, job: &JobId) -> Result<Key, Stor
     job_queue()?.child(&format!("{:020}-{job}.json", unix_secs(submitted_at)))
 }
 
-/// The job id in the name of a queue entry.
-pub fn parse_job_queue_entry(segment: &str) -> Option<JobId> {
-    let (_, rest) = segment.strip_suffix(".json")?.split_once('-')?;
-    rest.parse().ok()
+/// The submission time (whole seconds) and job id in the name of a queue entry.
+pub fn parse_job_queue_entry(segment: &str) -> Option<(Timestamp, JobId)> {
+    let (secs, rest) = segment.strip_suffix(".json")?.split_once('-')?;
+    Some((parse_unix_secs(secs)?, rest.parse().ok()?))
 }
 
 /// `tokens/jobs/<64 hex digits>.json`: the job a client token started. The token is a

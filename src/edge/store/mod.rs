@@ -318,7 +318,7 @@ impl Store {
     }
 
     /// Writes an object, replacing any previous one (see [`Store::put_json`]).
-    async fn put_bytes(&self, key: &Key, bytes: Bytes) -> Result<(), StoreError> {
+    pub(super) async fn put_bytes(&self, key: &Key, bytes: Bytes) -> Result<(), StoreError> {
         self.inner
             .put_opts(&key.path(), PutPayload::from_bytes(bytes), PutOptions::from(PutMode::Overwrite))
             .await

@@ -167,6 +167,13 @@ impl Store {
         self.create_bytes(key, Bytes::from(trust::seal(key.as_str(), value, &sealer)?)).await
     }
 
+    /// Writes a trust record, sealed, replacing any previous one: only for a record that
+    /// sums up others, which stay the authority (a profile's head).
+    pub async fn put_record<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StoreError> {
+        let sealer = self.sealer().await?;
+        self.put_bytes(key, Bytes::from(trust::seal(key.as_str(), value, &sealer)?)).await
+    }
+
     /// Creates the next numbered trust record under `prefix`, sealed (as [`Store::create_next`]).
     pub async fn create_next_record<T: Serialize>(
         &self,

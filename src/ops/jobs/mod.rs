@@ -262,11 +262,11 @@ pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<
         && let Some(existing) = store.get_json::<JobRecord>(&keys::job_token(token)?).await?
     {
         same_request(&existing, req, &source, &destination)?;
-        ensure_submitted(store, &existing).await?;
+        ensure_submitted(store, &existing, false).await?;
         return Ok(Started { job: existing, created: false });
     }
 
-    let profile = profiles::show_profile(store, &req.profile).await?;
+    let profile = profiles::standing(store, &req.profile).await?;
     if profile.status != ProfileStatus::Active {
         return Err(JobError::ProfileNotActive { profile: req.profile.clone(), status: profile.status }.into());
     }
@@ -307,15 +307,16 @@ pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<
             Err(e) => return Err(e.into()),
         }
     }
-    ensure_submitted(store, &job).await?;
+    ensure_submitted(store, &job, created).await?;
     Ok(Started { job, created })
 }
 
-/// Writes a job's queue entry, then its record, unless the record exists: both
-/// create-if-absent, so a start that died half-way is completed by the next start with
-/// its token, and a queue entry without a record is completed by a worker.
-async fn ensure_submitted(store: &Store, job: &JobRecord) -> Result<(), Error> {
-    if store.exists(&keys::job(&job.job_id)?).await? {
+/// Writes a job's queue entry, then its record, unless the record exists (not looked for
+/// when the job is `new`: its id was just drawn): both create-if-absent, so a start that
+/// died half-way is completed by the next start with its token, and a queue entry without
+/// a record is completed by a worker.
+async fn ensure_submitted(store: &Store, job: &JobRecord, new: bool) -> Result<(), Error> {
+    if !new && store.exists(&keys::job(&job.job_id)?).await? {
         return Ok(());
     }
     create_or_keep(store, &keys::job_queue_entry(job.submitted_at, &job.job_id)?, job).await?;
@@ -747,31 +748,51 @@ pub async fn revoke(store: &Store, id: &JobId, reason: &str, now: Timestamp) -> 
     describe(store, id, now).await
 }
 
+/// What settling an ended job must clean up at its destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staging {
+    /// Any attempt may have left a staging object: list the attempts, delete each one's.
+    Any,
+    /// None can exist: the job's only attempt published from memory, and no other attempt
+    /// can have been claimed (its lease held throughout).
+    None,
+}
+
 /// Ends a job with `result` unless it has ended already, then settles it. Returns the
-/// result that stands (ours, or the one another worker recorded first).
-pub async fn conclude(store: &Store, job: &JobRecord, result: JobResult) -> Result<JobResult, Error> {
+/// result that stands (ours, or the one another worker recorded first). `staging` is
+/// what the attempt knows of staging objects; a result recorded first by another
+/// attempt means there was one, so then every attempt's is looked for.
+pub async fn conclude(store: &Store, job: &JobRecord, result: JobResult, staging: Staging) -> Result<JobResult, Error> {
     let key = keys::job_result(&job.job_id)?;
-    let standing = match store.create_json(&key, &result).await {
-        Ok(()) => result,
-        Err(StoreError::AlreadyExists { .. }) => store.get_json::<JobResult>(&key).await?.ok_or_else(|| {
-            JobError::Vanished { what: format!("the result of job {}", job.job_id), fix: "look at the store" }
-        })?,
+    let (standing, staging) = match store.create_json(&key, &result).await {
+        Ok(()) => (result, staging),
+        Err(StoreError::AlreadyExists { .. }) => {
+            let theirs = store.get_json::<JobResult>(&key).await?.ok_or_else(|| JobError::Vanished {
+                what: format!("the result of job {}", job.job_id),
+                fix: "look at the store",
+            })?;
+            (theirs, Staging::Any)
+        }
         Err(e) => return Err(e.into()),
     };
-    settle(store, job, &standing).await?;
+    settle(store, job, &standing, staging).await?;
     Ok(standing)
 }
 
 /// Finishes an ended job, idempotently: its event, its dead-letter record if it failed,
-/// the removal of every attempt's staging object, and last the removal of its queue
-/// entry — so whoever finds the entry still there finishes what a dead worker left.
-pub async fn settle(store: &Store, job: &JobRecord, result: &JobResult) -> Result<(), Error> {
+/// the removal of every attempt's staging object (unless `staging` says there is none),
+/// and last the removal of its queue entry — so whoever finds the entry still there
+/// finishes what a dead worker left.
+pub async fn settle(store: &Store, job: &JobRecord, result: &JobResult, staging: Staging) -> Result<(), Error> {
     let event = JobEvent::new(job, result);
     create_or_keep(store, &keys::job_event(result.ended_at, &job.job_id)?, &event).await?;
     if result.status() == FinalStatus::Failed {
         create_or_keep(store, &keys::job_dead_letter(result.ended_at, &job.job_id)?, &event).await?;
     }
-    let claims = store.list_numbered(&keys::job_attempts(&job.job_id)?).await?;
+    let claims = match staging {
+        Staging::Any => store.list_numbered(&keys::job_attempts(&job.job_id)?).await?,
+        Staging::None => Vec::new(),
+    };
     if !claims.is_empty()
         && let Ok((dest, path)) = parse_object_url(&job.signed_object)
     {
@@ -792,6 +813,8 @@ pub async fn settle(store: &Store, job: &JobRecord, result: &JobResult) -> Resul
 pub struct Queued {
     /// The job.
     pub job_id: JobId,
+    /// When it was submitted, in whole seconds (from the entry's name).
+    pub submitted_at: Timestamp,
     /// The entry's key.
     pub key: Key,
 }
@@ -802,21 +825,37 @@ pub async fn queued(store: &Store) -> Result<Vec<Queued>, Error> {
         .list_keys(&keys::job_queue()?)
         .await?
         .into_iter()
-        .filter_map(|key| keys::parse_job_queue_entry(key.last_segment()).map(|job_id| Queued { job_id, key }))
+        .filter_map(|key| {
+            keys::parse_job_queue_entry(key.last_segment()).map(|(submitted_at, job_id)| Queued {
+                job_id,
+                submitted_at,
+                key,
+            })
+        })
         .collect())
 }
 
-/// Completes a submission whose job record is missing (its `start` died after writing
-/// the queue entry): the entry holds the whole record. Returns whether it did.
-pub async fn repair_submission(store: &Store, entry: &Queued) -> Result<bool, Error> {
+/// A queued job's record: `jobs/<ID>/job.json`, or, if its `start` died before writing
+/// that, the copy its queue entry holds (written to `job.json` on the way). `None` if
+/// neither is there.
+pub async fn submission(store: &Store, entry: &Queued, cache: &RecordCache) -> Result<Option<JobRecord>, Error> {
+    if let Some(job) = cache.get::<JobRecord>(store, &keys::job(&entry.job_id)?).await? {
+        return Ok(Some(job));
+    }
     let Some(job) = store.get_json::<JobRecord>(&entry.key).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     if job.job_id != entry.job_id {
-        return Ok(false);
+        return Ok(None);
     }
     create_or_keep(store, &keys::job(&job.job_id)?, &job).await?;
-    Ok(true)
+    Ok(Some(job))
+}
+
+/// Records how attempt `n` of a job ended without ending the job (released, or failed
+/// with a retry to follow).
+pub async fn end_attempt(store: &Store, job: &JobId, n: u64, end: &AttemptEnd) -> Result<(), Error> {
+    Ok(store.create_json(&keys::job_attempt_end(job, n)?, end).await?)
 }
 
 /// Says that a worker runs (rewritten by that worker only, so a plain put). Returns when
@@ -896,7 +935,8 @@ mod tests {
         assert_eq!(keys::parse_renewal("renewed-1.json"), None);
         let q = keys::job_queue_entry(t, &id).unwrap();
         assert_eq!(q.as_str(), format!("queue/jobs/00000000001800000000-{id}.json"));
-        assert_eq!(keys::parse_job_queue_entry(q.last_segment()), Some(id.clone()));
+        assert_eq!(keys::parse_job_queue_entry(q.last_segment()), Some((t, id.clone())));
+        assert_eq!(keys::parse_job_queue_entry(&format!("1800000000-{id}.json")), None);
         assert_eq!(keys::job_event(t, &id).unwrap().as_str(), format!("events/jobs/20270115T080000Z-{id}.json"));
         assert!(keys::job_dead_letter(t, &id).unwrap().as_str().starts_with("dead-letter/jobs/20270115T080000Z-"));
         let token = keys::job_token("any string / with ../ and %").unwrap();

@@ -13,13 +13,15 @@ use super::keyring::Reach;
 use super::lease::{Lease, LeaseFlag, renew, still_holds};
 use super::{Finished, Inner, Outcome};
 use crate::error::Error;
-use crate::jobs::{self, AttemptEnd, Claim, FailureKind, JobEnd, JobError, JobRecord, JobResult, Records, SourcePin};
+use crate::jobs::{
+    self, AttemptEnd, Claim, FailureKind, JobEnd, JobError, JobRecord, JobResult, Records, SourcePin, Staging,
+};
 use crate::judge;
 use crate::location::Location;
 use crate::model::{ProfileStatus, Timestamp};
 use crate::profiles::VersionRecord;
 use crate::sign::{SignParams, Signed, sign_package};
-use crate::store::{ObjectReader, ObjectWriter, Staged, StoreError, keys, parse_object_url};
+use crate::store::{ObjectReader, ObjectWriter, Staged, StoreError, parse_object_url};
 use crate::verify::{Integrity, WholeHash};
 use crate::zipcheck::ZipLimits;
 /// Why an attempt produced no result.
@@ -70,28 +72,22 @@ impl Inner {
     }
 
     /// Records how an attempt ended and says what that was.
-    async fn record(
-        &self,
-        records: &Records,
-        n: u64,
-        work: Result<JobResult, AttemptError>,
-        flag: &LeaseFlag,
-    ) -> Outcome {
+    async fn record(&self, records: &Records, n: u64, work: Result<Done, AttemptError>, flag: &LeaseFlag) -> Outcome {
         let job = &records.job;
         let now = self.clock.now();
         let lost = flag.get() == Lease::Lost;
         let unrecorded = |e: Error| Outcome::Unrecorded { attempt: n, reason: e.to_string() };
-        let end = |end: AttemptEnd| async move {
-            match keys::job_attempt_end(&job.job_id, n) {
-                Ok(key) => self.store.create_json(&key, &end).await.map_err(Error::from),
-                Err(e) => Err(e.into()),
-            }
-        };
+        let end = |end: AttemptEnd| async move { jobs::end_attempt(&self.store, &job.job_id, n, &end).await };
         match work {
-            Ok(result) => match jobs::conclude(&self.store, job, result).await {
-                Ok(standing) => standing_outcome(&standing),
-                Err(e) => unrecorded(e),
-            },
+            Ok(Done { result, held }) => {
+                // Nothing to clean up at the destination if attempt 1, the only one while
+                // its lease holds, kept the bytes in memory.
+                let staging = if held && n == 1 && flag.fresh(now) { Staging::None } else { Staging::Any };
+                match jobs::conclude(&self.store, job, result, staging).await {
+                    Ok(standing) => standing_outcome(&standing),
+                    Err(e) => unrecorded(e),
+                }
+            }
             Err(_) if lost => Outcome::Lost { attempt: n },
             Err(AttemptError::Stopped) => {
                 let reason = "the worker is shutting down".to_owned();
@@ -107,7 +103,7 @@ impl Inner {
                 }
             }
             Err(AttemptError::Failed(e)) => {
-                let reason = source_changed_reason(&e, &job.source).unwrap_or_else(|| e.to_string());
+                let reason = source_reason(&e, &job.source).unwrap_or_else(|| e.to_string());
                 let failed = jobs::failed_attempts(records, now).0 + 1;
                 let permanent = jobs::classify(&e) == FailureKind::Permanent;
                 if permanent || failed >= jobs::MAX_ATTEMPTS {
@@ -116,7 +112,8 @@ impl Inner {
                     } else {
                         format!("gave up after {failed} failed attempts; the last: {reason}")
                     };
-                    match jobs::conclude(&self.store, job, failed_result(job, n, reason, Some(&self.id), now)).await {
+                    let failed = failed_result(job, n, reason, Some(&self.id), now);
+                    match jobs::conclude(&self.store, job, failed, Staging::Any).await {
                         Ok(standing) => standing_outcome(&standing),
                         Err(e) => unrecorded(e),
                     }
@@ -133,20 +130,23 @@ impl Inner {
 
     /// Signs a job's source into staging and publishes it once (see the module docs):
     /// the profile check, the signing to a staging object, the one publication.
-    async fn sign_job(&self, job: &JobRecord, n: u64, flag: &Arc<LeaseFlag>) -> Result<JobResult, AttemptError> {
+    async fn sign_job(&self, job: &JobRecord, n: u64, flag: &Arc<LeaseFlag>) -> Result<Done, AttemptError> {
         let identity = self.check_profile(job).await?;
         let (dest, dest_path) = parse_object_url(&job.signed_object)?;
-        if exists(&dest, &dest_path, &job.signed_object).await? {
-            // An earlier attempt published it and died before recording that.
-            return self.adopt(job, dest, dest_path, n).await;
+        let adopted = |result| Done { result, held: false };
+        // An earlier attempt may have published it and died before recording that (attempt
+        // 1 has none before it; an object there by someone else fails the publication).
+        if n > 1 && exists(&dest, &dest_path, &job.signed_object).await? {
+            return self.adopt(job, dest, dest_path, n).await.map(adopted);
         }
         let staging = jobs::staging_path(&dest_path, n)?;
         let (signed, sha256, staged) = self.sign_to_staging(job, flag, identity, &dest, &staging).await?;
+        let held = matches!(staged, Staged::Held(_));
         if !self.publish_once(job, n, flag, &dest, (&staging, staged), &dest_path).await? {
-            return self.adopt(job, dest, dest_path, n).await;
+            return self.adopt(job, dest, dest_path, n).await.map(adopted);
         }
         let st = &signed.statement;
-        Ok(JobResult {
+        let result = JobResult {
             job_id: job.job_id.clone(),
             end: JobEnd::Succeeded {
                 signed_object: job.signed_object.clone(),
@@ -158,7 +158,8 @@ impl Inner {
             attempts: n,
             worker: Some(self.id.clone()),
             ended_at: self.clock.now(),
-        })
+        };
+        Ok(Done { result, held })
     }
 
     /// The profile must still sign: canceled or revoked since submission fails the job;
@@ -251,7 +252,8 @@ impl Inner {
         dest_path: &Path,
     ) -> Result<bool, AttemptError> {
         let written = matches!(staged, Staged::Written);
-        if !still_holds(&self.store, &job.job_id, n).await? {
+        // Past half its lease, the store is asked whether the attempt still holds the job.
+        if !flag.fresh(self.clock.now()) && !still_holds(&self.store, &job.job_id, n).await? {
             flag.lose();
             if written {
                 delete_quietly(dest, staging).await;
@@ -339,44 +341,35 @@ async fn delete_quietly(store: &Arc<DynObjectStore>, path: &Path) {
 /// Opens the source only if it is still the pinned version; reads then require that
 /// version (`If-Match`), so a change mid-read fails instead of mixing bytes.
 async fn open_pinned(src: Arc<DynObjectStore>, path: Path, pin: &SourcePin) -> Result<ObjectReader, Error> {
-    if let Some(version) = &pin.version {
-        // A versioned bucket: read the very version submitted; later writes to the key
-        // do not concern this job.
-        return ObjectReader::open_version(src, path, version, &pin.e_tag).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => {
-                JobError::SourceGone { url: pin.url.clone(), version: Some(version.clone()) }.into()
-            }
-            StoreError::Conflict { .. } => changed(pin, "another").into(),
-            e => e.into(),
-        });
-    }
-    let meta = src.head(&path).await.map_err(|e| match e {
-        object_store::Error::NotFound { .. } => {
-            Error::from(JobError::SourceGone { url: pin.url.clone(), version: None })
+    let Some(version) = &pin.version else {
+        // Every read requires the pinned ETag: a source changed or deleted since
+        // submission fails the first read (see [`source_reason`]), so nothing is asked now.
+        return Ok(ObjectReader::pinned(src, path, pin.size, pin.e_tag.clone()));
+    };
+    // A versioned bucket: read the very version submitted; later writes to the key do not
+    // concern this job.
+    ObjectReader::open_version(src, path, version, &pin.e_tag).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => {
+            JobError::SourceGone { url: pin.url.clone(), version: Some(version.clone()) }.into()
         }
-        e => jobs::backend_error("head", &pin.url, &src, e).into(),
-    })?;
-    if meta.e_tag.as_deref() != Some(pin.e_tag.as_str()) || meta.size != pin.size {
-        return Err(changed(pin, meta.e_tag.as_deref().unwrap_or("none")).into());
-    }
-    // The head just made is the pin check: no second one to open the reader.
-    Ok(ObjectReader::from_head(src, path, meta))
+        StoreError::Conflict { .. } => changed(pin, "another").into(),
+        e => e.into(),
+    })
 }
 
 fn changed(pin: &SourcePin, now: &str) -> JobError {
     JobError::SourceChanged { url: pin.url.clone(), pinned: pin.e_tag.clone(), now: now.to_owned() }
 }
 
-/// The reason to record when a read of the source failed because it changed mid-read.
-fn source_changed_reason(e: &Error, pin: &SourcePin) -> Option<String> {
-    let conflict = match e {
-        Error::Io { source, .. } => source
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<StoreError>())
-            .is_some_and(|s| matches!(s, StoreError::Conflict { .. })),
-        _ => false,
-    };
-    conflict.then(|| changed(pin, "another, while it was being read").to_string())
+/// The reason to record when a read of the source failed because it changed or went
+/// away since submission.
+fn source_reason(e: &Error, pin: &SourcePin) -> Option<String> {
+    let Error::Io { source, .. } = e else { return None };
+    match source.get_ref().and_then(|inner| inner.downcast_ref::<StoreError>())? {
+        StoreError::Conflict { .. } => Some(changed(pin, "another").to_string()),
+        StoreError::NotFound { .. } => Some(JobError::SourceGone { url: pin.url.clone(), version: None }.to_string()),
+        _ => None,
+    }
 }
 
 pub(super) fn failed_result(
@@ -427,6 +420,13 @@ impl Write for Guarded {
     }
 }
 
+/// An attempt that ended the job Succeeded: the result, and whether the signed bytes were
+/// held in memory (no staging object).
+struct Done {
+    result: JobResult,
+    held: bool,
+}
+
 /// What a job signs with: its version's record and key, and the profile's TSA setting.
 struct JobIdentity {
     version: VersionRecord,
@@ -439,7 +439,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_change_mid_read_is_named() {
+    fn a_changed_or_gone_source_is_named() {
         let pin = SourcePin {
             url: "s3://b/in.zip".into(),
             e_tag: "\"e1\"".into(),
@@ -449,9 +449,14 @@ mod tests {
         };
         let conflict = StoreError::Conflict { key: "in.zip".into(), reason: "changed".into() };
         let e = Error::io("reading the zip", std::io::Error::other(conflict));
-        let why = source_changed_reason(&e, &pin).unwrap();
+        let why = source_reason(&e, &pin).unwrap();
         assert!(why.contains("changed since submission") && why.contains("\"e1\""), "{why}");
-        assert_eq!(source_changed_reason(&Error::Internal("x".into()), &pin), None);
+        assert_eq!(source_reason(&Error::Internal("x".into()), &pin), None);
         assert_eq!(jobs::classify(&e), FailureKind::Permanent);
+        // Gone since submission: the first read finds nothing.
+        let gone = Error::io("reading the zip", std::io::Error::other(StoreError::NotFound { key: "in.zip".into() }));
+        let why = source_reason(&gone, &pin).unwrap();
+        assert!(why.contains("no longer exists") && why.contains("s3://b/in.zip"), "{why}");
+        assert_eq!(jobs::classify(&gone), FailureKind::Permanent);
     }
 }

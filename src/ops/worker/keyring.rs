@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::custody::Key;
@@ -43,11 +44,25 @@ struct Entries {
 pub(super) struct KeyRing {
     home: Home,
     entries: Mutex<Entries>,
+    /// It met a version it cannot sign for.
+    missed: AtomicBool,
 }
 
 impl KeyRing {
     pub(super) fn new(home: Home) -> Self {
-        Self { home, entries: Mutex::new(Entries::default()) }
+        Self { home, entries: Mutex::new(Entries::default()), missed: AtomicBool::new(false) }
+    }
+
+    /// Whether it ever met a version whose key it lacks or could not reach: then the
+    /// worker reads a job before claiming it, instead of claiming first.
+    pub(super) fn missed(&self) -> bool {
+        self.missed.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that a version could not be signed for, and says why.
+    fn miss(&self, reach: Reach) -> Result<Reach, Error> {
+        self.missed.store(true, Ordering::Relaxed);
+        Ok(reach)
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -66,7 +81,7 @@ impl KeyRing {
             if let Some((why, at)) = entries.unreachable.get(&version)
                 && at.elapsed() < RETRY_UNREACHABLE
             {
-                return Ok(Reach::Unreachable(why.clone()));
+                return self.miss(Reach::Unreachable(why.clone()));
             }
             entries.records.get(&version).cloned()
         };
@@ -82,7 +97,7 @@ impl KeyRing {
                 Err(e @ (Error::Trust(_) | Error::Store(StoreError::Trust(_)))) => {
                     let why = format!("its profile version's record is not trusted here: {e}");
                     self.entries().unreachable.insert(version, (why.clone(), Instant::now()));
-                    return Ok(Reach::Unreachable(why));
+                    return self.miss(Reach::Unreachable(why));
                 }
                 Err(e) => return Err(e),
             },
@@ -100,11 +115,11 @@ impl KeyRing {
                 entries.keys.insert(version, key.clone());
                 Ok(Reach::Ready(key, Box::new(record)))
             }
-            Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => Ok(Reach::NotHere(e.to_string())),
+            Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => self.miss(Reach::NotHere(e.to_string())),
             Err(e) => {
                 let why = e.to_string();
                 entries.unreachable.insert(version, (why.clone(), Instant::now()));
-                Ok(Reach::Unreachable(why))
+                self.miss(Reach::Unreachable(why))
             }
         }
     }

@@ -5,7 +5,9 @@
 //! # Claims and leases
 //!
 //! Attempt N of a job is claimed by creating `jobs/<ID>/attempts/<N>.json`; of any number
-//! of workers exactly one succeeds. The lease lasts `--lease` seconds from the claim and is
+//! of workers exactly one succeeds. A job the worker has not looked at yet is claimed
+//! first (attempt 1) and read after, so a lost race costs one refused write; a worker
+//! that cannot sign it then deletes its claim, untouched (see `scan`). The lease lasts `--lease` seconds from the claim and is
 //! renewed every quarter lease by creating `attempts/<N>/renewed-<T>.json`; a worker that
 //! finds a later claim (or the job's result) stops and writes nothing. When a lease lapses
 //! (the worker died, froze or lost the network) the next worker claims attempt N+1.
@@ -21,7 +23,8 @@
 //! 1. attempt N signs into a staging object `<prefix><ID>.attempt-<N>.partial`, a multipart
 //!    upload that appears only when complete (a worker killed mid-upload leaves nothing
 //!    visible) — or, for a package under one upload part (8 MiB), into memory;
-//! 2. it checks it still holds the lease, then copies the staging object to
+//! 2. it checks it still holds the lease (asking the store only once half the lease has
+//!    run since it was last confirmed), then copies the staging object to
 //!    `<prefix><ID>.zip` with copy-if-not-exists (S3: `UploadPartCopy` completed with
 //!    `If-None-Match: *`; the file store: a hard link), or creates it there from memory
 //!    with one conditional PUT (`If-None-Match: *`) — of any number of attempts exactly
@@ -354,7 +357,7 @@ impl Worker {
                 match inner.scan(free, &mut backlog, &flags, &mut noted, &mut summary).await {
                     Ok(scan) => {
                         for (records, claim) in scan.claimed {
-                            let flag = LeaseFlag::new();
+                            let flag = LeaseFlag::new(claim.claimed_at, claim.lease_secs);
                             flags.insert(records.job.job_id.clone(), Arc::clone(&flag));
                             (inner.report)(Report::Claimed {
                                 job: records.job.job_id.clone(),
