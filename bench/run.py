@@ -19,6 +19,7 @@ Every child runs with a timeout; a failing row records its error and the run goe
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import hashlib
 import json
@@ -1182,6 +1183,54 @@ class Bench:
                 moto.wait()
         return [hsm, kms]
 
+    def row_list(self) -> Row:
+        """`sign-job list` over 10,000 jobs on the file store, all run by a worker, against
+        reading every job record with `cat` (the floor for any listing that reads them)."""
+        count = 1000 if self.args.quick else 10_000
+        row = Row("list", f"`sign-job list` over {count:,} finished jobs (file store)", goal_text="(report)")
+        home, store, dest = self.t("list-home"), self.t("list-store"), self.t("list-out")
+        home.mkdir(mode=0o700)
+        dest.mkdir()
+        env = self.senv(home=home, store=store)
+        try:
+            must(self.signer("init", env=env, sync=False, timeout=120))
+            must(self.signer("profile", "create", "Bench", env=env, sync=False, timeout=120))
+            src = tiny_zip()
+            argv = [str(self.bin), "sign-job", "start", "--profile", "Bench", "--source", f"file://{src}",
+                    "--destination", f"file://{dest}/"]
+
+            def submit(_):
+                subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=120)
+
+            t0 = time.time()
+            with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                list(pool.map(submit, range(count)))
+            submitted = time.time() - t0
+            must(self.signer("worker", "--concurrency", "4", "--until-idle", env=env, sync=False, timeout=3600))
+            records = [str(p) for p in (store / "jobs").rglob("*.json")]
+            listing = self.t("list-records.txt")
+            listing.write_text("\n".join(records))
+            row.signer = Side("signer sign-job list")
+            row.peer = Side("cat every job record")
+            alternate(self.rounds, row.signer,
+                      lambda: must(self.signer("--output", "json", "sign-job", "list", env=env,
+                                               stdout=self.t("list.json"), timeout=600)),
+                      row.peer,
+                      lambda: must(self.r.run(["xargs", "-a", str(listing), "cat"], stdout="/dev/null",
+                                              timeout=600)))
+            listed = len(json.loads(self.t("list.json").read_text())["jobs"])
+            if listed != count:
+                raise ValueError(f"sign-job list showed {listed} jobs, not {count}")
+            row.extra = {"jobs": count, "records": len(records), "submit_all_s": submitted}
+            row.note = (f"{count:,} jobs ({len(records):,} records) listed; submitting them took "
+                        f"{submitted:.0f} s from {os.cpu_count()} threads")
+        except (CmdFailed, ValueError, OSError, subprocess.SubprocessError, json.JSONDecodeError) as e:
+            row.error = f"setup: {e}"
+        finally:
+            self.rm(home, store, dest)
+        return row
+
     def row_requests(self) -> list[Row]:
         """S3 requests per `sign-job start` and per processed job, counted from moto's
         request log: jobs from an S3 bucket to an S3 bucket, the store on S3 too, and
@@ -1248,7 +1297,16 @@ class Bench:
             work.extra = {"requests": done - submitted, "jobs": jobs, "workers": workers, "per_job": per_job,
                           "wall_s": wall}
             start.note = f"{per_start:.1f} requests per submission"
-            work.note = f"{per_job:.1f} requests per job; {jobs} jobs in {wall:.1f} s on moto"
+            t1 = time.time()
+            must(self.signer("--output", "json", "sign-job", "list", env=env, sync=False, timeout=600,
+                             stdout=self.t("requests-list.json")))
+            list_wall = time.time() - t1
+            list_requests = requests() - done
+            if len(json.loads(self.t("requests-list.json").read_text())["jobs"]) != jobs:
+                raise ValueError("sign-job list did not show every job")
+            work.extra.update({"list_requests": list_requests, "list_wall_s": list_wall})
+            work.note = (f"{per_job:.1f} requests per job; {jobs} jobs in {wall:.1f} s on moto; "
+                         f"`sign-job list` of them: {list_requests} requests, {list_wall:.1f} s")
         except (CmdFailed, ValueError, OSError, subprocess.TimeoutExpired) as e:
             start.error = work.error = f"setup: {e}"
         finally:
@@ -1489,7 +1547,7 @@ class Bench:
             ("deploy", self.row_deploy), ("hash", self.row_hash),
             ("floor", self.row_hash_floor), ("entries", self.row_entries),
             ("timestamp", self.row_timestamp), ("custody", self.row_custody),
-            ("requests", self.row_requests),
+            ("requests", self.row_requests), ("list", self.row_list),
         ]
         for key, fn in steps:
             if only and key not in only:
@@ -1696,7 +1754,7 @@ def render(b: Bench, argv: list[str]) -> str:
              ("9a", "floor-sign"), ("9b", "floor-verify"), ("10", "entries"),
              ("11a", "timestamp-sign"), ("11b", "timestamp-verify"),
              ("12a", "custody-pkcs11"), ("12b", "custody-kms"),
-             ("13a", "requests-start"), ("13b", "requests-job")]
+             ("13a", "requests-start"), ("13b", "requests-job"), ("13c", "list")]
     for num, key in order:
         row = b.rows.get(key)
         if row is None:
@@ -1937,7 +1995,7 @@ def main() -> int:
     ap.add_argument("--no-build", action="store_true",
                     help="use the existing target/release/signer without building")
     ap.add_argument("--only", help="comma-separated subset of: sign,verify,zipsigners,layer,"
-                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,custody,requests,profile")
+                    "memory,jobs,cold,deploy,hash,floor,entries,timestamp,custody,requests,list,profile")
     ap.add_argument("--no-install", action="store_true",
                     help="do not install missing peers from the distribution's packages")
     ap.add_argument("--keep", action="store_true",

@@ -88,7 +88,7 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
             return Err(signer::Error::Unsigned { package: loc.to_string() }.into());
         }
         Integrity::Broken { block: None, reason } => {
-            return Err(signer::Error::BrokenBlock { package: loc.to_string(), reason: reason.clone() }.into());
+            return Err(signer::Error::BrokenBlock { package: loc.to_string(), reason: reason.to_string() }.into());
         }
         Integrity::Broken { block: Some(b), reason } => (b.as_ref(), format!("fail: {reason}")),
         Integrity::Intact(b) => (&**b, "pass".to_owned()),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{JobId, Policy, ProfileName, Timestamp, VersionRef};
-use crate::verify::{Verified, expiry_problem};
+use crate::verify::{Verified, VerifyFailure, expiry_problem};
 
 /// Clock difference tolerated for a signing time in the future.
 pub const CLOCK_SKEW_SECS: i64 = 300;
@@ -61,6 +61,9 @@ pub struct Check {
     pub action: Action,
     /// Why, for a person.
     pub reason: String,
+    /// For a failure, which one: [`VerifyFailure::id`] (`digest-mismatch`, `expired`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Check {
@@ -119,9 +122,9 @@ pub enum Evidence<'a> {
     /// No signature block.
     Unsigned,
     /// Integrity failed.
-    Broken(&'a str),
+    Broken(&'a VerifyFailure),
     /// Integrity passed; authenticity failed.
-    Unauthentic(&'a str),
+    Unauthentic(&'a VerifyFailure),
     /// Both passed.
     Verified(Verified<'a>),
 }
@@ -129,7 +132,15 @@ pub enum Evidence<'a> {
 /// Judges one package. Returns every check in order.
 pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revocations, at: Timestamp) -> Vec<Check> {
     let soft = trust.soft_action();
-    let check = |check, status, action, reason: &str| Check { check, status, action, reason: reason.to_owned() };
+    let check =
+        |check, status, action, reason: &str| Check { check, status, action, reason: reason.to_owned(), rule: None };
+    let fail = |check, action, why: VerifyFailure| Check {
+        check,
+        status: Status::Fail,
+        action,
+        reason: why.to_string(),
+        rule: Some(why.id().to_owned()),
+    };
     let hard = Action::Enforced;
     let skipped_after = |what: &str| format!("not checked: {what}");
     match evidence {
@@ -138,7 +149,7 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
             vec![
                 check(CheckName::Integrity, Status::Skipped, hard, reason),
                 check(CheckName::Authenticity, Status::Skipped, hard, reason),
-                check(CheckName::Mismatch, Status::Fail, soft, "the package is not signed"),
+                fail(CheckName::Mismatch, soft, VerifyFailure::Unsigned),
                 check(CheckName::Expiry, Status::Skipped, soft, reason),
                 check(CheckName::Revocation, Status::Skipped, soft, reason),
             ]
@@ -146,7 +157,7 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
         Evidence::Broken(why) => {
             let s = skipped_after("integrity failed");
             vec![
-                check(CheckName::Integrity, Status::Fail, hard, why),
+                fail(CheckName::Integrity, hard, (*why).clone()),
                 check(CheckName::Authenticity, Status::Skipped, hard, &s),
                 check(CheckName::Mismatch, Status::Skipped, soft, &s),
                 check(CheckName::Expiry, Status::Skipped, soft, &s),
@@ -157,7 +168,7 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
             let s = skipped_after("authenticity failed, so the signature's metadata is not trusted");
             vec![
                 check(CheckName::Integrity, Status::Pass, hard, "the bytes are what was signed"),
-                check(CheckName::Authenticity, Status::Fail, hard, why),
+                fail(CheckName::Authenticity, hard, (*why).clone()),
                 check(CheckName::Mismatch, Status::Skipped, soft, &s),
                 check(CheckName::Expiry, Status::Skipped, soft, &s),
                 check(CheckName::Revocation, Status::Skipped, soft, &s),
@@ -176,70 +187,41 @@ pub fn evaluate(evidence: &Evidence<'_>, trust: &Trust<'_>, revocations: &Revoca
                 Trust::Config { require_timestamp: true, allowed, .. }
                     if allowed.contains(&version) && v.stamp().is_none() =>
                 {
-                    check(
-                        CheckName::Mismatch,
-                        Status::Fail,
-                        soft,
-                        &format!(
-                            "{version} is an allowed publisher, but the config requires a timestamp and this signature has none"
-                        ),
-                    )
+                    fail(CheckName::Mismatch, soft, VerifyFailure::TimestampRequired(version.clone()))
                 }
                 Trust::Config { allowed, .. } if allowed.contains(&version) => {
                     check(CheckName::Mismatch, Status::Pass, soft, &format!("{version} is an allowed publisher"))
                 }
-                Trust::Config { .. } => check(
-                    CheckName::Mismatch,
-                    Status::Fail,
-                    soft,
-                    &format!("{version} is not among the allowed publishers"),
-                ),
+                Trust::Config { .. } => fail(CheckName::Mismatch, soft, VerifyFailure::NotAllowed(version.clone())),
             };
             let expiry = match expiry_problem(v, at, CLOCK_SKEW_SECS) {
-                Some(why) => check(CheckName::Expiry, Status::Fail, soft, &why),
+                Some(why) => fail(CheckName::Expiry, soft, why),
                 None => check(CheckName::Expiry, Status::Pass, soft, &format!("valid until {}", st.expires_at)),
             };
             // The signing time a revocation is weighed against: the timestamp's. Without
             // one, the time is only the signer's claim, which a holder of a leaked key can
             // backdate: then any revocation or cancellation of its signer denies.
             let trusted = v.stamp().map(|s| s.time);
-            let untimestamped = "; it has no trusted timestamp, so its signing time is only its own claim";
             let version_revoked = revocations.versions.get(&version).filter(|&&eff| trusted.is_none_or(|t| eff <= t));
             let job_revoked = st.job_id.as_ref().and_then(|j| revocations.jobs.get(j).map(|r| (j, r)));
             // Times are whole seconds: a signature timestamped in the second of the
             // cancellation may have come first, and stands; one from a later second does not.
             let canceled = revocations.canceled.get(&version.profile).filter(|&&at| trusted.is_none_or(|t| at < t));
-            let revocation = match (version_revoked, job_revoked, canceled) {
-                (Some(eff), _, _) => check(
-                    CheckName::Revocation,
-                    Status::Fail,
-                    soft,
-                    &match trusted {
-                        Some(t) => format!(
-                            "profile version {version} was revoked effective {eff}, at or before the signature's timestamp {t}"
-                        ),
-                        None => format!("profile version {version} was revoked effective {eff}{untimestamped}"),
-                    },
-                ),
-                (None, Some((job, why)), _) => check(
-                    CheckName::Revocation,
-                    Status::Fail,
-                    soft,
-                    &format!("the signature of job {job} was revoked: {why}"),
-                ),
-                (None, None, Some(at)) => check(
-                    CheckName::Revocation,
-                    Status::Fail,
-                    soft,
-                    &match trusted {
-                        Some(t) => format!(
-                            "signing profile {} was canceled at {at}, before the signature's timestamp {t}; a canceled profile signs nothing new",
-                            version.profile
-                        ),
-                        None => format!("signing profile {} was canceled at {at}{untimestamped}", version.profile),
-                    },
-                ),
-                (None, None, None) => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
+            let revoked = match (version_revoked, job_revoked, canceled) {
+                (Some(&effective), _, _) => {
+                    Some(VerifyFailure::VersionRevoked { version: version.clone(), effective, stamped: trusted })
+                }
+                (None, Some((job, reason)), _) => {
+                    Some(VerifyFailure::JobRevoked { job: job.clone(), reason: reason.clone() })
+                }
+                (None, None, Some(&at)) => {
+                    Some(VerifyFailure::ProfileCanceled { profile: version.profile.clone(), at, stamped: trusted })
+                }
+                (None, None, None) => None,
+            };
+            let revocation = match revoked {
+                Some(why) => fail(CheckName::Revocation, soft, why),
+                None => check(CheckName::Revocation, Status::Pass, soft, "not revoked"),
             };
             vec![
                 check(CheckName::Integrity, Status::Pass, hard, "the bytes are what was signed"),

@@ -9,7 +9,7 @@ use crate::profiles;
 use crate::store::{Store, StoreError};
 use crate::trust::TrustError;
 use crate::verdict::{PackageVerdict, Role, SignatureSummary};
-use crate::verify::{self, Integrity, PackageRead, WholeHash};
+use crate::verify::{self, Integrity, PackageRead, VerifyFailure, WholeHash};
 
 /// Reads a package once in a blocking task (hashing it all), reporting progress.
 pub async fn read(
@@ -55,7 +55,9 @@ pub async fn judge(
             let trusted = match profiles::trusted_version(store, &version, grounds.tsa_root.as_deref()).await {
                 Ok(trusted) => Ok(trusted),
                 // A version record the pinned root did not seal: the verdict names it.
-                Err(Error::Store(StoreError::Trust(e @ TrustError::Untrusted { .. }))) => Err(e.to_string()),
+                Err(Error::Store(StoreError::Trust(e @ TrustError::Untrusted { .. }))) => {
+                    Err(VerifyFailure::UntrustedRecord(e.to_string()))
+                }
                 Err(e) => return Err(e),
             };
             match trusted.and_then(|t| verify::authenticate(block, t.as_ref())) {

@@ -771,3 +771,57 @@ fn deploy_check_denies_function_and_layers_over_the_total_with_lambdas_message()
     assert!(reason.starts_with("Layers consume more than the available size of 262144000 bytes."), "{reason}");
     assert!(reason.contains("264000000"), "{reason}");
 }
+
+/// The `rule` of a package's failed check, by check name (`None`: the check did not fail).
+fn rule<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    let c = v["packages"][0]["checks"].as_array().unwrap().iter().find(|c| c["check"] == name).unwrap();
+    assert_eq!(c["status"] == "fail", c.get("rule").is_some(), "a rule exactly on failures: {c}");
+    c["rule"].as_str()
+}
+
+#[test]
+fn every_failed_check_names_its_rule_in_the_verdict() {
+    let env = Env::new();
+    let alpha = publisher(&env, "Alpha");
+    let beta = publisher(&env, "Beta");
+    let only_alpha = csc(&env, std::slice::from_ref(&alpha), "enforce");
+    let src = fixture("packages/hello-function.zip");
+    let verify = |pkg: &Path, extra: &[&str]| {
+        let mut args = vec!["verify", s(pkg)];
+        args.extend_from_slice(extra);
+        verdict(&env.json(args))
+    };
+
+    let signed = env.sign("Alpha", &src, "alpha.zip");
+    let v = verify(&signed, &["--csc", &only_alpha]);
+    assert!(["integrity", "authenticity", "mismatch", "expiry", "revocation"].iter().all(|c| rule(&v, c).is_none()));
+
+    // Integrity: one byte of the content changed.
+    let mut bytes = std::fs::read(&signed).unwrap();
+    bytes[40] ^= 1;
+    let tampered = env.path("tampered.zip");
+    std::fs::write(&tampered, bytes).unwrap();
+    assert_eq!(rule(&verify(&tampered, &[]), "integrity"), Some("digest-mismatch"));
+
+    // Mismatch: unsigned, and another publisher.
+    assert_eq!(rule(&verify(&src, &["--csc", &only_alpha]), "mismatch"), Some("unsigned"));
+    let by_beta = env.sign("Beta", &src, "beta.zip");
+    assert_eq!(rule(&verify(&by_beta, &["--csc", &only_alpha]), "mismatch"), Some("not-allowed-publisher"));
+
+    // Expiry: judged past the longest validity a profile gives.
+    let later = (signer::clock::now().plus_secs(signer::model::Validity::MAX.secs() + 86_400)).to_string();
+    assert_eq!(rule(&verify(&signed, &["--at", &later]), "expiry"), Some("expired"));
+
+    // Revocation: Beta's version revoked; Alpha canceled.
+    let beta_version = beta.split('/').nth(1).unwrap();
+    env.json(["profile", "revoke", "Beta", "--version", beta_version, "--reason", "key-compromise"]).expect(0);
+    assert_eq!(rule(&verify(&by_beta, &[]), "revocation"), Some("version-revoked"));
+    env.json(["profile", "cancel", "Alpha"]).expect(0);
+    assert_eq!(rule(&verify(&signed, &[]), "revocation"), Some("profile-canceled"));
+
+    // Authenticity: a package signed in another store, with a profile of the same name.
+    let other = Env::new();
+    other.profile("Alpha", &[]);
+    let foreign = other.sign("Alpha", &src, "foreign.zip");
+    assert_eq!(rule(&verify(&foreign, &[]), "authenticity"), Some("unknown-version"));
+}

@@ -111,13 +111,17 @@ fn a_certificate_from_another_ca_with_the_same_names_fails_authenticity() {
     let read = verify::read_package(&mut Cursor::new(&forged.bytes), verify::WholeHash::Skip, &mut |_| {}).unwrap();
     let Integrity::Intact(block) = &read.integrity else { panic!("forgery should be intact") };
     // …but it does not chain to the store's root.
-    let err = verify::authenticate(block, Some(&genuine.trusted)).unwrap_err();
+    let failure = verify::authenticate(block, Some(&genuine.trusted)).unwrap_err();
+    assert_eq!(failure.id(), "untrusted-chain");
+    let err = failure.to_string();
     assert!(err.contains("trusted root"), "{err}");
     // Nor does a certificate from the store's own root that the store did not record.
     let other = sign_with(&store_root, &version(), Platform::EcdsaP384Sha384, &src);
     let read = verify::read_package(&mut Cursor::new(&other.bytes), verify::WholeHash::Skip, &mut |_| {}).unwrap();
     let Integrity::Intact(block) = &read.integrity else { panic!() };
-    let err = verify::authenticate(block, Some(&genuine.trusted)).unwrap_err();
+    let failure = verify::authenticate(block, Some(&genuine.trusted)).unwrap_err();
+    assert_eq!(failure.id(), "certificate-not-recorded");
+    let err = failure.to_string();
     assert!(err.contains("not the one this store recorded"), "{err}");
 }
 

@@ -220,7 +220,8 @@ impl Store {
         };
         let root_id = KeyId::RootCa { fingerprint: root.fingerprint().to_owned() };
         if home.has_key(&root_id) {
-            return Ok(Sealer::root(root, custody::open_for(home, &root_id, None, root.der())?)?);
+            // Sealer::root checks the key against the root's certificate.
+            return Ok(Sealer::root(root, custody::open(home, &root_id, None)?)?);
         }
         match home.admin_keys()?.as_slice() {
             [name] => Ok(Sealer::admin(name, custody::open(home, &KeyId::Admin(name.clone()), None)?)?),

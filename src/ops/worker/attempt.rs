@@ -9,7 +9,7 @@ use object_store::path::Path;
 use object_store::{DynObjectStore, ObjectStoreExt, PutMode};
 use sha2::Digest as _;
 
-use super::keyring::Reach;
+use super::keyring::{Reach, Ready};
 use super::lease::{Lease, LeaseFlag, renew, still_holds};
 use super::{Finished, Inner, Outcome};
 use crate::error::Error;
@@ -19,7 +19,6 @@ use crate::jobs::{
 use crate::judge;
 use crate::location::Location;
 use crate::model::{ProfileStatus, Timestamp};
-use crate::profiles::VersionRecord;
 use crate::sign::{SignParams, Signed, sign_package};
 use crate::store::{ObjectReader, ObjectWriter, Staged, StoreError, parse_object_url};
 use crate::verify::{Integrity, WholeHash};
@@ -176,9 +175,7 @@ impl Inner {
             return Err(Error::from(JobError::RevokedSince { version: version_ref, effective: at }).into());
         }
         match self.keyring.reach(&self.store, job).await? {
-            Reach::Ready(key, version) => {
-                Ok(JobIdentity { version: *version, key, sign_without_tsa: profile.sign_without_tsa })
-            }
+            Reach::Ready(ready) => Ok(JobIdentity { ready, sign_without_tsa: profile.sign_without_tsa }),
             Reach::NotHere(why) | Reach::Unreachable(why) => Err(AttemptError::NoKey(why)),
         }
     }
@@ -199,12 +196,12 @@ impl Inner {
         let (src, src_path) = parse_object_url(&job.source.url)?;
         let reader = open_pinned(src, src_path, &job.source).await?;
         let writer = ObjectWriter::create(Arc::clone(dest), staging.clone()).await?;
-        let JobIdentity { version, key, sign_without_tsa } = identity;
+        let JobIdentity { ready, sign_without_tsa } = identity;
         let stamper = self.pass.stamper(&self.store, sign_without_tsa).await?;
         let now = self.clock.now();
         let params = SignParams {
-            key,
-            chain: version.chain_der()?,
+            key: ready.key,
+            chain: ready.chain.to_vec(),
             version: job.version_ref(),
             job_id: Some(job.job_id.clone()),
             signed_at: now,
@@ -427,10 +424,9 @@ struct Done {
     held: bool,
 }
 
-/// What a job signs with: its version's record and key, and the profile's TSA setting.
+/// What a job signs with: its version's key and chain, and the profile's TSA setting.
 struct JobIdentity {
-    version: VersionRecord,
-    key: crate::custody::Key,
+    ready: Ready,
     sign_without_tsa: bool,
 }
 

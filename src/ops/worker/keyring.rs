@@ -8,8 +8,8 @@
 //! token or KMS on every poll. Version records are immutable, so each is read once.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::custody::Key;
@@ -25,18 +25,27 @@ pub(super) const RETRY_UNREACHABLE: Duration = Duration::from_secs(30);
 
 /// Whether the worker can sign for a version.
 pub(super) enum Reach {
-    /// It can, with this key and record.
-    Ready(Key, Box<VersionRecord>),
+    /// It can.
+    Ready(Ready),
     /// Neither its home nor the version's record says where the key is.
     NotHere(String),
     /// The key is known but cannot be used now (why, for the report).
     Unreachable(String),
 }
 
+/// What signing for a version takes, opened and parsed once.
+#[derive(Clone)]
+pub(super) struct Ready {
+    /// The key.
+    pub(super) key: Key,
+    /// The version's certificate chain, DER, leaf first.
+    pub(super) chain: Arc<Vec<Vec<u8>>>,
+}
+
 #[derive(Default)]
 struct Entries {
     records: HashMap<VersionRef, VersionRecord>,
-    keys: HashMap<VersionRef, Key>,
+    keys: HashMap<VersionRef, Ready>,
     unreachable: HashMap<VersionRef, (String, Instant)>,
 }
 
@@ -75,8 +84,8 @@ impl KeyRing {
         let version = job.version_ref();
         let cached = {
             let entries = self.entries();
-            if let (Some(key), Some(record)) = (entries.keys.get(&version), entries.records.get(&version)) {
-                return Ok(Reach::Ready(key.clone(), Box::new(record.clone())));
+            if let Some(ready) = entries.keys.get(&version) {
+                return Ok(Reach::Ready(ready.clone()));
             }
             if let Some((why, at)) = entries.unreachable.get(&version)
                 && at.elapsed() < RETRY_UNREACHABLE
@@ -109,11 +118,11 @@ impl KeyRing {
             .await
             .map_err(|e| Error::Internal(format!("opening a key failed: {e}")))?;
         let mut entries = self.entries();
-        match opened {
-            Ok(key) => {
+        match opened.and_then(|key| Ok(Ready { key, chain: Arc::new(record.chain_der()?) })) {
+            Ok(ready) => {
                 entries.unreachable.remove(&version);
-                entries.keys.insert(version, key.clone());
-                Ok(Reach::Ready(key, Box::new(record)))
+                entries.keys.insert(version, ready.clone());
+                Ok(Reach::Ready(ready))
             }
             Err(e @ Error::Profile(ProfileError::NoVersionKey { .. })) => self.miss(Reach::NotHere(e.to_string())),
             Err(e) => {

@@ -10,6 +10,9 @@ use crate::model::{Timestamp, VersionRef};
 use crate::timestamp::Stamp;
 use crate::zipcheck::{self, Rule};
 
+mod failure;
+pub use failure::VerifyFailure;
+
 /// What the bytes of a package say about its signature.
 #[derive(Debug)]
 pub enum Integrity {
@@ -17,8 +20,8 @@ pub enum Integrity {
     Unsigned,
     /// A block is present but the package is not what was signed.
     Broken {
-        /// Why, for a person.
-        reason: String,
+        /// Why.
+        reason: VerifyFailure,
         /// The block, when it parsed.
         block: Option<Box<Block>>,
     },
@@ -79,12 +82,10 @@ pub fn read_package<R: Read + Seek>(
     // hashing (exit 3), as the gate refuses it. A broken zip is a broken package.
     let found = match zipcheck::parse_end(&window.bytes, size) {
         Err(e) if e.rule == Rule::NotZip => return Err(e.into()),
-        Err(e) => Err(format!("not a well-formed zip: {e}")),
+        Err(e) => Err(VerifyFailure::MalformedZip(e.to_string())),
         Ok(end) if !block::present(&end.comment) => Ok(None),
-        Ok(end) if end.padding > 0 => {
-            Err(format!("{} bytes follow the end record of a signed package, which signing never writes", end.padding))
-        }
-        Ok(end) => block::parse(&end.comment).map(Some).map_err(|e| e.to_string()),
+        Ok(end) if end.padding > 0 => Err(VerifyFailure::TrailingBytes(end.padding)),
+        Ok(end) => block::parse(&end.comment).map(Some).map_err(|e| VerifyFailure::BadBlock(e.to_string())),
     };
     // Only a block that parsed has a content digest to check; an unsigned or broken
     // package is judged without one.
@@ -152,24 +153,21 @@ fn check_block(b: Block, content_len: u64, digest: &str) -> Integrity {
     }
 }
 
-fn block_problem(b: &Block, content_len: u64, digest: &str) -> Option<String> {
+fn block_problem(b: &Block, content_len: u64, digest: &str) -> Option<VerifyFailure> {
     let st = &b.statement;
     if st.content.length != content_len {
-        return Some(format!(
-            "the statement covers {} bytes but {content_len} precede the signature block",
-            st.content.length
-        ));
+        return Some(VerifyFailure::LengthMismatch { signed: st.content.length, found: content_len });
     }
     if st.content.digest != digest {
-        return Some("the package's bytes differ from what was signed (content digest mismatch)".into());
+        return Some(VerifyFailure::DigestMismatch);
     }
     let spki = match st.chain_der().ok().and_then(|c| c.first().cloned()).map(|leaf| crypto::cert_info(&leaf)) {
         Some(Ok(info)) => info.spki_der,
-        _ => return Some("the signer's certificate does not parse".into()),
+        _ => return Some(VerifyFailure::CertificateUnparsable),
     };
     match crypto::verify_signature(st.platform, &spki, &b.payload, &b.signature) {
         Ok(()) => None,
-        Err(_) => Some("the signature does not match the signed statement".into()),
+        Err(_) => Some(VerifyFailure::BadSignature),
     }
 }
 
@@ -217,71 +215,64 @@ impl Verified<'_> {
 /// `trusted` is `None` when the store knows no such profile version. Only an
 /// [`IntactBlock`] can be authenticated: a [`Verified`] always stands for a signature that
 /// verified over bytes that matched.
-pub fn authenticate<'a>(block: &'a IntactBlock, trusted: Option<&TrustedVersion>) -> Result<Verified<'a>, String> {
+pub fn authenticate<'a>(
+    block: &'a IntactBlock,
+    trusted: Option<&TrustedVersion>,
+) -> Result<Verified<'a>, VerifyFailure> {
     let st = &block.statement;
     let claimed = st.version_ref();
-    let trusted = trusted.ok_or_else(|| format!("this store has no signing profile version {claimed}"))?;
+    let trusted = trusted.ok_or_else(|| VerifyFailure::UnknownVersion(claimed.clone()))?;
     if trusted.version != claimed {
-        return Err(format!("certificate belongs to {}, not to {claimed}", trusted.version));
+        return Err(VerifyFailure::VersionMismatch { recorded: trusted.version.clone(), claimed });
     }
     let stamp = match (&block.timestamp, &trusted.tsa_root) {
         (None, _) => None,
         (Some(token), _) if token.is_empty() => None,
-        (Some(_), None) => {
-            return Err("the signature carries a timestamp, but this store trusts no time-stamping authority".into());
-        }
+        (Some(_), None) => return Err(VerifyFailure::TimestampNotTrusted),
         (Some(token), Some(root)) => {
-            let signed = crypto::signature_to_der(st.platform, &block.signature).map_err(|e| e.to_string())?;
-            Some(crate::timestamp::verify(token, &signed, root).map_err(|e| e.to_string())?)
+            let bad = |e: String| VerifyFailure::BadTimestamp(e);
+            let signed = crypto::signature_to_der(st.platform, &block.signature).map_err(|e| bad(e.to_string()))?;
+            Some(crate::timestamp::verify(token, &signed, root).map_err(|e| bad(e.to_string()))?)
         }
     };
     // The chain must be valid when the signature was made: the trusted time if there is one.
     let at = stamp.as_ref().map_or(st.signed_at, |s| s.time);
-    let chain = st.chain_der().map_err(|e| e.to_string())?;
-    let (leaf, rest) = chain.split_first().ok_or("the statement carries no certificate")?;
+    let bad_certs = |e: String| VerifyFailure::BadCertificates(e);
+    let chain = st.chain_der().map_err(|e| bad_certs(e.to_string()))?;
+    let (leaf, rest) =
+        chain.split_first().ok_or_else(|| bad_certs("the statement carries no certificate".to_owned()))?;
     crypto::validate_chain(leaf, rest, &trusted.anchor, at)
-        .map_err(|e| format!("certificate chain does not lead to this store's trusted root: {e}"))?;
+        .map_err(|e| VerifyFailure::UntrustedChain(e.to_string()))?;
     if leaf != &trusted.certificate {
-        return Err(format!("the signer's certificate is not the one this store recorded for {claimed}"));
+        return Err(VerifyFailure::CertificateNotRecorded(claimed));
     }
-    let cert_not_after = crypto::cert_info(leaf).map_err(|e| e.to_string())?.not_after;
+    let cert_not_after = crypto::cert_info(leaf).map_err(|e| bad_certs(e.to_string()))?.not_after;
     Ok(Verified { block, cert_not_after, stamp })
 }
 
 /// Whether `at` lies within the signature's validity, allowing `skew` seconds of clock
 /// difference for a signing time in the future, and whether that validity is one its
 /// certificate and a profile can give.
-pub fn expiry_problem(v: &Verified<'_>, at: Timestamp, skew: i64) -> Option<String> {
+pub fn expiry_problem(v: &Verified<'_>, at: Timestamp, skew: i64) -> Option<VerifyFailure> {
     let st = v.statement();
     // The statement's own times cannot claim more than its certificate, or a profile, may
     // give: the certificate's end, and the longest validity from the signing time.
     if st.expires_at > v.cert_not_after {
-        return Some(format!(
-            "the signature claims to last until {}, past the end of its certificate ({})",
-            st.expires_at, v.cert_not_after
-        ));
+        return Some(VerifyFailure::BeyondCertificate { expires_at: st.expires_at, cert_not_after: v.cert_not_after });
     }
     if st.expires_at > st.signed_at.plus_secs(crate::model::Validity::MAX.secs()) {
-        return Some(format!(
-            "the signature claims to last until {}, longer after its signing time {} than any profile's validity ({})",
-            st.expires_at,
-            st.signed_at,
-            crate::model::Validity::MAX
-        ));
+        return Some(VerifyFailure::BeyondValidity { expires_at: st.expires_at, signed_at: st.signed_at });
     }
     if at >= st.expires_at {
-        return Some(format!("the signature expired at {}", st.expires_at));
+        return Some(VerifyFailure::Expired(st.expires_at));
     }
     if st.signed_at > at.plus_secs(skew) {
-        return Some(format!("the signing time {} lies in the future", st.signed_at));
+        return Some(VerifyFailure::FromTheFuture(st.signed_at));
     }
     if let Some(stamp) = &v.stamp
         && (st.signed_at.unix() - stamp.time.unix()).abs() > skew
     {
-        return Some(format!(
-            "the signature claims it was made at {}, but its timestamp says {}: a signing time is not the signer's to choose",
-            st.signed_at, stamp.time
-        ));
+        return Some(VerifyFailure::TimeDisagrees { claimed: st.signed_at, stamped: stamp.time });
     }
     None
 }
