@@ -3,6 +3,7 @@
 //! the clock, and local or object locations. Nothing above them opens a file or reads the
 //! time another way (`clippy.toml` keeps `SystemTime::now` in `clock`).
 
+pub(crate) mod aws;
 pub mod clock;
 pub mod custody;
 pub mod home;

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{Env, Run, make_zip, openssl_verify_exported, tool};
+use crate::util::{Env, Moto, Run, make_zip, openssl_verify_exported, tool};
 
 const PIN: &str = "4321-test-pin";
 
@@ -281,45 +281,6 @@ fn the_root_ca_and_an_administrator_can_live_in_a_token() {
     with(&["admin", "keygen", "ops", "-o", s(&pubkey), "--key-store", &token.uri()]).expect(0);
     assert!(key_files(&env).contains(&"keys/admins/ops.ref.json".to_owned()));
     with(&["admin", "add", "ops", "--public-key", s(&pubkey)]).expect(0);
-}
-
-/// A moto server of the test's own, which enforces IAM after its first `n` requests;
-/// stopped (by its process) when dropped.
-struct Moto {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Moto {
-    fn with_auth_after(server: &str, n: u32) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let moto = Self { child, port };
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("moto did not listen on {port} within 30 s");
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// moto's endpoint, or `None` (plain `cargo test`).

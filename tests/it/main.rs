@@ -6,6 +6,7 @@
 
 mod cli;
 mod corpus;
+mod credentials;
 mod crypto_openssl;
 mod custody;
 mod deploy;

@@ -21,6 +21,7 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpe
 
 use super::CustodyError;
 use crate::crypto::{self, CryptoError, SigningKey};
+use crate::edge::aws;
 use crate::model::Platform;
 
 /// The longest message KMS signs as it is (`MessageType` RAW).
@@ -142,40 +143,14 @@ fn client(region: Option<String>) -> Result<Client, CustodyError> {
         return Ok(c.clone());
     }
     let wanted = region.clone();
-    let client = run(async move {
-        use aws_smithy_http_client::{Builder, tls};
-        // TLS with the ring provider the rest of signer uses.
-        let http =
-            Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
-        if let Some(r) = wanted {
-            loader = loader.region(aws_config::Region::new(r));
-        }
-        Client::new(&loader.load().await)
-    })?;
+    let client = run(async move { Client::new(&aws::load(wanted).await) })?;
     clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(region, client.clone());
     Ok(client)
 }
 
-/// Runs `fut` on the KMS runtime and waits for it, from any thread (in a runtime or not).
+/// Runs `fut` on the AWS runtime and waits for it (see [`aws::run`]).
 fn run<T: Send + 'static>(fut: impl Future<Output = T> + Send + 'static) -> Result<T, CustodyError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    let runtime = RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("signer-kms")
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|e| backend("start its client", e.clone()))?;
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime.spawn(async move {
-        let _receiver_gone = tx.send(fut.await);
-    });
-    rx.recv().map_err(|_| backend("answer", "the KMS task ended without an answer".into()))
+    aws::run(fut).map_err(|why| backend("answer", why))
 }
 
 fn backend(action: &'static str, reason: String) -> CustodyError {

@@ -181,7 +181,7 @@ impl StoreError {
 fn backend_hint(store: &str) -> &'static str {
     if store.starts_with("s3://") || store.contains("AmazonS3") {
         "check AWS_ENDPOINT_URL, AWS_REGION, AWS_ALLOW_HTTP for a plain-HTTP endpoint, the credentials \
-         in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and that the bucket exists"
+         (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or AWS_PROFILE), and that the bucket exists"
     } else if store.starts_with("file:") || store.contains("LocalFileSystem") {
         "check that the directory exists, is writable and its disk is not full"
     } else {
@@ -205,10 +205,12 @@ impl Store {
     ///   refuses a missing one instead); relative paths are refused;
     /// - `memory://`: a fresh, empty store in memory (each open is a new store);
     /// - `s3://bucket[/prefix]`: S3 or an S3-compatible server, configured by the usual
-    ///   variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-    ///   `AWS_REGION` / `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL` / `AWS_ENDPOINT`,
-    ///   `AWS_ENDPOINT_URL_S3`, which wins over the others, and `AWS_ALLOW_HTTP=true` for a
-    ///   plain-HTTP endpoint). Conditional writes use `If-None-Match: *`.
+    ///   variables (`AWS_REGION` / `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL` /
+    ///   `AWS_ENDPOINT`, `AWS_ENDPOINT_URL_S3`, which wins over the others, and
+    ///   `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint), with credentials from the chain
+    ///   the aws cli uses (the environment, `AWS_PROFILE`, SSO, `credential_process`, web
+    ///   identity, container and instance roles; see `edge::aws`). Conditional writes use
+    ///   `If-None-Match: *`.
     pub fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_with(url, true)
     }
@@ -549,42 +551,32 @@ pub(crate) fn install_crypto_provider() {
 }
 
 fn build_s3(url: &str, bucket: &str) -> Result<AmazonS3, StoreError> {
+    use object_store::aws::AmazonS3ConfigKey as K;
     install_crypto_provider();
     // `from_env` reads the AWS_* variables, AWS_ENDPOINT_URL_S3 included (it wins over
     // AWS_ENDPOINT_URL); the bucket comes from the URL.
     let mut builder =
         AmazonS3Builder::from_env().with_bucket_name(bucket).with_conditional_put(S3ConditionalPut::ETagMatch);
+    // Credentials from the chain the aws cli uses (see `aws`), unless anonymous; the
+    // region from the profile when the environment names none.
+    if !builder.get_config_value(&K::SkipSignature).is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        builder = builder.with_credentials(crate::edge::aws::ChainCredentials::shared());
+    }
+    if builder.get_config_value(&K::Region).is_none()
+        && let Some(region) = crate::edge::aws::profile_region()
+    {
+        builder = builder.with_region(region);
+    }
     // Copy-if-not-exists publishes a signing job's object exactly once (see `worker`):
     // S3 does it as a one-part copy upload completed with `If-None-Match: *`. A server
     // that needs another way is set with AWS_COPY_IF_NOT_EXISTS.
-    if builder.get_config_value(&object_store::aws::AmazonS3ConfigKey::CopyIfNotExists).is_none() {
+    if builder.get_config_value(&K::CopyIfNotExists).is_none() {
         builder = builder.with_copy_if_not_exists(object_store::aws::S3CopyIfNotExists::Multipart);
     }
-    check_s3_credentials(&builder)
-        .map_err(|reason| StoreError::Open { url: url.to_owned(), reason: reason.to_owned() })?;
     builder.build().map_err(|e| StoreError::Open {
         url: url.to_owned(),
         reason: format!("bad S3 settings ({e}); check the AWS_* variables"),
     })
-}
-
-/// Refuses a custom endpoint (an S3-compatible server) without credentials: the client
-/// would otherwise fall back to the cloud instance-metadata service and time out there,
-/// minutes later, with an error that says nothing about the missing variables.
-fn check_s3_credentials(builder: &AmazonS3Builder) -> Result<(), &'static str> {
-    use object_store::aws::AmazonS3ConfigKey as K;
-    let set = |k: K| builder.get_config_value(&k).is_some_and(|v| !v.is_empty());
-    let custom_endpoint = set(K::Endpoint) || set(K::S3Endpoint);
-    let credentials = set(K::AccessKeyId)
-        || set(K::WebIdentityTokenFile)
-        || set(K::ContainerCredentialsRelativeUri)
-        || set(K::ContainerCredentialsFullUri)
-        || builder.get_config_value(&K::SkipSignature).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if custom_endpoint && !credentials {
-        return Err("an S3 endpoint is set (AWS_ENDPOINT_URL) but no credentials: set AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY (or AWS_SKIP_SIGNATURE=true for anonymous access)");
-    }
-    Ok(())
 }
 
 fn to_json<T: Serialize>(key: &Key, value: &T) -> Result<Bytes, StoreError> {
@@ -653,17 +645,6 @@ mod tests {
     fn s3_urls_build_without_io() {
         Store::open("s3://bucket").unwrap();
         Store::open("s3://bucket/some/prefix/").unwrap();
-    }
-
-    #[test]
-    fn a_custom_endpoint_needs_credentials() {
-        let endpoint = AmazonS3Builder::new().with_endpoint("http://127.0.0.1:9");
-        assert!(check_s3_credentials(&endpoint).is_err());
-        let keyed = endpoint.clone().with_access_key_id("k").with_secret_access_key("s");
-        assert!(check_s3_credentials(&keyed).is_ok());
-        let anonymous = endpoint.with_skip_signature(true);
-        assert!(check_s3_credentials(&anonymous).is_ok());
-        assert!(check_s3_credentials(&AmazonS3Builder::new()).is_ok(), "AWS itself may use instance roles");
     }
 
     #[test]
