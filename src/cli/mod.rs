@@ -288,10 +288,14 @@ fn default_home() -> PathBuf {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            if e.use_stderr() && wants_json(&args) {
+                let _ = output::write_stdout(format!("{}\n", usage_error_json(&e, code)).as_bytes());
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -309,6 +313,28 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => ExitCode::from(report_error(&e, format)),
     }
+}
+
+/// Whether the raw arguments ask for JSON output (`--output json` or `--output=json`,
+/// before any `--`): how a usage error, found before the arguments parse, is printed.
+fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).take_while(|a| *a != "--").collect();
+    args.iter().any(|a| *a == "--output=json")
+        || args.windows(2).any(|w| matches!(w, [flag, value] if *flag == "--output" && *value == "json"))
+}
+
+/// A usage error as the one JSON document of `--output json`: the message, the exit
+/// code, and the usage line clap gives.
+fn usage_error_json(e: &clap::Error, code: u8) -> serde_json::Value {
+    let text = e.render().to_string();
+    let message = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map_or("usage error", |l| l.strip_prefix("error: ").unwrap_or(l))
+        .to_owned();
+    let usage = text.lines().find_map(|l| l.trim().strip_prefix("Usage: ")).map(str::to_owned);
+    serde_json::json!({ "error": { "message": message, "exit_code": code, "usage": usage } })
 }
 
 /// Prints an error (as JSON on stdout in JSON mode) and returns its exit code.

@@ -609,3 +609,36 @@ fn a_missing_store_is_not_found_and_nothing_is_created() {
     env.run(["init"]).expect(0);
     env.run(["verify", pkg.to_str().unwrap()]).expect(1);
 }
+
+/// Issue 16, point 1: with `--output json`, a usage error too prints exactly one JSON
+/// document on stdout, with its exit code, so `| jq` gets input when a variable is empty.
+#[test]
+fn usage_errors_in_json_mode_print_one_json_document() {
+    let env = Env::new();
+    let cases: [&[&str]; 5] = [
+        &["--output", "json", "verify", "pkg.zip", "--csc", ""],
+        &["--output=json", "no-such-command"],
+        &["--output", "json", "sign-job", "wait"],
+        &["profile", "--output", "json", "create"],
+        &["--output", "json", "worker", "--lease", "soon"],
+    ];
+    for args in cases {
+        let r = env.run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}): {:?}", r.stdout));
+        assert_eq!(doc["error"]["exit_code"], 2, "{args:?}: {doc}");
+        let message = doc["error"]["message"].as_str().unwrap();
+        assert!(!message.is_empty() && !message.starts_with("error:"), "{args:?}: {doc}");
+        assert!(r.stderr.contains("error:"), "the error is on stderr too: {}", r.stderr);
+    }
+    // Text mode keeps stdout empty; help stays text, exit 0.
+    let r = env.run(["no-such-command"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    let help = env.run(["--output", "json", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("Usage:"), "{}", help.stdout);
+    // After `--`, `--output json` is an argument, not the flag.
+    let r = env.run(["verify", "--", "--output", "json"]);
+    assert!(r.stdout.is_empty() || serde_json::from_str::<serde_json::Value>(&r.stdout).is_err(), "{}", r.stdout);
+}
