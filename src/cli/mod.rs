@@ -315,6 +315,21 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A clap parser for a duration flag: [`signer::model::parse_secs`]'s syntax (`90s`,
+/// `10m`, `2h`, `7d`, bare seconds), in seconds within `range`.
+pub(crate) fn seconds_in(
+    range: std::ops::RangeInclusive<u64>,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |s| {
+        let secs = signer::model::parse_secs(s, "duration").map_err(|e| e.to_string())?;
+        if range.contains(&secs) {
+            Ok(secs)
+        } else {
+            Err(format!("{s} is {secs} seconds; give {} to {} seconds", range.start(), range.end()))
+        }
+    }
+}
+
 /// Whether the raw arguments ask for JSON output (`--output json` or `--output=json`,
 /// before any `--`): how a usage error, found before the arguments parse, is printed.
 fn wants_json(args: &[std::ffi::OsString]) -> bool {

@@ -32,8 +32,8 @@ pub(super) enum ProfileCmd {
         /// Signing platform: ECDSA-P384-SHA384 (default), ECDSA-P256-SHA256 or Ed25519.
         #[arg(long, default_value_t = Platform::EcdsaP384Sha384)]
         platform: Platform,
-        /// How long each signature stays valid: 1day to 135months, e.g. 30days, 12months,
-        /// 5years. Default (and maximum) 135months.
+        /// How long each signature stays valid, 1 day to 135 months: 30d, 2w, 12M (or
+        /// 12months), 5y. Default (and maximum) 135months.
         #[arg(long, default_value_t = Validity::MAX)]
         validity: Validity,
         /// Bring your own chain: PEM certificates, the signer's first, ending with the

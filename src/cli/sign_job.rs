@@ -39,8 +39,8 @@ pub(super) enum SignJobCmd {
     Wait {
         /// The job id.
         id: JobId,
-        /// Give up after this many seconds (default: wait as long as it takes).
-        #[arg(long, value_name = "SECONDS")]
+        /// Give up after this long: 300, 90s, 10m, 2h (default: as long as it takes).
+        #[arg(long, value_name = "DURATION", value_parser = super::seconds_in(0..=u64::from(u32::MAX)))]
         timeout: Option<u64>,
     },
     /// List jobs, newest first; or, with --events / --dead-letter, the records of job
@@ -85,8 +85,9 @@ pub(super) struct StartArgs {
     /// (file:// or memory://) and no worker running, sign it in this process.
     #[arg(long)]
     wait: bool,
-    /// With --wait: give up waiting after this many seconds (exit 5; the job goes on).
-    #[arg(long, value_name = "SECONDS", requires = "wait")]
+    /// With --wait: give up waiting after this long, e.g. 300, 90s, 10m (exit 5; the job
+    /// goes on).
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = super::seconds_in(0..=u64::from(u32::MAX)))]
     timeout: Option<u64>,
 }
 

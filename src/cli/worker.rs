@@ -22,14 +22,14 @@ pub(super) struct WorkerArgs {
     /// hold count as left: their leases may lapse). For batch runs and CI.
     #[arg(long)]
     until_idle: bool,
-    /// Seconds a claim holds without renewal. The worker renews every quarter lease;
-    /// another worker takes a job over once its lease lapsed. Workers' clocks must agree
-    /// to well within a lease.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_LEASE_SECS,
-          value_parser = clap::value_parser!(u32).range(2..=3600))]
-    lease: u32,
-    /// Seconds between looks at the queue while there is nothing to take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=60))]
+    /// How long a claim holds without renewal, 2s to 1h (30s, 2m; bare seconds too). The
+    /// worker renews every quarter lease; another worker takes a job over once its lease
+    /// lapsed. Workers' clocks must agree to well within a lease.
+    #[arg(long, value_name = "DURATION", default_value_t = u64::from(DEFAULT_LEASE_SECS),
+          value_parser = super::seconds_in(2..=3600))]
+    lease: u64,
+    /// The pause between looks at the queue while there is nothing to take, 1s to 1m.
+    #[arg(long, value_name = "DURATION", default_value_t = 1, value_parser = super::seconds_in(1..=60))]
     poll: u64,
 }
 
@@ -39,7 +39,7 @@ pub(super) async fn run(ctx: &Ctx, args: WorkerArgs) -> anyhow::Result<u8> {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let opts = WorkerOptions {
         concurrency: args.concurrency.map_or(cpus, usize::from),
-        lease_secs: args.lease,
+        lease_secs: u32::try_from(args.lease).unwrap_or(DEFAULT_LEASE_SECS),
         until_idle: args.until_idle,
         poll: Duration::from_secs(args.poll),
         only: None,

@@ -127,25 +127,13 @@ impl std::str::FromStr for MaxAge {
     type Err = crate::model::NameError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || crate::model::NameError {
-            kind: "duration",
-            value: s.chars().take(40).collect(),
-            rule: "a whole number and a unit s, m, h or d, such as 90s, 30m, 12h or 7d",
-        };
-        let unit_at = s.len().checked_sub(1).ok_or_else(bad)?;
-        let (digits, unit) = (s.get(..unit_at).ok_or_else(bad)?, s.get(unit_at..).ok_or_else(bad)?);
-        if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let n: i64 = digits.parse().map_err(|_| bad())?;
-        let per = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3_600,
-            "d" => 86_400,
-            _ => return Err(bad()),
-        };
-        let secs = n.checked_mul(per).filter(|&x| x <= Self::MAX_SECS).ok_or_else(bad)?;
+        let secs = crate::model::parse_secs(s, "maximum age")?;
+        let secs =
+            i64::try_from(secs).ok().filter(|&x| x <= Self::MAX_SECS).ok_or_else(|| crate::model::NameError {
+                kind: "maximum age",
+                value: s.chars().take(40).collect(),
+                rule: "at most 3650 days",
+            })?;
         Ok(Self(secs))
     }
 }
@@ -380,7 +368,13 @@ mod tests {
             assert_eq!(m.secs(), secs);
             assert_eq!(m.to_string(), s);
         }
-        for bad in ["", "d", "7", "7w", "-1d", "1.5h", "99999999999999d", " 7d"] {
+        // One duration syntax for every flag (issue 16): bare seconds, weeks, words, sums.
+        for (s, secs) in
+            [("7", 7), ("2w", 1_209_600), ("1days", 86_400), ("1h30m", 5_400), ("1.5h", 5_400), ("12 hours", 43_200)]
+        {
+            assert_eq!(s.parse::<MaxAge>().unwrap().secs(), secs, "{s}");
+        }
+        for bad in ["", "d", "-1d", "1500ms", "99999999999999d", "3651d", "7x"] {
             assert!(bad.parse::<MaxAge>().is_err(), "{bad}");
         }
     }

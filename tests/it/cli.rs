@@ -642,3 +642,54 @@ fn usage_errors_in_json_mode_print_one_json_document() {
     let r = env.run(["verify", "--", "--output", "json"]);
     assert!(r.stdout.is_empty() || serde_json::from_str::<serde_json::Value>(&r.stdout).is_err(), "{}", r.stdout);
 }
+
+/// Issue 16, point 5: one duration syntax for every flag that takes one.
+#[test]
+fn every_duration_flag_reads_the_same_syntax() {
+    let env = Env::new();
+    env.run(["init"]).expect(0);
+    // --validity: 30d as 30days; 2w as 14 days.
+    let p = env.json(["profile", "create", "Short", "--validity", "30d"]).expect(0).json();
+    assert_eq!(p["signature_validity"], "30days", "{p}");
+    let p = env.json(["profile", "create", "Weeks", "--validity", "2w"]).expect(0).json();
+    assert_eq!(p["signature_validity"], "14days", "{p}");
+    // --max-age: 1days and 1d alike.
+    let pkg = env.sign("Short", &fixture("packages/hello-function.zip"), "s.zip");
+    for age in ["1d", "1days", "24h"] {
+        env.run(["verify", pkg.to_str().unwrap(), "--max-age", age]).expect(0);
+    }
+    // --timeout: 1s and bare 1 alike (no worker: the wait times out, exit 5).
+    let out = env.path("out");
+    let started = env
+        .json([
+            "sign-job",
+            "start",
+            "--profile",
+            "Short",
+            "--source",
+            fixture("packages/hello-function.zip").to_str().unwrap(),
+            "--destination",
+            out.to_str().unwrap(),
+        ])
+        .expect(0)
+        .json();
+    let job = started["job_id"].as_str().unwrap();
+    for t in ["1s", "1"] {
+        assert_eq!(env.run(["sign-job", "wait", job, "--timeout", t]).code, 5, "--timeout {t}");
+    }
+    // --lease and --poll take it too; out of range or not a duration is a usage error
+    // that names the syntax.
+    env.run(["worker", "--until-idle", "--lease", "1m", "--poll", "1s"]).expect(0);
+    for (flag, value) in [("--lease", "1s"), ("--lease", "2h"), ("--poll", "soon"), ("--timeout", "3x")] {
+        let args: Vec<&str> = if flag == "--timeout" {
+            vec!["sign-job", "wait", job, flag, value]
+        } else {
+            vec!["worker", "--until-idle", flag, value]
+        };
+        let r = env.run(&args);
+        assert_eq!(r.code, 2, "{flag} {value}: {}", r.stderr);
+        assert!(r.stderr.contains(flag), "{}", r.stderr);
+    }
+    let r = env.run(["sign-job", "wait", job, "--timeout", "3x"]);
+    assert!(r.stderr.contains("90s, 30m, 12h, 7d"), "the message shows the syntax: {}", r.stderr);
+}

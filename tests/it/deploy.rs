@@ -486,7 +486,7 @@ fn an_exported_revocation_list_works_without_the_stores_revocations() {
     assert!(r.stderr.contains("not this store's"), "{}", r.stderr);
 
     // A bad duration is a usage error.
-    env.run(["verify", s(&pkg), "--revocations", s(&list), "--max-age", "1w"]).expect(2);
+    env.run(["verify", s(&pkg), "--revocations", s(&list), "--max-age", "1fortnight"]).expect(2);
     // Exporting needs the root CA's key: a home without it says so.
     let keyless = Env::with_store(&format!("file://{}", env.home().join("store").display()));
     let r = keyless.run(["revocations", "export", "-o", s(&keyless.path("r.json"))]).expect(4);

@@ -9,7 +9,7 @@ mod time;
 
 pub use names::{AdminName, CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
 pub use text::{TextError, TextRule};
-pub use time::{Timestamp, Validity};
+pub use time::{DURATION_SYNTAX, Timestamp, Validity, parse_secs};
 
 use serde::{Deserialize, Serialize};
 

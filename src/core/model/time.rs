@@ -73,6 +73,25 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// What [`parse_secs`] reads, for messages.
+pub const DURATION_SYNTAX: &str = "a duration such as 90s, 30m, 12h, 7d, 2w or 1h30m (or bare seconds, 300)";
+
+/// A span of time as every flag that takes one reads it: humantime's syntax, a number and
+/// a unit or several (`90s`, `30m`, `12h`, `7d`, `2w`, `1h30m`, `30days`; `m` is minutes,
+/// `M` months), or bare seconds (`300`). Whole seconds only; `kind` names the value in
+/// the error.
+pub fn parse_secs(s: &str, kind: &'static str) -> Result<u64, NameError> {
+    let bad = |rule: &'static str| NameError { kind, value: s.chars().take(40).collect(), rule };
+    if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().map_err(|_| bad(DURATION_SYNTAX));
+    }
+    let d = humantime::parse_duration(s).map_err(|_| bad(DURATION_SYNTAX))?;
+    if d.subsec_nanos() != 0 {
+        return Err(bad("whole seconds (90s, not 1500ms)"));
+    }
+    Ok(d.as_secs())
+}
+
 /// How long a signature stays valid: 1 day to 135 months (SPEC §2), default 135 months.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validity {
@@ -127,16 +146,28 @@ impl FromStr for Validity {
         let bad = || NameError {
             kind: "validity",
             value: s.chars().take(80).collect(),
-            rule: "a period from 1day to 135months written as Ndays, Nmonths or Nyears (e.g. 30days, 12months, 5years)",
+            rule: "a period from 1 day to 135 months: 30d or 30days, 12M or 12months, 5y or 5years, or any whole \
+                   number of days as a duration (2w)",
         };
-        let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let n: u32 = num.parse().map_err(|_| bad())?;
-        let v = match unit {
-            "day" | "days" => Self::Days(n),
-            "month" | "months" => Self::Months(n),
-            "year" | "years" => Self::Years(n),
-            _ => return Err(bad()),
+        let one_unit = num.parse::<u32>().ok().and_then(|n| match unit {
+            "d" | "day" | "days" => Some(Self::Days(n)),
+            "M" | "mo" | "month" | "months" => Some(Self::Months(n)),
+            "y" | "yr" | "year" | "years" => Some(Self::Years(n)),
+            _ => None,
+        });
+        // Anything else humantime reads (2w, 1w3d) counts if it is whole days.
+        let v = match one_unit {
+            Some(v) => v,
+            None => {
+                let secs = parse_secs(s, "validity").map_err(|_| bad())?;
+                let days = u32::try_from(secs / 86_400).map_err(|_| bad())?;
+                if secs % 86_400 != 0 {
+                    return Err(bad());
+                }
+                Self::Days(days)
+            }
         };
         if v.days() < 1 || v.days() > Self::MAX.days() {
             return Err(bad());
@@ -179,5 +210,37 @@ mod tests {
         assert!("0days".parse::<Validity>().is_err());
         assert!("1day".parse::<Validity>().is_ok());
         assert!("5 years".parse::<Validity>().is_err());
+    }
+
+    #[test]
+    fn validity_takes_the_one_duration_syntax_with_calendar_units_kept() {
+        for (s, v) in [
+            ("30d", Validity::Days(30)),
+            ("12M", Validity::Months(12)),
+            ("12mo", Validity::Months(12)),
+            ("5y", Validity::Years(5)),
+            ("2w", Validity::Days(14)),
+            ("1w3d", Validity::Days(10)),
+        ] {
+            assert_eq!(s.parse::<Validity>().unwrap(), v, "{s}");
+        }
+        for bad in ["30", "36h", "30m", "0d", "136M", "12y", "1.5d", ""] {
+            assert!(bad.parse::<Validity>().is_err(), "{bad}");
+        }
+        // What a profile record holds reads back as it was written.
+        for v in [Validity::Days(30), Validity::Months(12), Validity::Years(5), Validity::MAX] {
+            assert_eq!(v.to_string().parse::<Validity>().unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn durations_read_one_way_everywhere() {
+        for (s, secs) in [("300", 300), ("90s", 90), ("10m", 600), ("2h", 7_200), ("7d", 604_800), ("1h30m", 5_400)] {
+            assert_eq!(parse_secs(s, "timeout").unwrap(), secs, "{s}");
+        }
+        for bad in ["", "3x", "-1s", "1500ms", "s", "1.5"] {
+            let e = parse_secs(bad, "timeout").unwrap_err();
+            assert!(e.to_string().contains("timeout"), "{e}");
+        }
     }
 }
