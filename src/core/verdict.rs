@@ -27,13 +27,18 @@ pub enum Role {
     Layer,
 }
 
-/// The signature facts a verdict shows (only from a verified statement).
+/// Who signed, as a statement says: the verdict's `signature` once integrity and
+/// authenticity passed, its `claimed` (never trusted) when they did not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureSummary {
     /// Profile.
     pub profile: ProfileName,
     /// Profile version.
     pub profile_version: VersionId,
+    /// The signer's certificate's subject common name, if it has one.
+    pub certificate_subject: Option<String>,
+    /// SHA-256 of the signer's certificate (DER), lowercase hex, if it parses.
+    pub certificate_sha256: Option<String>,
     /// Job, if signed by one.
     pub job_id: Option<JobId>,
     /// Signing time.
@@ -44,13 +49,39 @@ pub struct SignatureSummary {
 
 impl From<&Statement> for SignatureSummary {
     fn from(st: &Statement) -> Self {
+        let leaf =
+            st.chain_der().ok().and_then(|c| c.into_iter().next()).and_then(|d| crate::crypto::cert_info(&d).ok());
         Self {
             profile: st.profile.clone(),
             profile_version: st.profile_version.clone(),
+            certificate_subject: leaf.as_ref().and_then(|c| c.subject_cn.clone()),
+            certificate_sha256: leaf.map(|c| c.sha256_fingerprint),
             job_id: st.job_id.clone(),
             signed_at: st.signed_at,
             expires_at: st.expires_at,
         }
+    }
+}
+
+impl SignatureSummary {
+    /// `App/VERSION (CN, sha256:0123456789ab…), job J, signed T, valid until E`.
+    pub fn describe(&self) -> String {
+        let mut cert = Vec::new();
+        if let Some(cn) = &self.certificate_subject {
+            cert.push(format!("CN={cn}"));
+        }
+        if let Some(fp) = &self.certificate_sha256 {
+            cert.push(format!("sha256:{}…", fp.get(..16).unwrap_or(fp)));
+        }
+        let mut out = format!("{}/{}", self.profile, self.profile_version);
+        if !cert.is_empty() {
+            out.push_str(&format!(" ({})", cert.join(", ")));
+        }
+        if let Some(job) = &self.job_id {
+            out.push_str(&format!(", job {job}"));
+        }
+        out.push_str(&format!(", signed {}, valid until {}", self.signed_at, self.expires_at));
+        out
     }
 }
 
@@ -71,6 +102,9 @@ pub struct PackageVerdict {
     pub unzipped_size: Option<u64>,
     /// The verified signature, if any.
     pub signature: Option<SignatureSummary>,
+    /// What a signature that failed integrity or authenticity claims (untrusted), if its
+    /// statement could be read.
+    pub claimed: Option<SignatureSummary>,
     /// Every check, in order.
     pub checks: Vec<Check>,
 }
@@ -122,7 +156,8 @@ impl Verdict {
         Self { decision: if denied { Decision::Deny } else { Decision::Allow }, policy, packages, limits, warnings }
     }
 
-    /// Text for people: one line per failed or warned check, then the decision.
+    /// Text for people: one line per failed or warned check, one per package saying who
+    /// signed it, then the decision.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for p in &self.packages {
@@ -130,6 +165,17 @@ impl Verdict {
                 let tag = if c.denies() { "DENY" } else { "WARN" };
                 out.push_str(&format!("{tag} {} {}: {}\n", p.name, check_name(c.check), c.reason));
             }
+        }
+        for p in &self.packages {
+            let who = match (&p.signature, &p.claimed) {
+                (Some(s), _) => format!("signed by {}", s.describe()),
+                (None, Some(c)) => format!("claims to be signed by {} (not verified)", c.describe()),
+                (None, None) if p.checks.iter().any(|c| c.rule.as_deref() == Some("unsigned")) => {
+                    "not signed".to_owned()
+                }
+                (None, None) => "signer unknown (the signature block does not parse)".to_owned(),
+            };
+            out.push_str(&format!("{}: {who}\n", p.name));
         }
         for l in self.limits.iter().filter(|l| l.status == crate::policy::Status::Fail) {
             out.push_str(&format!("DENY limit {}: {}\n", l.check, l.reason));

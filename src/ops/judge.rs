@@ -45,9 +45,11 @@ pub async fn judge(
     at: Timestamp,
 ) -> Result<PackageVerdict, Error> {
     let revocations = &grounds.revocations;
+    let mut claimed = None;
     let (checks, signature, unzipped_size) = match &read.integrity {
         Integrity::Unsigned => (policy::evaluate(&Evidence::Unsigned, trust, revocations, at), None, None),
-        Integrity::Broken { reason, .. } => {
+        Integrity::Broken { reason, block } => {
+            claimed = block.as_ref().map(|b| SignatureSummary::from(&b.statement));
             (policy::evaluate(&Evidence::Broken(reason), trust, revocations, at), None, None)
         }
         Integrity::Intact(block) => {
@@ -66,9 +68,21 @@ pub async fn judge(
                     let unzipped = v.statement().content.unzipped_size;
                     (policy::evaluate(&Evidence::Verified(v), trust, revocations, at), Some(summary), Some(unzipped))
                 }
-                Err(why) => (policy::evaluate(&Evidence::Unauthentic(&why), trust, revocations, at), None, None),
+                Err(why) => {
+                    claimed = Some(SignatureSummary::from(&block.statement));
+                    (policy::evaluate(&Evidence::Unauthentic(&why), trust, revocations, at), None, None)
+                }
             }
         }
     };
-    Ok(PackageVerdict { role, name, sha256: read.sha256.clone(), size: read.size, unzipped_size, signature, checks })
+    Ok(PackageVerdict {
+        role,
+        name,
+        sha256: read.sha256.clone(),
+        size: read.size,
+        unzipped_size,
+        signature,
+        claimed,
+        checks,
+    })
 }

@@ -309,11 +309,14 @@ fn every_artifact_kind_under_warn_and_enforce() {
                 assert_eq!(v["packages"][0]["signature"]["profile"], "Alpha", "{ctx}");
                 assert!(v["warnings"].as_array().unwrap().is_empty(), "{ctx}");
             }
-            // The text form: one line per failed check, then the decision.
+            // The text form: one line per failed check, one saying who signed (issue 16),
+            // then the decision.
             let text = env.run(&args).expect(code).stdout;
             let lines: Vec<&str> = text.lines().collect();
-            assert_eq!(lines.len(), usize::from(failing.is_some()) + 1, "{ctx}\n{text}");
+            assert_eq!(lines.len(), usize::from(failing.is_some()) + 2, "{ctx}\n{text}");
             assert!(lines.last().unwrap().starts_with(decision), "{text}");
+            let who = lines[lines.len() - 2];
+            assert!(who.contains("signed by") || who.contains("not signed"), "{text}");
             if let Some(name) = failing {
                 let tag = if decision == "allow" { "WARN" } else { "DENY" };
                 assert!(lines[0].starts_with(tag) && lines[0].contains(name), "{text}");
@@ -824,4 +827,48 @@ fn every_failed_check_names_its_rule_in_the_verdict() {
     other.profile("Alpha", &[]);
     let foreign = other.sign("Alpha", &src, "foreign.zip");
     assert_eq!(rule(&verify(&foreign, &[]), "authenticity"), Some("unknown-version"));
+}
+
+/// Issue 16, point 2: `verify` and `deploy check` say who signed, in text and JSON, for
+/// allow and deny alike; a signature that did not verify is shown as claimed, never as
+/// the signer.
+#[test]
+fn verify_and_deploy_check_name_the_signer() {
+    let env = Env::new();
+    let src = fixture("packages/hello-function.zip");
+    let mut signed = Vec::new();
+    for name in ["Alpha", "Beta", "Gamma"] {
+        let version = env.profile(name, &[]);
+        signed.push((name, version, env.sign(name, &src, &format!("{name}.zip"))));
+    }
+    let only_alpha = csc(&env, &[format!("Alpha/{}", signed[0].1)], "enforce");
+    for (i, (name, version, pkg)) in signed.iter().enumerate() {
+        let expected = if i == 0 { 0 } else { 1 };
+        let v = verdict(&env.json(["verify", s(pkg), "--csc", &only_alpha]).expect(expected));
+        let sig = &v["packages"][0]["signature"];
+        assert_eq!((sig["profile"].as_str(), sig["profile_version"].as_str()), (Some(*name), Some(version.as_str())));
+        assert_eq!(sig["certificate_subject"], format!("{name}/{version}"), "{v}");
+        assert_eq!(sig["certificate_sha256"].as_str().map(str::len), Some(64), "{v}");
+        assert!(v["packages"][0]["claimed"].is_null());
+        let text = env.run(["verify", s(pkg), "--csc", &only_alpha]).expect(expected).stdout;
+        assert!(text.contains(&format!("signed by {name}/{version} (CN={name}/{version}, sha256:")), "{text}");
+    }
+    // Tampered: what it claims, marked as not verified, and no `signature`.
+    let mut bytes = std::fs::read(&signed[1].2).unwrap();
+    bytes[40] ^= 1;
+    let tampered = env.path("tampered.zip");
+    std::fs::write(&tampered, bytes).unwrap();
+    let v = verdict(&env.json(["verify", s(&tampered)]).expect(1));
+    assert!(v["packages"][0]["signature"].is_null(), "{v}");
+    assert_eq!(v["packages"][0]["claimed"]["profile"], "Beta", "{v}");
+    let text = env.run(["verify", s(&tampered)]).expect(1).stdout;
+    assert!(text.contains("claims to be signed by Beta/") && text.contains("(not verified)"), "{text}");
+    assert!(!text.contains(": signed by"), "{text}");
+    // Unsigned, and deploy check's text for a function and its packages.
+    let text = env.run(["verify", s(&src)]).expect(1).stdout;
+    assert!(text.contains(": not signed"), "{text}");
+    let doc = json!({"function": "f", "code": s(&signed[0].2)});
+    let p = write_json(&env, "d.json", &doc);
+    let text = env.run(["deploy", "check", s(&p)]).expect(0).stdout;
+    assert!(text.contains(&format!("signed by Alpha/{}", signed[0].1)), "{text}");
 }
