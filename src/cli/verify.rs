@@ -12,7 +12,7 @@ use signer::error::exit;
 use signer::format::Block;
 use signer::judge;
 use signer::location::Location;
-use signer::model::Timestamp;
+use signer::model::{Platform, Timestamp};
 use signer::verdict::{Decision, Role, Verdict};
 use signer::verify::Integrity;
 
@@ -146,9 +146,24 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     let chain = st.chain_der()?;
     let (leaf, issuers) = chain.split_first().context("the statement carries no certificate")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dgst = st.content.digest_algorithm.openssl_name();
+    // ECDSA signatures as DER (what openssl dgst -verify reads); Ed25519's are 64 raw
+    // bytes, which openssl pkeyutl reads as they are.
+    let (signature_file, verify_command) = match st.platform {
+        Platform::Ed25519 => (
+            "signature.bin",
+            "openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in payload.bin -sigfile signature.bin".to_owned(),
+        ),
+        Platform::EcdsaP256Sha256 => {
+            ("signature.der", "openssl dgst -sha256 -verify pub.pem -signature signature.der payload.bin".to_owned())
+        }
+        Platform::EcdsaP384Sha384 => {
+            ("signature.der", "openssl dgst -sha384 -verify pub.pem -signature signature.der payload.bin".to_owned())
+        }
+    };
     let mut files: Vec<(&str, Vec<u8>)> = vec![
         ("payload.bin", block.payload.clone()),
-        ("signature.der", crypto::signature_to_der(st.platform, &block.signature)?),
+        (signature_file, crypto::signature_to_der(st.platform, &block.signature)?),
         ("certificate.pem", crypto::to_pem("CERTIFICATE", leaf).into_bytes()),
         ("chain.pem", issuers.iter().map(|c| crypto::to_pem("CERTIFICATE", c)).collect::<String>().into_bytes()),
         ("statement.json", serde_json::to_vec_pretty(st)?),
@@ -163,26 +178,36 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
         let path = dir.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
+    // The commands that check the pieces, run in the folder (the chain needs the root the
+    // verifier trusts, the content digest the package itself).
+    let mut commands = vec![
+        "openssl x509 -in certificate.pem -pubkey -noout > pub.pem".to_owned(),
+        verify_command,
+        "openssl verify -CAfile ROOT.pem -untrusted chain.pem certificate.pem".to_owned(),
+        format!(
+            "head -c {} PACKAGE | split -b 1M --filter='openssl dgst -{dgst} -binary' | openssl dgst -{dgst}",
+            st.content.length
+        ),
+    ];
+    if token.is_some() {
+        commands.push(format!("openssl ts -verify -data {signature_file} -in timestamp.tsr -CAfile TSA-ROOT.pem"));
+    }
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     let doc = serde_json::json!({
         "dir": dir.display().to_string(),
-        "files": files.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "files": names,
+        "signature_file": signature_file,
+        "check_commands": commands,
         "digest_algorithm": st.content.digest_algorithm,
-        "hash": st.content.digest_algorithm.openssl_name(),
+        "hash": dgst,
         "content_length": st.content.length,
         "content_digest": st.content.digest,
     });
-    let dgst = st.content.digest_algorithm.openssl_name();
-    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
-    let tsr = if token.is_some() {
-        "\n  openssl ts -verify -data signature.der -in timestamp.tsr -CAfile <TSA root.pem>"
-    } else {
-        ""
-    };
     let text = format!(
-        "wrote {} to {}\ncheck with:\n  openssl x509 -in certificate.pem -pubkey -noout > pub.pem\n  openssl dgst -{dgst} -verify pub.pem -signature signature.der payload.bin\n  openssl verify -CAfile <root.pem> -untrusted chain.pem certificate.pem\n  head -c {} PACKAGE | split -b 1M --filter='openssl dgst -{dgst} -binary' | openssl dgst -{dgst}   # must equal {}{tsr}",
+        "wrote {} to {}\ncheck with (in that folder; ROOT.pem is the root you trust, PACKAGE the signed zip):\n  {}\n(the content digest must come out as {})",
         names.join(", "),
         dir.display(),
-        st.content.length,
+        commands.join("\n  "),
         st.content.digest
     );
     ctx.out.emit(&doc, text)

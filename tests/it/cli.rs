@@ -113,6 +113,17 @@ fn exported_pieces_verify_with_openssl() {
         std::fs::write(dir.join("tampered.bin"), tampered).unwrap();
         assert_ne!(verify(&d("tampered.bin")).code, 0, "{platform}: openssl accepted a tampered payload");
 
+        // The commands the export prints, run as printed: the signature checks (an
+        // Ed25519 one with pkeyutl on the raw signature, not dgst on a DER one).
+        let commands: Vec<&str> = e["check_commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        std::fs::remove_file(dir.join("pub.pem")).unwrap();
+        let printed = commands[..2].join(" && ");
+        let r = std::process::Command::new("sh").arg("-c").arg(&printed).current_dir(&dir).output().unwrap();
+        assert!(r.status.success(), "{platform}: `{printed}` failed: {}", String::from_utf8_lossy(&r.stderr));
+        let want = if platform == "Ed25519" { "pkeyutl" } else { "dgst" };
+        assert!(commands[1].contains(want), "{platform}: {}", commands[1]);
+        assert_eq!(e["signature_file"], if platform == "Ed25519" { "signature.bin" } else { "signature.der" });
+
         // The chain: the issuer in chain.pem is the store's root; the leaf is for code signing.
         tool("openssl", &["verify", "-CAfile", &d("chain.pem"), "-purpose", "any", &d("certificate.pem")]).expect(0);
         let eku = tool("openssl", &["x509", "-in", &d("certificate.pem"), "-noout", "-ext", "extendedKeyUsage"])

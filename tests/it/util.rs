@@ -186,7 +186,8 @@ pub fn openssl_verify_exported(dir: &Path, platform: &str, payload: &Path) -> Ru
         std::fs::write(dir.join("pub.pem"), pubkey).unwrap();
     }
     let payload = payload.to_str().unwrap();
-    let (pubkey, signature) = (d("pub.pem"), d("signature.der"));
+    let signature_file = if platform == "Ed25519" { "signature.bin" } else { "signature.der" };
+    let (pubkey, signature) = (d("pub.pem"), d(signature_file));
     match platform {
         "Ed25519" => tool(
             "openssl",
