@@ -164,6 +164,7 @@ pub mod exit {
             | TokenReused { .. }
             | Vanished { .. }
             | NotSucceeded { .. }
+            | NotEnded { .. }
             | WaitTimedOut { .. }
             | WaitInterrupted { .. }
             | CanceledSince { .. }

@@ -62,6 +62,16 @@ pub(super) enum SignJobCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Take an ended job off the queue when settling it keeps failing (workers log that
+    /// once, then retry with backoff): writes its event and dead-letter record if missing
+    /// and removes its queue entry. Staging objects at its destination, if any, are left
+    /// for you to delete. A job that has not ended is refused (exit 5).
+    ///
+    /// Example: signer sign-job purge 3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d
+    Purge {
+        /// The job id.
+        id: JobId,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,6 +143,12 @@ pub(super) async fn run(ctx: &Ctx, cmd: SignJobCmd) -> anyhow::Result<u8> {
             Ok(final_code(&v))
         }
         SignJobCmd::List(args) => list(ctx, args).await,
+        SignJobCmd::Purge { id } => {
+            let store = ctx.store()?;
+            let v = jobs::purge(&store, &id, clock::now()).await?;
+            ctx.out.emit(&v, format!("job {id} ({}) is off the queue", v.status))?;
+            Ok(exit::OK)
+        }
         SignJobCmd::Revoke { id, reason } => {
             let store = ctx.store()?;
             let v = jobs::revoke(&store, &id, &reason, clock::now()).await?;

@@ -1009,3 +1009,58 @@ fn a_tsa_that_does_not_answer_is_retried_then_fails_naming_it() {
     assert!(v["status_reason"].as_str().unwrap().contains(&url), "{v}");
     assert!(files_in(&out).is_empty());
 }
+
+/// Issue 16, point 10: an ended job whose settling keeps failing (its destination folder
+/// is a file, so its staging objects cannot be looked for) is said once per worker and
+/// retried with backoff, not logged on every poll; `sign-job purge` takes it off the queue.
+#[test]
+fn an_ended_job_that_cannot_be_settled_is_said_once_and_can_be_purged() {
+    let env = setup();
+    let src = env.path("fn.zip");
+    package(&src, 19, 10);
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let id = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    std::fs::remove_dir(&out).unwrap();
+    std::fs::write(&out, b"a file where a folder should be").unwrap();
+    let troubles = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (store, home) = open_library(&env);
+        let (tx, stop) = tokio::sync::watch::channel(signer::worker::Stop::Run);
+        // A worker that keeps running: 3 s of wall time are a minute on its clock, some
+        // fifty polls of the queue.
+        let opts = signer::worker::WorkerOptions { lease_secs: 3, ..Default::default() };
+        let clock = std::sync::Arc::new(signer::clock::ScaledClock::new(20));
+        let seen = std::sync::Arc::clone(&troubles);
+        let worker = signer::worker::Worker::with_clock(store, home, opts, clock, move |r| {
+            if let signer::worker::Report::Trouble { message } = r {
+                seen.lock().unwrap().push(message);
+            }
+        });
+        let running = tokio::spawn(async move { worker.run(stop).await.unwrap() });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        tx.send(signer::worker::Stop::Drain).unwrap();
+        running.await.unwrap();
+    });
+    assert_eq!(describe(&env, &id)["status"], "Failed");
+    let troubles = troubles.lock().unwrap();
+    let settle: Vec<&String> = troubles.iter().filter(|m| m.contains("could not settle")).collect();
+    assert_eq!(settle.len(), 1, "said once, not on every poll: {troubles:#?}");
+    assert!(settle[0].contains(&format!("sign-job purge {id}")), "{}", settle[0]);
+
+    let queue = env.home().join("store/queue/jobs");
+    let queued = || std::fs::read_dir(&queue).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(queued(), 1, "still queued before the purge");
+    let r = env.json(["sign-job", "purge", &id]).expect(0);
+    assert_eq!(r.json()["status"], "Failed");
+    assert_eq!(queued(), 0, "off the queue");
+    env.run(["sign-job", "purge", &id]).expect(0);
+    // A job that has not ended is not purged; an unknown one is not found.
+    std::fs::remove_file(&out).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    let waiting = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
+    let r = env.run(["sign-job", "purge", &waiting]).expect(5);
+    assert!(r.stderr.contains("Submitted"), "{}", r.stderr);
+    env.run(["sign-job", "purge", "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d"]).expect(4);
+}

@@ -124,6 +124,14 @@ pub enum JobError {
         /// Its status.
         status: records::JobStatus,
     },
+    /// Purging a job that has not ended.
+    #[error("job {id} is {status}; only an ended job is taken off the queue (wait for it, or `sign-job describe` it)")]
+    NotEnded {
+        /// The job.
+        id: JobId,
+        /// Its status.
+        status: records::JobStatus,
+    },
     /// No key for the job here and no worker elsewhere.
     #[error(
         "job {id} needs the key of {version}, which this home cannot use ({why}), and no worker runs against \
@@ -756,6 +764,19 @@ pub enum Staging {
     /// None can exist: the job's only attempt published from memory, and no other attempt
     /// can have been claimed (its lease held throughout).
     None,
+}
+
+/// Takes an ended job off the queue when settling it keeps failing (its destination
+/// cannot be cleaned): its event and dead-letter record are written if missing and its
+/// queue entry removed; staging objects at the destination, if any, are left. A job that
+/// has not ended is [`JobError::NotEnded`].
+pub async fn purge(store: &Store, id: &JobId, now: Timestamp) -> Result<JobView, Error> {
+    let records = load(store, id, &RecordCache::default(), true).await?;
+    let Some(result) = &records.result else {
+        return Err(JobError::NotEnded { id: id.clone(), status: view(&records, now).status }.into());
+    };
+    settle(store, &records.job, result, Staging::None).await?;
+    Ok(view(&records, now))
 }
 
 /// Ends a job with `result` unless it has ended already, then settles it. Returns the

@@ -63,6 +63,14 @@ struct Known {
     /// Jobs not worth a look before a time: another worker's lease runs until then (or was
     /// just claimed), or a retry waits for its backoff.
     later: HashMap<JobId, Timestamp>,
+    /// Ended jobs whose settling failed: how often, and when to try again.
+    unsettled: HashMap<JobId, (u32, Timestamp)>,
+}
+
+/// How long an ended job whose settling failed `n` times waits before the next try:
+/// 10 s, doubling, at most 10 minutes.
+fn settle_backoff_secs(n: u32) -> i64 {
+    10_i64.saturating_mul(1 << n.saturating_sub(1).min(6)).min(600)
 }
 
 impl Backlog {
@@ -76,6 +84,7 @@ impl Backlog {
         let queued: HashSet<&JobId> = entries.iter().map(|e| &e.job_id).collect();
         self.known.seen.retain(|id| queued.contains(id));
         self.known.later.retain(|id, _| queued.contains(id));
+        self.known.unsettled.retain(|id, _| queued.contains(id));
         entries.sort_by_cached_key(|e| taking_order(e, worker));
         self.entries = entries.into();
         self.listed_at = Some(now);
@@ -160,6 +169,11 @@ impl Inner {
         if known.later.get(&id).is_some_and(|t| now < *t) {
             return Ok(Look::Later);
         }
+        // Ended, and settling it failed: nothing this worker waits for (an idle worker may
+        // stop), tried again after its backoff.
+        if known.unsettled.get(&id).is_some_and(|(_, at)| now < *at) {
+            return Ok(Look::Nothing);
+        }
         if known.seen.insert(id.clone()) && !self.keyring.missed() {
             return self.claim_first(entry, known, noted, summary, now).await;
         }
@@ -177,11 +191,25 @@ impl Inner {
         match jobs::next(&records, now) {
             Next::Ended => {
                 if let Some(result) = &records.result {
-                    // Its worker died before settling it: finish that.
-                    if let Err(e) = jobs::settle(&self.store, &records.job, result, jobs::Staging::Any).await {
-                        (self.report)(Report::Trouble {
-                            message: format!("could not settle ended job {id} ({e}); trying again later"),
-                        });
+                    // Its worker died before settling it, or settling failed: finish that.
+                    match jobs::settle(&self.store, &records.job, result, jobs::Staging::Any).await {
+                        Ok(()) => {
+                            known.unsettled.remove(&id);
+                        }
+                        Err(e) => {
+                            let tries = known.unsettled.get(&id).map_or(1, |(n, _)| n + 1);
+                            known.unsettled.insert(id.clone(), (tries, now.plus_secs(settle_backoff_secs(tries))));
+                            // Said once per worker: a job that cannot be settled must not fill
+                            // the log.
+                            if tries == 1 {
+                                (self.report)(Report::Trouble {
+                                    message: format!(
+                                        "could not settle ended job {id} ({e}); retrying with backoff, without saying \
+                                         so again; `signer sign-job purge {id}` takes it off the queue"
+                                    ),
+                                });
+                            }
+                        }
                     }
                 }
                 self.cache.forget(&id);
@@ -363,6 +391,13 @@ mod tests {
         }
         assert_ne!(a[..10], b[..10], "two workers reach for different jobs first");
         assert_eq!(a, order_of(&all, "host-1-aaaaaa"), "a worker's order is the same in every listing");
+    }
+
+    #[test]
+    fn settling_backs_off_from_ten_seconds_to_ten_minutes() {
+        let waits: Vec<i64> = (1..=9).map(settle_backoff_secs).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
+        assert_eq!(settle_backoff_secs(u32::MAX), 600);
     }
 
     #[test]
