@@ -35,12 +35,17 @@ Exit codes: 0 success/allowed, 1 denied, 2 usage, 3 invalid input, 4 not found, 
 
 Start with `signer quickstart`: it walks the whole job on a throwaway store and prints each command.";
 
+/// `signer --version`: the release, the commit it was built from and the build's date
+/// (see `build.rs`).
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SIGNER_COMMIT"), ", built ", env!("SIGNER_BUILD_DATE"), ")");
+
 /// Self-hosted code signing and layer manager for zip-packaged functions.
 ///
 /// Signs zips so that a deploy-time check can prove they come from a trusted publisher,
 /// unchanged; publishes layers; enforces Lambda's size limits on the real bytes.
 #[derive(Debug, Parser)]
-#[command(name = "signer", version, after_help = AFTER_HELP)]
+#[command(name = "signer", version = VERSION, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     global: Global,

@@ -180,6 +180,17 @@ impl Verdict {
         for l in self.limits.iter().filter(|l| l.status == crate::policy::Status::Fail) {
             out.push_str(&format!("DENY limit {}: {}\n", l.check, l.reason));
         }
+        // The size headroom, which the JSON has too.
+        if let Some(l) =
+            self.limits.iter().find(|l| l.check == "total_unzipped_size" && l.status == crate::policy::Status::Pass)
+        {
+            out.push_str(&format!(
+                "size: {} of {} bytes unzipped, {} to spare\n",
+                l.value,
+                l.limit,
+                l.limit.saturating_sub(l.value)
+            ));
+        }
         let policy = match self.policy {
             Policy::Enforce => "enforce",
             Policy::Warn => "warn",

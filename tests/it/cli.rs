@@ -704,3 +704,16 @@ fn every_duration_flag_reads_the_same_syntax() {
     let r = env.run(["sign-job", "wait", job, "--timeout", "3x"]);
     assert!(r.stderr.contains("90s, 30m, 12h, 7d"), "the message shows the syntax: {}", r.stderr);
 }
+
+/// Issue 16, point 10: `--version` names the commit and the build's date.
+#[test]
+fn version_names_the_commit_and_the_build_date() {
+    let r = Env::new().run(["--version"]);
+    assert_eq!(r.code, 0);
+    let line = r.stdout.trim();
+    let (release, rest) = line.strip_prefix("signer ").unwrap().split_once(" (commit ").unwrap();
+    assert_eq!(release, env!("CARGO_PKG_VERSION"));
+    let (commit, date) = rest.strip_suffix(')').unwrap().split_once(", built ").unwrap();
+    assert!(commit == "unknown" || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())), "{line}");
+    assert!(date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-', "{line}");
+}

@@ -871,4 +871,9 @@ fn verify_and_deploy_check_name_the_signer() {
     let p = write_json(&env, "d.json", &doc);
     let text = env.run(["deploy", "check", s(&p)]).expect(0).stdout;
     assert!(text.contains(&format!("signed by Alpha/{}", signed[0].1)), "{text}");
+    // The size headroom, as the JSON has it (issue 16, point 10).
+    let v = verdict(&deploy(&env, &doc, &[]).expect(0));
+    let size = limit(&v, "total_unzipped_size");
+    let spare = size["limit"].as_u64().unwrap() - size["value"].as_u64().unwrap();
+    assert!(text.contains(&format!("{spare} to spare")), "{text}");
 }
