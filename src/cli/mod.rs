@@ -53,8 +53,9 @@ pub struct Cli {
     command: Command,
 }
 
-/// Flags every command takes.
+/// Flags every command takes (listed apart in every `--help`, under "Global options").
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The object store holding shared state: file:///abs/dir, memory://, s3://bucket[/prefix].
     /// S3 settings come from AWS_* variables (AWS_ENDPOINT_URL, AWS_ALLOW_HTTP=true for

@@ -717,3 +717,23 @@ fn version_names_the_commit_and_the_build_date() {
     assert!(commit == "unknown" || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())), "{line}");
     assert!(date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-', "{line}");
 }
+
+/// Issue 16, point 11: every command's `--help` lists the global options apart, after its
+/// own, and keeps its examples one per line.
+#[test]
+fn help_lists_global_options_apart_and_examples_one_per_line() {
+    let env = Env::new();
+    for cmd in [&["profile", "create"][..], &["sign-job", "start"], &["verify"], &["worker"]] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let help = env.run(&args).expect(0).stdout;
+        let (own, global) = help.split_once("\nGlobal options:\n").unwrap_or_else(|| panic!("{cmd:?}: {help}"));
+        for flag in ["--store <URL>", "--home <DIR>", "--output <OUTPUT>", "--trust-root <FILE"] {
+            assert!(global.contains(flag) && !own.contains(flag), "{cmd:?}: {flag} not apart:\n{help}");
+        }
+        assert!(own.contains("\nOptions:\n") || own.contains("\nArguments:\n"), "{cmd:?}: {help}");
+    }
+    let help = env.run(["profile", "create", "--help"]).expect(0).stdout;
+    let examples: Vec<&str> = help.lines().filter(|l| l.trim_start().starts_with("signer profile create")).collect();
+    assert!(examples.len() >= 2, "examples one per line: {help}");
+}
