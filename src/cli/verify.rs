@@ -154,11 +154,9 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
             "signature.bin",
             "openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in payload.bin -sigfile signature.bin".to_owned(),
         ),
-        Platform::EcdsaP256Sha256 => {
-            ("signature.der", "openssl dgst -sha256 -verify pub.pem -signature signature.der payload.bin".to_owned())
-        }
-        Platform::EcdsaP384Sha384 => {
-            ("signature.der", "openssl dgst -sha384 -verify pub.pem -signature signature.der payload.bin".to_owned())
+        ecdsa => {
+            let hash = if ecdsa == Platform::EcdsaP256Sha256 { "sha256" } else { "sha384" };
+            ("signature.der", format!("openssl dgst -{hash} -verify pub.pem -signature signature.der payload.bin"))
         }
     };
     let mut files: Vec<(&str, Vec<u8>)> = vec![

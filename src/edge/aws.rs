@@ -38,17 +38,23 @@ pub(crate) async fn load(region: Option<String>) -> SdkConfig {
 }
 
 /// The region the environment or the profile names, if any: for an S3 store whose
-/// `AWS_REGION` is not set (object_store reads only the environment).
+/// `AWS_REGION` is not set (object_store reads only the environment). Read once per
+/// process: a worker opens a store for every job's source and destination.
 pub(crate) fn profile_region() -> Option<String> {
-    run(async {
-        RegionProviderChain::first_try(aws_config::environment::EnvironmentVariableRegionProvider::new())
-            .or_else(aws_config::profile::ProfileFileRegionProvider::new())
-            .region()
-            .await
-            .map(|r| r.to_string())
-    })
-    .ok()
-    .flatten()
+    static REGION: OnceLock<Option<String>> = OnceLock::new();
+    REGION
+        .get_or_init(|| {
+            run(async {
+                RegionProviderChain::first_try(aws_config::environment::EnvironmentVariableRegionProvider::new())
+                    .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+                    .region()
+                    .await
+                    .map(|r| r.to_string())
+            })
+            .ok()
+            .flatten()
+        })
+        .clone()
 }
 
 /// Runs `fut` on the AWS runtime and waits for it, from any thread (in a runtime or not):
