@@ -12,6 +12,7 @@ mod quickstart;
 mod revocations;
 mod sign;
 mod sign_job;
+mod status;
 mod trust;
 mod tsa;
 mod verify;
@@ -97,6 +98,15 @@ enum Command {
     ///   signer init --seal-existing    # once, on a store made before records were sealed
     #[command(verbatim_doc_comment)]
     Init(InitArgs),
+    /// The store's state, read-only: its root CA and TSA, profiles, configs and layers,
+    /// the signing-job queue (submitted, in progress, ended but not settled), failed jobs,
+    /// and the workers with how far their clocks are from the store's. Creates nothing.
+    ///
+    /// Examples:
+    ///   signer status
+    ///   signer --store s3://signing --output json status | jq .queue
+    #[command(verbatim_doc_comment)]
+    Status,
     /// The pinned trust root: show it, export its certificate, refresh the trust
     /// snapshot, bundle the store's trust for hooks without the store.
     #[command(subcommand)]
@@ -438,6 +448,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     match cli.command {
         Command::Init(args) => init(&ctx, args).await,
+        Command::Status => status::run(&ctx).await,
         Command::Trust(cmd) => trust::run(&ctx, cmd).await,
         Command::Admin(cmd) => admin::run(&ctx, cmd).await,
         Command::Tsa(cmd) => tsa::run(&ctx, cmd).await,

@@ -103,25 +103,22 @@ pub(super) async fn run_worker(ctx: &Ctx, store: Store, home: Home, opts: Worker
 }
 
 /// Counts for the spinner.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Tally {
     in_flight: u64,
-    done: u64,
+    succeeded: u64,
+    failed: u64,
 }
 
 impl Tally {
     fn log(&mut self, ctx: &Ctx, spinner: &indicatif::ProgressBar, worker: &str, report: Report) {
+        self.count(&report);
         let line = match report {
             Report::Claimed { job, attempt, source } => {
-                self.in_flight += 1;
                 spinner.suspend(|| ctx.out.debug(format!("job {job} {source}: claimed attempt {attempt}")));
                 None
             }
             Report::Ended { job, source, outcome, duration } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
-                if matches!(outcome, Outcome::Succeeded { .. } | Outcome::Failed { .. }) {
-                    self.done += 1;
-                }
                 Some(format!("job {job} {source}: {} in {:.1} s", outcome.describe(), duration.as_secs_f64()))
             }
             Report::LeftToOthers { job, version, reason } => {
@@ -132,7 +129,31 @@ impl Tally {
         if let Some(line) = line {
             spinner.suspend(|| ctx.out.log(line));
         }
-        spinner.set_message(format!("worker {worker}: {} in flight, {} done", self.in_flight, self.done));
+        spinner.set_message(self.message(worker));
+    }
+
+    /// Counts a report: a claim is in flight until its attempt ends.
+    fn count(&mut self, report: &Report) {
+        match report {
+            Report::Claimed { .. } => self.in_flight += 1,
+            Report::Ended { outcome, .. } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                match outcome {
+                    Outcome::Succeeded { .. } => self.succeeded += 1,
+                    Outcome::Failed { .. } => self.failed += 1,
+                    Outcome::Retrying { .. }
+                    | Outcome::Released { .. }
+                    | Outcome::Lost { .. }
+                    | Outcome::Unrecorded { .. } => {}
+                }
+            }
+            Report::LeftToOthers { .. } | Report::Trouble { .. } => {}
+        }
+    }
+
+    /// The spinner's line.
+    fn message(&self, worker: &str) -> String {
+        format!("worker {worker}: {} signed, {} in flight, {} failed", self.succeeded, self.in_flight, self.failed)
     }
 }
 
@@ -178,5 +199,29 @@ async fn signal() -> bool {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spinner_counts_signed_in_flight_and_failed_jobs() {
+        let job: signer::model::JobId = "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d".parse().unwrap();
+        let claimed = || Report::Claimed { job: job.clone(), attempt: 1, source: "s".into() };
+        let ended = |outcome| Report::Ended { job: job.clone(), source: "s".into(), outcome, duration: Duration::ZERO };
+        let mut tally = Tally::default();
+        for _ in 0..4 {
+            tally.count(&claimed());
+        }
+        tally.count(&ended(Outcome::Succeeded { signed_object: "o".into(), attempt: 1 }));
+        tally.count(&ended(Outcome::Failed { reason: "not a zip".into() }));
+        tally.count(&ended(Outcome::Retrying {
+            attempt: 1,
+            reason: "slow".into(),
+            retry_after: "2026-01-01T00:00:00Z".parse().unwrap(),
+        }));
+        assert_eq!(tally.message("w1"), "worker w1: 1 signed, 1 in flight, 1 failed");
     }
 }

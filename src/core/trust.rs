@@ -129,6 +129,11 @@ impl Root {
         &self.info.sha256_fingerprint
     }
 
+    /// What the certificate says (subject, validity).
+    pub fn info(&self) -> &CertInfo {
+        &self.info
+    }
+
     fn signed_by(&self) -> String {
         format!("sha256:{}", self.info.sha256_fingerprint)
     }

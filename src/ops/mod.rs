@@ -11,5 +11,6 @@ pub mod layers;
 pub mod profiles;
 pub mod signing;
 pub mod snapshots;
+pub mod status;
 pub mod tsa;
 pub mod worker;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1052,9 +1052,16 @@ fn an_ended_job_that_cannot_be_settled_is_said_once_and_can_be_purged() {
     let queue = env.home().join("store/queue/jobs");
     let queued = || std::fs::read_dir(&queue).map(|d| d.count()).unwrap_or(0);
     assert_eq!(queued(), 1, "still queued before the purge");
+    // `status` names it, with the command that clears it.
+    let status = env.json(["status"]).expect(0).json();
+    assert_eq!(status["queue"]["ended_unsettled"], serde_json::json!([id]), "{status}");
+    assert_eq!(status["failed_jobs"], 1, "{status}");
+    let text = env.run(["status"]).expect(0).stdout;
+    assert!(text.contains(&format!("signer sign-job purge {id}")), "{text}");
     let r = env.json(["sign-job", "purge", &id]).expect(0);
     assert_eq!(r.json()["status"], "Failed");
     assert_eq!(queued(), 0, "off the queue");
+    assert_eq!(env.json(["status"]).expect(0).json()["queue"]["ended_unsettled"], serde_json::json!([]));
     env.run(["sign-job", "purge", &id]).expect(0);
     // A job that has not ended is not purged; an unknown one is not found.
     std::fs::remove_file(&out).unwrap();
@@ -1062,5 +1069,63 @@ fn an_ended_job_that_cannot_be_settled_is_said_once_and_can_be_purged() {
     let waiting = start(&env, &src, &out, &[])["job_id"].as_str().unwrap().to_owned();
     let r = env.run(["sign-job", "purge", &waiting]).expect(5);
     assert!(r.stderr.contains("Submitted"), "{}", r.stderr);
+    assert_eq!(env.json(["status"]).expect(0).json()["queue"]["submitted"], 1);
     env.run(["sign-job", "purge", "3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d"]).expect(4);
+}
+
+/// Issue 16, point 10: `signer status` reads and never writes. It reports a worker's
+/// clock against the store's (here a worker 300 s ahead), keeps a long-silent worker's
+/// record that a worker would remove, and on a missing store says so (exit 4) without
+/// creating one.
+#[test]
+fn status_reads_only_and_compares_worker_clocks() {
+    let env = Env::new();
+    let r = env.run(["status"]).expect(4);
+    assert!(r.stderr.contains("signer init"), "{}", r.stderr);
+    assert!(!env.home().join("store").exists(), "nothing created");
+
+    let env = setup();
+    let workers = env.home().join("store/workers");
+    std::fs::create_dir_all(&workers).unwrap();
+    let now = signer::clock::now().unix();
+    let rfc3339 = |t: i64| Timestamp::from_unix(t).to_string();
+    let presence = |id: &str, seen: i64| {
+        serde_json::json!({"worker": id, "host": "build-7", "pid": 42, "started_at": rfc3339(seen - 60),
+            "seen_at": rfc3339(seen), "lease_secs": 30})
+    };
+    std::fs::write(workers.join("w-ahead.json"), presence("w-ahead", now + 300).to_string()).unwrap();
+    std::fs::write(workers.join("w-gone.json"), presence("w-gone", now - 86_400).to_string()).unwrap();
+    let before = snapshot_tree(&env.home().join("store"));
+    let s = env.json(["status"]).expect(0).json();
+    assert_eq!(snapshot_tree(&env.home().join("store")), before, "status wrote to the store");
+    assert_eq!(s["profiles"][0]["name"], PROFILE, "{s}");
+    assert_eq!(s["profiles"][0]["versions"], 1, "{s}");
+    assert_eq!(s["root_ca"]["fingerprint"].as_str().unwrap().len(), 64, "{s}");
+    let ws = s["workers"].as_array().unwrap();
+    let ahead = ws.iter().find(|w| w["worker"] == "w-ahead").unwrap();
+    assert_eq!(ahead["live"], true, "{s}");
+    let offset = ahead["clock_offset_secs"].as_i64().unwrap();
+    assert!((295..=305).contains(&offset), "{s}");
+    let gone = ws.iter().find(|w| w["worker"] == "w-gone").unwrap();
+    assert_eq!(gone["live"], false, "{s}");
+    let text = env.run(["status"]).expect(0).stdout;
+    assert!(text.contains("w-ahead on build-7 (pid 42): live") && text.contains("s ahead of the store's"), "{text}");
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
 }

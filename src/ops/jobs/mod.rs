@@ -897,19 +897,65 @@ pub async fn retire(store: &Store, worker: &str) -> Result<(), Error> {
 /// are removed on the way.
 pub async fn live_workers(store: &Store, now: Timestamp) -> Result<Vec<WorkerPresence>, Error> {
     let mut out = Vec::new();
-    for key in store.list_keys(&keys::workers()?).await? {
-        let Some(p) = store.get_json::<WorkerPresence>(&key).await? else {
-            continue;
-        };
-        let lease = i64::from(p.lease_secs);
-        if now < p.seen_at.plus_secs(2 * lease) {
+    for (key, p) in worker_records(store).await? {
+        if p.is_live(now) {
             out.push(p);
-        } else if now > p.seen_at.plus_secs(STALE_WORKER_LEASES * lease) {
+        } else if now > p.seen_at.plus_secs(STALE_WORKER_LEASES * i64::from(p.lease_secs)) {
             // Best effort: only that worker ever wrote it, and it is gone.
             let _ = store.delete(&key).await;
         }
     }
     Ok(out)
+}
+
+/// Every worker presence record, live or not, with its key; reads only.
+pub async fn worker_records(store: &Store) -> Result<Vec<(Key, WorkerPresence)>, Error> {
+    let mut out = Vec::new();
+    for key in store.list_keys(&keys::workers()?).await? {
+        if let Some(p) = store.get_json::<WorkerPresence>(&key).await? {
+            out.push((key, p));
+        }
+    }
+    Ok(out)
+}
+
+/// The queue by what its jobs are doing, as `signer status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    /// Jobs waiting for their first worker.
+    pub submitted: u64,
+    /// Jobs an attempt holds, or that wait to be retried.
+    pub in_progress: u64,
+    /// Jobs that ended and are still queued because settling them failed (their
+    /// destination could not be cleaned up): `sign-job purge ID` takes one off.
+    pub ended_unsettled: Vec<JobId>,
+}
+
+/// Reads every queued job's records (no writes) and counts them by status.
+pub async fn queue_depth(store: &Store, now: Timestamp) -> Result<QueueDepth, Error> {
+    let cache = RecordCache::default();
+    let cache = &cache;
+    let statuses: Vec<Option<(JobId, JobStatus)>> = futures::stream::iter(queued(store).await?)
+        .map(|entry| async move {
+            match load(store, &entry.job_id, cache, false).await {
+                Ok(records) => Ok(Some((entry.job_id, view(&records, now).status))),
+                // A start that died before writing job.json: the next worker repairs it.
+                Err(Error::Job(JobError::NotFound { .. })) => Ok(Some((entry.job_id, JobStatus::Submitted))),
+                Err(e) => Err(e),
+            }
+        })
+        .buffered(LIST_READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let mut depth = QueueDepth::default();
+    for (id, status) in statuses.into_iter().flatten() {
+        match status {
+            JobStatus::Submitted => depth.submitted += 1,
+            JobStatus::InProgress => depth.in_progress += 1,
+            JobStatus::Succeeded | JobStatus::Failed => depth.ended_unsettled.push(id),
+        }
+    }
+    Ok(depth)
 }
 
 /// After how many leases without a sign of life a worker's presence record is removed.

@@ -317,6 +317,13 @@ pub struct WorkerPresence {
     pub lease_secs: u32,
 }
 
+impl WorkerPresence {
+    /// Whether it said it runs within two of its leases before `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.seen_at.plus_secs(2 * i64::from(self.lease_secs))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
