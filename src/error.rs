@@ -124,8 +124,8 @@ pub mod exit {
     fn of_profile(e: &super::ProfileError) -> u8 {
         use super::ProfileError::*;
         match e {
-            EmptyChain | ChainWithoutRoot | FutureRevocation { .. } => INVALID,
-            NoEffectiveTime => USAGE,
+            EmptyChain | ChainWithoutRoot | FutureRevocation { .. } | BadDefinition { .. } => INVALID,
+            NoEffectiveTime | NoName { .. } => USAGE,
             NoRootCaKey { .. }
             | NotFound { .. }
             | NoVersion { .. }
@@ -206,6 +206,7 @@ pub mod exit {
             | BrokenBlock { .. } => INVALID,
             FileTooLarge { .. } | NotAFilePath { .. } | NotAFile { .. } => INVALID,
             Unsigned { .. } | NoFile { .. } => NOT_FOUND,
+            Dash { .. } => USAGE,
             Crypto(e) => of_crypto(e),
             Store(e) => of_store(e),
             Trust(e) => of_trust(e),
@@ -287,6 +288,13 @@ pub enum Error {
     #[error("revocation list refused: {why}")]
     RevocationList {
         /// What is wrong with it.
+        why: String,
+    },
+    /// `-` (stdin or stdout) where it cannot work: stdin named twice, or a file sent to
+    /// stdout where `--output json` prints its document.
+    #[error("{why}")]
+    Dash {
+        /// What is wrong and what to do.
         why: String,
     },
     /// Two inputs where one is wanted (a config id and a config file…).

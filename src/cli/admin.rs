@@ -21,7 +21,7 @@ pub(super) enum AdminCmd {
     Keygen {
         /// The administrator's name (2 to 64 of A-Z, a-z, 0-9, _).
         name: AdminName,
-        /// Where to write the public key (PEM).
+        /// Where to write the public key (PEM), or - for stdout.
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
         #[command(flatten)]
@@ -40,7 +40,7 @@ pub(super) enum AdminCmd {
     Add {
         /// The administrator's name.
         name: AdminName,
-        /// Their public key (PEM, ECDSA P-384), from `signer admin keygen`.
+        /// Their public key (PEM, ECDSA P-384), from `signer admin keygen`; - for stdin.
         #[arg(long, value_name = "FILE", conflicts_with = "key_store")]
         public_key: Option<PathBuf>,
         #[command(flatten)]
@@ -67,7 +67,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
     match cmd {
         AdminCmd::Keygen { name, o, key_store } => {
             let pem = admins::keygen(&ctx.home()?, &name, &key_store.get())?;
-            super::revocations::write_whole(&o, pem.as_bytes()).await?;
+            super::paths::write_whole(&o, pem.as_bytes(), "public key", &ctx.out).await?;
             let doc = serde_json::json!({"name": name, "public_key_file": o.display().to_string()});
             let text = format!(
                 "generated the key of administrator {name} in this home; its public key is in {}\nappoint it where the root key is: signer admin add {name} --public-key {}",
@@ -79,7 +79,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
         AdminCmd::Add { name, public_key, key_store } => {
             let store = ctx.store()?;
             let pem = match public_key {
-                Some(path) => super::revocations::read_pem(&path)?,
+                Some(path) => super::revocations::read_pem(&path, "public key")?,
                 None => admins::keygen(&ctx.home()?, &name, &key_store.get())?,
             };
             let spki = crypto::parse_pem_public_key(&pem).map_err(signer::Error::from)?;

@@ -21,20 +21,32 @@ pub(super) enum CscCmd {
     /// Examples:
     ///   signer csc create --allowed-publisher MyApp/AbCdEf1234
     ///   signer csc create --allowed-publisher MyApp/AbCdEf1234 Vendor/XyZ0987654 --policy warn
+    ///   signer csc create --from csc.json
+    ///   signer --output json csc show csc-0123456789abcdef0 | signer csc create --from -
     #[command(verbatim_doc_comment)]
     Create {
+        /// Read the config from a JSON file (`-` for stdin): what `signer --output json csc
+        /// show ID` prints, or just allowed_publishers, policy, require_timestamp and
+        /// description. Its id, if any, is not reused; a flag given here wins over the file.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
         /// A trusted profile version, NAME/VERSION (see `signer profile show NAME`).
         /// Repeat the flag or list several after it.
-        #[arg(long = "allowed-publisher", value_name = "NAME/VERSION", required = true, num_args = 1..)]
+        #[arg(
+            long = "allowed-publisher",
+            value_name = "NAME/VERSION",
+            required_unless_present = "from",
+            num_args = 1..
+        )]
         allowed_publishers: Vec<VersionRef>,
         /// enforce (deny; the default) or warn (allow with a warning) when an artifact is
         /// unsigned, from another publisher, expired or revoked. Integrity and
         /// authenticity failures always deny.
-        #[arg(long, value_enum, default_value_t = PolicyArg::Enforce)]
-        policy: PolicyArg,
+        #[arg(long, value_enum)]
+        policy: Option<PolicyArg>,
         /// For people (at most 256 characters).
-        #[arg(long, default_value = "")]
-        description: String,
+        #[arg(long)]
+        description: Option<String>,
         /// Require a valid RFC 3161 timestamp (`signer tsa set`): an untimestamped
         /// signature fails the mismatch check (denies under enforce, warns under warn).
         #[arg(long)]
@@ -110,8 +122,19 @@ pub(super) async fn run(ctx: &Ctx, cmd: CscCmd) -> anyhow::Result<u8> {
     };
     let now = clock::now();
     match cmd {
-        CscCmd::Create { allowed_publishers, policy, description, require_timestamp } => {
-            let c = csc::create(&store, allowed_publishers, policy.into(), description, require_timestamp, now).await?;
+        CscCmd::Create { from, allowed_publishers, policy, description, require_timestamp } => {
+            let file = match &from {
+                Some(path) => Some(read_file(path)?),
+                None => None,
+            };
+            let publishers = match (allowed_publishers.is_empty(), &file) {
+                (true, Some(f)) => f.allowed_publishers.as_slice().to_vec(),
+                _ => allowed_publishers,
+            };
+            let policy = policy.map(Policy::from).or(file.as_ref().map(|f| f.policy)).unwrap_or_default();
+            let description = description.or(file.as_ref().and_then(|f| f.description.clone())).unwrap_or_default();
+            let require_timestamp = require_timestamp || file.as_ref().is_some_and(|f| f.require_timestamp);
+            let c = csc::create(&store, publishers, policy, description, require_timestamp, now).await?;
             ctx.out.emit(&c, format!("created code-signing config {}\n{}", c.id, text(&c)))?;
         }
         CscCmd::List => {
@@ -175,6 +198,13 @@ fn text(c: &Csc) -> String {
     t
 }
 
+/// Reads a config file (`--csc-file`, `csc create --from`; `-` is stdin).
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let bytes = super::paths::read_input(path, csc::MAX_FILE_BYTES, "code-signing config file")?;
+    csc::parse_file(&bytes)
+        .map_err(|e| anyhow::Error::from(e).context(format!("reading {}", super::paths::shown(path))))
+}
+
 /// The code-signing config a judgement runs under: one from the store, one from a file,
 /// or none (any publisher of the store, expiry and revocation deny).
 pub(super) enum Loaded {
@@ -191,13 +221,7 @@ impl Loaded {
     pub(super) async fn load(store: &Store, id: Option<&CscId>, file: Option<&Path>) -> anyhow::Result<Self> {
         Ok(match (id, file) {
             (Some(id), None) => Self::Store(csc::show(store, id).await?),
-            (None, Some(path)) => {
-                let bytes = super::revocations::read_bounded(path, csc::MAX_FILE_BYTES)?;
-                Self::File(
-                    csc::parse_file(&bytes)
-                        .map_err(|e| anyhow::Error::from(e).context(format!("reading {}", path.display())))?,
-                )
-            }
+            (None, Some(path)) => Self::File(read_file(path)?),
             (None, None) => Self::None,
             (Some(id), Some(path)) => {
                 return Err(signer::Error::BothGiven {
@@ -245,7 +269,7 @@ pub(super) struct CscArgs {
     #[arg(long, value_name = "ID", conflicts_with = "csc_file")]
     pub(super) csc: Option<CscId>,
     /// Like --csc, with the config read from a JSON file (what `signer --output json csc
-    /// show ID` prints), for hooks that carry their config.
+    /// show ID` prints; - for stdin), for hooks that carry their config.
     #[arg(long, value_name = "FILE")]
     pub(super) csc_file: Option<PathBuf>,
 }

@@ -1,7 +1,6 @@
 //! `signer deploy check`: the deploy-time hook (SPEC §5).
 
-use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -54,7 +53,8 @@ pub(super) enum DeployCmd {
 
 #[derive(Debug, clap::Args)]
 pub(super) struct CheckArgs {
-    /// The deployment JSON file, or - to read it from stdin.
+    /// The deployment JSON file, or - to read it from stdin. A relative `code` path in it
+    /// is taken from the file's folder (from the current folder when read from stdin).
     input: String,
     /// Judge as of this RFC 3339 time instead of now (audits, tests).
     #[arg(long, value_name = "TIME")]
@@ -69,12 +69,13 @@ pub(super) struct CheckArgs {
 
 pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
     let DeployCmd::Check(args) = cmd;
-    let bytes = read_input(&args.input)?;
+    let bytes = super::paths::read_input(Path::new(&args.input), deploy::MAX_INPUT_BYTES, "deployment file")?;
     let d = deploy::parse(&bytes).map_err(signer::Error::from)?;
     let at = args.at.unwrap_or_else(clock::now);
     let (store, standing) = args.trust.open(ctx).await?;
 
-    let code = Location::parse(&d.code)
+    // A relative path is the deployment file's neighbour, wherever the hook runs from.
+    let code = Location::parse(&super::paths::beside(&args.input, &d.code))
         .map_err(|e| signer::Error::from(deploy::InputError { path: field_path("code"), problem: e.to_string() }))?;
     code_exists(&code).await?;
     if let (Some(id), Some(file)) = (&d.code_signing_config, &args.csc_file) {
@@ -120,33 +121,6 @@ pub(super) async fn run(ctx: &Ctx, cmd: DeployCmd) -> anyhow::Result<u8> {
         Decision::Allow => exit::OK,
         Decision::Deny => exit::DENIED,
     })
-}
-
-/// Reads the deployment document: at most one byte over the limit, so the parser can say
-/// it is too large without anything reading the rest.
-fn read_input(input: &str) -> anyhow::Result<Vec<u8>> {
-    let cap = u64::try_from(deploy::MAX_INPUT_BYTES).unwrap_or(u64::MAX).saturating_add(1);
-    let mut bytes = Vec::new();
-    if input == "-" {
-        std::io::stdin()
-            .lock()
-            .take(cap)
-            .read_to_end(&mut bytes)
-            .map_err(|e| signer::Error::io("reading the deployment from stdin", e))?;
-    } else {
-        let f = signer::location::open_file(std::path::Path::new(input)).map_err(|e| match e {
-            signer::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                signer::Error::NoFile {
-                    path: input.to_owned(),
-                    what: "deployment file",
-                    fix: "pass a path, or - for stdin",
-                }
-            }
-            e => e,
-        })?;
-        f.take(cap).read_to_end(&mut bytes).map_err(|e| signer::Error::io(format!("reading {input}"), e))?;
-    }
-    Ok(bytes)
 }
 
 /// A missing function package is "not found" (exit 4), named by its JSON path.

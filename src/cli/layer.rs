@@ -8,10 +8,10 @@ use indicatif::ProgressBar;
 use serde_json::{Value, json};
 
 use super::Ctx;
+use super::paths::{Input, Output};
 use signer::clock;
 use signer::error::exit;
 use signer::layers::{self, Architecture, Deleted, LayerVersion, PublishParams, Runtime, Step};
-use signer::location::Location;
 use signer::model::{LayerName, LayerVersionRef, ProfileName};
 use signer::profiles;
 
@@ -54,8 +54,8 @@ pub(super) enum LayerCmd {
     Get {
         /// NAME:N.
         layer: LayerVersionRef,
-        /// Where to write the zip (path or object URL); it appears only once complete and
-        /// checked against the recorded SHA-256.
+        /// Where to write the zip: a path, an object URL, or - for stdout; it appears only
+        /// once complete and checked against the recorded SHA-256.
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: String,
     },
@@ -73,7 +73,7 @@ pub(super) enum LayerCmd {
 pub(super) struct PublishArgs {
     /// The layer: 1 to 140 characters of A-Z, a-z, 0-9, _ and -.
     name: LayerName,
-    /// The zip: a path or an object URL (s3://bucket/key, file:///abs/path).
+    /// The zip: a path, an object URL (s3://bucket/key, file:///abs/path), or - for stdin.
     zip: String,
     /// What the version holds (at most 256 characters).
     #[arg(long, value_name = "TEXT")]
@@ -106,7 +106,8 @@ pub(super) async fn run(ctx: &Ctx, cmd: LayerCmd) -> anyhow::Result<u8> {
 
 async fn publish(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
-    let zip = Location::parse(&args.zip)?;
+    let input = Input::parse(&args.zip, "layer zip")?;
+    let zip = &input.location;
     let now = clock::now();
     let sign = match &args.sign {
         Some(profile) => {
@@ -122,13 +123,14 @@ async fn publish(ctx: &Ctx, args: PublishArgs) -> anyhow::Result<u8> {
         compatible_architectures: args.compatible_architecture,
         license_info: args.license_info,
     };
-    let size = zip.size().await.with_context(|| format!("reading {zip}"))?;
+    let size = zip.size().await.with_context(|| format!("reading {}", input.name))?;
     let bar = ctx.out.progress(size, "checking");
     let phase = Mutex::new(Phase::Start);
     let b = bar.clone();
-    let published = layers::publish(&store, &zip, params, sign, now, move |step| show_step(&b, &phase, step)).await;
+    let published = layers::publish(&store, zip, params, sign, now, move |step| show_step(&b, &phase, step)).await;
     bar.finish_and_clear();
-    let published = published.with_context(|| format!("publishing {zip} as a version of layer {}", args.name))?;
+    let published =
+        published.with_context(|| format!("publishing {} as a version of layer {}", input.name, args.name))?;
     let v = &published.version;
     let mut doc = view(v);
     if let Some(obj) = doc.as_object_mut() {
@@ -212,15 +214,18 @@ async fn show(ctx: &Ctx, layer: LayerVersionRef) -> anyhow::Result<u8> {
 
 async fn get(ctx: &Ctx, layer: LayerVersionRef, o: String) -> anyhow::Result<u8> {
     let store = ctx.read_store()?;
-    let dest = Location::parse(&o)?;
+    let output = Output::parse(&o, "layer zip", &ctx.out)?;
+    let dest = &output.location;
     // The size is known once the record is read; a bar of unknown length until then.
     let v = layers::show(&store, &layer).await?;
     let bar = ctx.out.progress(v.zipped_size, "downloading");
     let b = bar.clone();
-    let got = layers::get(&store, &layer, &dest, move |n| b.set_position(n)).await;
+    let got = layers::get(&store, &layer, dest, move |n| b.set_position(n)).await;
     bar.finish_and_clear();
+    let dest = &output.name;
     let v = got.with_context(|| format!("downloading layer version {layer} to {dest}"))?;
-    let doc = json!({"layer": v.layer, "output": dest.to_string(), "size": v.zipped_size, "sha256": v.sha256});
+    output.finish(&ctx.out)?;
+    let doc = json!({"layer": v.layer, "output": dest, "size": v.zipped_size, "sha256": v.sha256});
     ctx.out.emit(&doc, format!("wrote {} ({} bytes, sha256 {}) to {dest}", v.layer, v.zipped_size, v.sha256))?;
     Ok(exit::OK)
 }

@@ -7,6 +7,7 @@ mod csc;
 mod deploy;
 mod layer;
 mod output;
+mod paths;
 mod profile;
 mod quickstart;
 mod revocations;
@@ -266,7 +267,7 @@ impl Ctx {
         if let Some(pin) = Pin::parse_fingerprint(arg) {
             return Ok(PinSource::Given(pin?));
         }
-        let pem = revocations::read_bounded(std::path::Path::new(arg), revocations::MAX_PEM_FILE)
+        let pem = paths::read_input(std::path::Path::new(arg), revocations::MAX_PEM_FILE, "trust root")
             .with_context(|| format!("reading the trust root {arg}"))?;
         let pem = String::from_utf8(pem).map_err(|_| TrustError::BadPin { why: format!("{arg} is not a PEM text") })?;
         Ok(PinSource::Given(Pin::from_pem(&pem)?))

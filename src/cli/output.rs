@@ -32,12 +32,20 @@ pub struct Out {
     format: Format,
     quiet: bool,
     verbose: u8,
+    /// Set once a file went to stdout (`-o -`): the text result goes to stderr then.
+    stdout_taken: std::sync::atomic::AtomicBool,
 }
 
 impl Out {
     /// An output.
     pub fn new(format: Format, quiet: bool, verbose: u8) -> Self {
-        Self { format, quiet, verbose }
+        Self { format, quiet, verbose, stdout_taken: false.into() }
+    }
+
+    /// Says that stdout holds a file the command wrote (`-o -`), so that its text result
+    /// goes to stderr instead.
+    pub fn stdout_taken(&self) {
+        self.stdout_taken.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The format.
@@ -63,6 +71,10 @@ impl Out {
                 doc
             }
             Format::Text if text.as_ref().is_empty() => return Ok(()),
+            Format::Text if self.stdout_taken.load(std::sync::atomic::Ordering::SeqCst) => {
+                self.log(text);
+                return Ok(());
+            }
             Format::Text => format!("{}\n", text.as_ref()).into_bytes(),
         };
         // An `io::Error` in the chain, so a closed pipe is recognised and ends quietly.

@@ -9,9 +9,8 @@ use super::Ctx;
 use signer::clock;
 use signer::crypto::{self, SecretKey};
 use signer::error::exit;
-use signer::location;
 use signer::model::{Platform, ProfileName, Timestamp, Validity, VersionId, VersionRef};
-use signer::profiles::{self, NewVersion, Profile};
+use signer::profiles::{self, Definition, NewVersion, Profile};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ProfileCmd {
@@ -21,21 +20,32 @@ pub(super) enum ProfileCmd {
     /// Examples:
     ///   signer profile create MyApp
     ///   signer profile create MyApp --platform Ed25519 --validity 12months
+    ///   signer profile create --from profiles/release-profile.json
     ///   signer profile create Vendor --cert-chain chain.pem --key key.pk8.pem
     ///   signer profile create MyApp --key-store aws-kms
     ///   SIGNER_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so SIGNER_PKCS11_PIN_FILE=pin \
     ///     signer profile create MyApp --key-store 'pkcs11:token=signer'
     #[command(verbatim_doc_comment)]
     Create {
-        /// Profile name: 2–64 of A-Z a-z 0-9 _. Never reusable, even after cancel.
-        name: ProfileName,
-        /// Signing platform: ECDSA-P384-SHA384 (default), ECDSA-P256-SHA256 or Ed25519.
-        #[arg(long, default_value_t = Platform::EcdsaP384Sha384)]
-        platform: Platform,
+        /// Profile name: 2–64 of A-Z a-z 0-9 _. Never reusable, even after cancel. May be
+        /// left out when the --from file names it.
+        #[arg(required_unless_present = "from")]
+        name: Option<ProfileName>,
+        /// Read the settings from a JSON file (`-` for stdin), as in `profiles/`: name,
+        /// platform, validity, description, sign_without_tsa, key_store. A flag given here
+        /// wins over the file.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// Signing platform: ECDSA-P384-SHA384 (the default), ECDSA-P256-SHA256 or Ed25519.
+        #[arg(long)]
+        platform: Option<Platform>,
         /// How long each signature stays valid, 1 day to 135 months: 30d, 2w, 12M (or
         /// 12months), 5y. Default (and maximum) 135months.
-        #[arg(long, default_value_t = Validity::MAX)]
-        validity: Validity,
+        #[arg(long)]
+        validity: Option<Validity>,
+        /// For people: what the profile signs (at most 256 characters, one line).
+        #[arg(long)]
+        description: Option<String>,
         /// Bring your own chain: PEM certificates, the signer's first, ending with the
         /// root that verifiers will trust. Its leaf needs extendedKeyUsage codeSigning.
         #[arg(long, requires = "key", value_name = "PEM")]
@@ -116,13 +126,40 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
     };
     let now = clock::now();
     match cmd {
-        ProfileCmd::Create { name, platform, validity, cert_chain, key, sign_without_tsa, key_store } => {
+        ProfileCmd::Create {
+            name,
+            from,
+            platform,
+            validity,
+            description,
+            cert_chain,
+            key,
+            sign_without_tsa,
+            key_store,
+        } => {
+            let shown = from.as_deref().map(super::paths::shown).unwrap_or_default();
+            let def = match &from {
+                Some(file) => Definition::parse(
+                    &super::paths::read_input(file, profiles::MAX_DEFINITION_BYTES, "profile definition")?,
+                    &shown,
+                )?,
+                None => Definition::default(),
+            };
+            let name = name
+                .or(def.name)
+                .ok_or_else(|| signer::Error::from(profiles::ProfileError::NoName { file: shown.clone() }))?;
             let home = ctx.home()?;
             let first = match (cert_chain, key) {
                 (Some(chain), Some(key)) => own_chain(&chain, &key)?,
                 _ => NewVersion::Issued,
             };
-            let options = profiles::ProfileOptions { platform, validity, sign_without_tsa, key_store: key_store.get() };
+            let options = profiles::ProfileOptions {
+                platform: platform.or(def.platform).unwrap_or_default(),
+                validity: validity.or(def.validity).unwrap_or(Validity::MAX),
+                sign_without_tsa: sign_without_tsa || def.sign_without_tsa.unwrap_or(false),
+                key_store: key_store.key_store.or(def.key_store).unwrap_or_default(),
+                description: description.or(def.description).unwrap_or_default(),
+            };
             let p = profiles::create_profile(&store, &home, &name, options, first, now).await?;
             let text = format!("created signing profile {}\n{}", p.name, profile_text(&p));
             ctx.out.emit(&p, text)?;
@@ -182,7 +219,7 @@ const MAX_CHAIN_FILE: usize = 256 << 10;
 const MAX_KEY_FILE: usize = signer::home::MAX_KEY_FILE_BYTES as usize;
 
 fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<NewVersion> {
-    let pem = location::read_file(chain, MAX_CHAIN_FILE)?;
+    let pem = super::paths::read_input(chain, MAX_CHAIN_FILE, "certificate chain")?;
     let pem = String::from_utf8(pem).map_err(|_| {
         signer::Error::from(crypto::CryptoError::BadPem {
             reason: format!("{} is not a PEM file (not text)", chain.display()),
@@ -190,7 +227,7 @@ fn own_chain(chain: &std::path::Path, key: &std::path::Path) -> anyhow::Result<N
     })?;
     let chain =
         crypto::parse_pem_certs(&pem).with_context(|| format!("reading the certificate chain {}", chain.display()))?;
-    let bytes = zeroize::Zeroizing::new(location::read_file(key, MAX_KEY_FILE)?);
+    let bytes = zeroize::Zeroizing::new(super::paths::read_input(key, MAX_KEY_FILE, "private key")?);
     let key = match std::str::from_utf8(&bytes) {
         Ok(text) if text.contains("-----BEGIN") => SecretKey::from_pkcs8_pem(text),
         _ => SecretKey::from_pkcs8(&bytes),
@@ -205,6 +242,9 @@ fn profile_text(p: &Profile) -> String {
         "name:       {}\nstatus:     {:?}\nplatform:   {}\nvalidity:   {}\ncreated:    {}",
         p.name, p.status, p.platform, p.signature_validity, p.created_at
     );
+    if !p.description.is_empty() {
+        t.push_str(&format!("\nabout:      {}", p.description));
+    }
     if let Some(c) = p.canceled_at {
         t.push_str(&format!("\ncanceled:   {c}"));
     }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize;
 
 use super::{Ctx, Format};
 use signer::error::exit;
@@ -17,17 +16,14 @@ const LAYER_ZIP: &[u8] = include_bytes!("../../fixtures/packages/greetings-layer
 
 #[derive(Debug, clap::Args)]
 pub(super) struct QuickstartArgs {
-    /// Folder for the throwaway home, store and packages (default: a new folder under the
-    /// system's temporary directory). It is kept so you can explore it afterwards.
+    /// Folder for the throwaway home, store and packages, kept afterwards. Default: a new
+    /// private folder under the system's temporary directory, removed at the end (with
+    /// the throwaway keys in it) unless --keep.
     #[arg(long)]
     dir: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct ProfileDef {
-    name: String,
-    platform: String,
-    validity: String,
+    /// Keep the temporary folder, to explore it afterwards (the quick start says where).
+    #[arg(long, conflicts_with = "dir")]
+    keep: bool,
 }
 
 struct Step {
@@ -37,17 +33,30 @@ struct Step {
 }
 
 pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
-    let dir = match args.dir {
-        Some(d) => d,
-        None => std::env::temp_dir().join(format!("signer-quickstart-{}", uuid::Uuid::new_v4().simple())),
+    // A folder of its own: a given one is kept, a temporary one goes when `temp` drops
+    // (on failure too), unless --keep.
+    let (dir, temp) = match args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            (d, None)
+        }
+        None => {
+            let t = tempfile::Builder::new().prefix("signer-quickstart-").tempdir().context("creating a folder")?;
+            (t.path().to_owned(), Some(t))
+        }
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
     let function = dir.join("hello-function.zip");
     std::fs::write(&function, FUNCTION_ZIP).with_context(|| format!("writing {}", function.display()))?;
     let layer = dir.join("greetings-layer.zip");
     std::fs::write(&layer, LAYER_ZIP).with_context(|| format!("writing {}", layer.display()))?;
-    let profile: ProfileDef = serde_json::from_str(PROFILE).context("profiles/release-profile.json")?;
+    let profile_file = dir.join("release-profile.json");
+    std::fs::write(&profile_file, PROFILE).with_context(|| format!("writing {}", profile_file.display()))?;
+    let profile = signer::profiles::Definition::parse(PROFILE.as_bytes(), "profiles/release-profile.json")?
+        .name
+        .context("profiles/release-profile.json names no profile")?
+        .to_string();
+    let csc_file = dir.join("csc.json");
     let signed = dir.join("hello-function.signed.zip");
     let job_output = dir.join("signed-by-jobs");
     let deployment = dir.join("deployment.json");
@@ -58,21 +67,13 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     let steps = [
         Step { what: "create the store's root CA", args: vec![s("init")], expect: exit::OK },
         Step {
-            what: "create a signing profile from profiles/release-profile.json",
-            args: vec![
-                s("profile"),
-                s("create"),
-                profile.name.clone(),
-                s("--platform"),
-                profile.platform,
-                s("--validity"),
-                profile.validity,
-            ],
+            what: "create a signing profile from profiles/release-profile.json (a copy in the folder)",
+            args: vec![s("profile"), s("create"), s("--from"), p(&profile_file)],
             expect: exit::OK,
         },
         Step {
             what: "sign the function package",
-            args: vec![s("sign"), s("--profile"), profile.name.clone(), p(&function), s("-o"), p(&signed)],
+            args: vec![s("sign"), s("--profile"), profile.clone(), p(&function), s("-o"), p(&signed)],
             expect: exit::OK,
         },
         Step { what: "verify the signed package", args: vec![s("verify"), p(&signed)], expect: exit::OK },
@@ -86,7 +87,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
                 s("sign-job"),
                 s("start"),
                 s("--profile"),
-                profile.name.clone(),
+                profile.clone(),
                 s("--source"),
                 p(&function),
                 s("--destination"),
@@ -121,7 +122,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
                 s("--description"),
                 s("greetings for Python functions"),
                 s("--sign"),
-                profile.name.clone(),
+                profile.clone(),
             ],
             expect: exit::OK,
         },
@@ -132,21 +133,12 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
         },
         Step {
             what: "look up the profile's current version (scripts read the JSON output)",
-            args: vec![s("--output"), s("json"), s("profile"), s("show"), profile.name.clone()],
+            args: vec![s("--output"), s("json"), s("profile"), s("show"), profile.clone()],
             expect: exit::OK,
         },
         Step {
-            what: "create a code-signing config that trusts that version (policy enforce, the default)",
-            args: vec![
-                s("--output"),
-                s("json"),
-                s("csc"),
-                s("create"),
-                s("--allowed-publisher"),
-                format!("{}/{{current_version}}", profile.name),
-                s("--description"),
-                s("quickstart"),
-            ],
+            what: "create a code-signing config from a file that trusts that version (policy enforce)",
+            args: vec![s("--output"), s("json"), s("csc"), s("create"), s("--from"), p(&csc_file)],
             expect: exit::OK,
         },
         Step {
@@ -162,13 +154,20 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     ];
     // Files the deploy-check steps read, written just before the step that names them,
     // with {NAME} filled in from earlier steps (see `fill`).
-    let deployment_doc = |code: &Path| {
+    // The code paths are relative: deploy check takes them from the deployment's folder.
+    let deployment_doc = |code: &str| {
         format!(
-            r#"{{"function":"hello","code":{},"layers":["greetings:1"],"memory_mb":512,"ephemeral_storage_mb":512,"timeout_s":30,"code_signing_config":"{{id}}"}}"#,
-            serde_json::Value::String(p(code))
+            r#"{{"function":"hello","code":"{code}","layers":["greetings:1"],"memory_mb":512,"ephemeral_storage_mb":512,"timeout_s":30,"code_signing_config":"{{id}}"}}"#
         )
     };
-    let files = [(p(&deployment), deployment_doc(&signed)), (p(&deployment_unsigned), deployment_doc(&function))];
+    let csc_doc = format!(
+        r#"{{"allowed_publishers":["{profile}/{{current_version}}"],"policy":"enforce","description":"quickstart"}}"#
+    );
+    let files = [
+        (p(&csc_file), csc_doc),
+        (p(&deployment), deployment_doc("hello-function.signed.zip")),
+        (p(&deployment_unsigned), deployment_doc("hello-function.zip")),
+    ];
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
 
     let exe = std::env::current_exe().context("finding the signer binary")?;
@@ -206,9 +205,33 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
         capture(&args, &stdout, &mut vars);
         done.push(serde_json::json!({"step": step.what, "command": shown, "exit_code": code}));
     }
-    let doc = serde_json::json!({"dir": dir.display().to_string(), "home": home.display().to_string(), "steps": done});
-    ctx.out
-        .emit(&doc, format!("quickstart passed: {} steps; explore with SIGNER_HOME={}", done.len(), home.display()))?;
+    let kept = match temp {
+        Some(t) if args.keep => {
+            let _ = t.keep();
+            true
+        }
+        Some(t) => {
+            t.close().with_context(|| format!("removing {}", dir.display()))?;
+            false
+        }
+        None => true,
+    };
+    let doc = serde_json::json!({
+        "dir": dir.display().to_string(),
+        "home": home.display().to_string(),
+        "kept": kept,
+        "steps": done,
+    });
+    let text = if kept {
+        format!("quickstart passed: {} steps; explore with SIGNER_HOME={}", done.len(), home.display())
+    } else {
+        format!(
+            "quickstart passed: {} steps; removed {} and the throwaway keys in it (--keep keeps it)",
+            done.len(),
+            dir.display()
+        )
+    };
+    ctx.out.emit(&doc, text)?;
     Ok(exit::OK)
 }
 

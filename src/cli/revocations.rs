@@ -1,18 +1,17 @@
 //! `signer revocations export`, and the `--revocations FILE [--max-age D]` flags that
 //! `verify` and `deploy check` share.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Ctx;
+use super::paths::{read_input, write_whole};
 use signer::bundle;
 use signer::clock;
 use signer::error::exit;
 use signer::judge::Grounds;
-use signer::location::Location;
 use signer::profiles;
 use signer::revlist::{self, MaxAge};
 use signer::snapshot::Snapshot;
@@ -29,7 +28,7 @@ pub(super) enum RevocationsCmd {
     ///
     /// Example: signer revocations export -o revocations.json
     Export {
-        /// The file to write (replaced whole, never left half-written).
+        /// The file to write (replaced whole, never left half-written), or - for stdout.
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
     },
@@ -44,7 +43,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let revocations = profiles::revocations(&store).await?;
     let now = clock::now();
     let bytes = revlist::export(&revocations, &ca.der()?, &*key, now)?;
-    write_whole(&o, &bytes).await?;
+    write_whole(&o, &bytes, "revocation list", &ctx.out).await?;
     let doc = serde_json::json!({
         "file": o.display().to_string(),
         "issued_at": now,
@@ -111,7 +110,7 @@ impl TrustArgs {
         let store = match &self.trust_bundle {
             None => ctx.read_store()?,
             Some(path) => {
-                let bytes = read_bounded(path, bundle::MAX_BUNDLE_BYTES)?;
+                let bytes = read_input(path, bundle::MAX_BUNDLE_BYTES, "trust bundle")?;
                 let store = bundle::open(&bytes, &format!("trust bundle {}", path.display()))
                     .await
                     .with_context(|| format!("reading {}", path.display()))?;
@@ -130,7 +129,7 @@ impl TrustArgs {
         let mut all = snapshot.revocations.clone();
         revlist::merge(&mut all, profiles::revocations(store).await?);
         if let Some(path) = &self.revocations {
-            let bytes = read_bounded(path, revlist::MAX_LIST_BYTES)?;
+            let bytes = read_input(path, revlist::MAX_LIST_BYTES, "revocation list")?;
             // Signed by the pinned root, whatever the store says its root is.
             let root = store.trusted_root().await?.der();
             let list = revlist::verify(&bytes, root, now, Some(self.max_age))
@@ -157,28 +156,6 @@ pub(super) const MAX_PEM_FILE: usize = 64 * 1024;
 
 /// Reads a local PEM file (at most [`MAX_PEM_FILE`]) as text; bytes that are not UTF-8
 /// are left for the PEM parser to refuse.
-pub(super) fn read_pem(path: &std::path::Path) -> anyhow::Result<String> {
-    Ok(String::from_utf8_lossy(&read_bounded(path, MAX_PEM_FILE)?).into_owned())
-}
-
-/// Reads a local file of at most `max` bytes (more is refused with exit 3, without
-/// reading it all).
-pub(super) fn read_bounded(path: &std::path::Path, max: usize) -> anyhow::Result<Vec<u8>> {
-    signer::location::read_file(path, max).map_err(|e| match e {
-        signer::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            signer::Error::NoFile { path: path.display().to_string(), what: "file", fix: "check the path" }.into()
-        }
-        e => e.into(),
-    })
-}
-
-/// Writes a local file whole: it appears complete or not at all, replacing any file there.
-pub(super) async fn write_whole(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = Location::Path(path.to_owned()).create().await?;
-    if let Err(e) = out.write_all(bytes) {
-        out.abort();
-        return Err(signer::Error::io(format!("writing {}", path.display()), e).into());
-    }
-    out.finish()?;
-    Ok(())
+pub(super) fn read_pem(path: &std::path::Path, what: &'static str) -> anyhow::Result<String> {
+    Ok(String::from_utf8_lossy(&read_input(path, MAX_PEM_FILE, what)?).into_owned())
 }

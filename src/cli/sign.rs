@@ -1,9 +1,9 @@
 //! `signer sign`
 
 use super::Ctx;
+use super::paths::{Input, Output};
 use signer::clock;
 use signer::error::exit;
-use signer::location::Location;
 use signer::model::ProfileName;
 use signer::profiles;
 use signer::signing::sign_location;
@@ -14,10 +14,11 @@ pub(super) struct SignArgs {
     /// The signing profile; its current version signs.
     #[arg(long)]
     profile: ProfileName,
-    /// The zip to sign: a path or an object URL (s3://bucket/key, file:///abs/path).
+    /// The zip to sign: a path, an object URL (s3://bucket/key, file:///abs/path), or -
+    /// for stdin.
     source: String,
-    /// Where to write the signed package (path or object URL). It appears only when
-    /// signing succeeded; a failed run leaves nothing behind.
+    /// Where to write the signed package: a path, an object URL, or - for stdout. It
+    /// appears only when signing succeeded; a failed run leaves nothing behind.
     #[arg(short, long = "output-file", visible_alias = "out", value_name = "DEST")]
     o: String,
 }
@@ -25,19 +26,22 @@ pub(super) struct SignArgs {
 pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
     let store = ctx.store()?;
     let home = ctx.home()?;
-    let src = Location::parse(&args.source)?;
-    let dest = Location::parse(&args.o)?;
+    let input = Input::parse(&args.source, "zip to sign")?;
+    let output = Output::parse(&args.o, "signed package", &ctx.out)?;
+    let (src, dest) = (&input.location, &output.location);
     let params = profiles::signing_identity(&store, &home, &args.profile).await?.sign_params(None, clock::now())?;
     let with_tsa = params.stamper.is_some();
     let bar = ctx.out.progress(src.size().await?, "signing");
     let b = bar.clone();
-    let signed = sign_location(&src, &dest, params, ZipLimits::default(), move |n| b.set_position(n)).await;
+    let signed = sign_location(src, dest, params, ZipLimits::default(), move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let signed = signed?;
+    let (src, dest) = (&input.name, &output.name);
+    output.finish(&ctx.out)?;
     let st = &signed.statement;
     let doc = serde_json::json!({
-        "source": src.to_string(),
-        "destination": dest.to_string(),
+        "source": src,
+        "destination": dest,
         "profile": st.profile,
         "profile_version": st.profile_version,
         "platform": st.platform,

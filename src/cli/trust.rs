@@ -25,7 +25,7 @@ pub(super) enum TrustCmd {
     ///
     /// Example: signer trust export -o root.pem
     Export {
-        /// The file to write (replaced whole, never left half-written).
+        /// The file to write (replaced whole, never left half-written), or - for stdout.
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
     },
@@ -38,7 +38,7 @@ pub(super) enum TrustCmd {
     ///
     /// Example: signer trust bundle -o trust.json
     Bundle {
-        /// The file to write (replaced whole, never left half-written).
+        /// The file to write (replaced whole, never left half-written), or - for stdout.
         #[arg(short, long = "output-file", visible_alias = "out", value_name = "FILE")]
         o: PathBuf,
     },
@@ -70,7 +70,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: TrustCmd) -> anyhow::Result<u8> {
 async fn bundle(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {
     let store = ctx.read_store()?;
     let (bytes, summary) = signer::bundle::export(&store, signer::clock::now()).await?;
-    super::revocations::write_whole(o, &bytes).await?;
+    super::paths::write_whole(o, &bytes, "trust bundle", &ctx.out).await?;
     let doc = serde_json::json!({"file": o.display().to_string(), "store": store.url(), "summary": summary});
     let text = format!(
         "wrote {}: {} trust objects of {}, with trust snapshot {} issued {}\nuse it with: signer deploy check \
@@ -92,7 +92,7 @@ async fn export(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {
         Pin::Sha256(_) => ctx.read_store()?.trusted_root().await?.der().to_vec(),
     };
     let fingerprint = crypto::cert_info(&der)?.sha256_fingerprint;
-    super::revocations::write_whole(o, crypto::to_pem("CERTIFICATE", &der).as_bytes()).await?;
+    super::paths::write_whole(o, crypto::to_pem("CERTIFICATE", &der).as_bytes(), "root certificate", &ctx.out).await?;
     let doc = serde_json::json!({"file": o.display().to_string(), "fingerprint": fingerprint});
     let text = format!(
         "wrote the trusted root CA (sha256 {fingerprint}) to {}\nuse it with: signer --trust-root {} verify PACKAGE",

@@ -24,7 +24,7 @@ pub(super) enum TsaCmd {
     Set {
         /// The TSA's URL (http or https).
         url: url::Url,
-        /// The TSA's root CA certificate (PEM): its tokens must chain to it.
+        /// The TSA's root CA certificate (PEM; - for stdin): its tokens must chain to it.
         #[arg(long, value_name = "FILE")]
         root: PathBuf,
     },
@@ -35,7 +35,7 @@ pub(super) enum TsaCmd {
 pub(super) async fn run(ctx: &Ctx, cmd: TsaCmd) -> anyhow::Result<u8> {
     match cmd {
         TsaCmd::Set { url, root } => {
-            let pem = super::revocations::read_pem(&root)?;
+            let pem = super::revocations::read_pem(&root, "TSA root certificate")?;
             let certs = crypto::parse_pem_certs(&pem).map_err(signer::Error::from)?;
             let der = certs.into_iter().next().context("the TSA root file holds no certificate")?;
             let config = tsa::set(&ctx.store()?, &url, &der, clock::now()).await?;

@@ -6,19 +6,19 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::Ctx;
+use super::paths::Input;
 use signer::clock;
 use signer::crypto;
 use signer::error::exit;
 use signer::format::Block;
 use signer::judge;
-use signer::location::Location;
 use signer::model::{Platform, Timestamp};
 use signer::verdict::{Decision, Role, Verdict};
 use signer::verify::Integrity;
 
 #[derive(Debug, clap::Args)]
 pub(super) struct VerifyArgs {
-    /// The signed package: a path or an object URL.
+    /// The signed package: a path, an object URL, or - for stdin.
     package: String,
     /// Judge as of this RFC 3339 time instead of now (audits, tests).
     #[arg(long, value_name = "TIME")]
@@ -31,7 +31,8 @@ pub(super) struct VerifyArgs {
 
 pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
     let (store, standing) = args.trust.open(ctx).await?;
-    let loc = Location::parse(&args.package)?;
+    let input = Input::parse(&args.package, "package")?;
+    let loc = &input.location;
     let at = args.at.unwrap_or_else(clock::now);
     // Trust, revocations and the config first: a stale store, a bad list or an unknown
     // config fails before any package byte is read.
@@ -39,11 +40,11 @@ pub(super) async fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<u8> {
     config.check_snapshot(&standing.snapshot)?;
     let bar = ctx.out.progress(loc.size().await?, "verifying");
     let b = bar.clone();
-    let read = judge::read(&loc, ctx.out.verdict_hash(), move |n| b.set_position(n)).await;
+    let read = judge::read(loc, ctx.out.verdict_hash(), move |n| b.set_position(n)).await;
     bar.finish_and_clear();
     let read = read?;
     let pkg =
-        judge::judge(&store, &read, Role::Function, loc.to_string(), &config.trust(), &standing.grounds, at).await?;
+        judge::judge(&store, &read, Role::Function, input.name.clone(), &config.trust(), &standing.grounds, at).await?;
     let verdict = Verdict::new(config.policy(), vec![pkg], vec![]);
     ctx.out.emit(&verdict, verdict.to_text())?;
     Ok(match verdict.decision {
@@ -59,7 +60,7 @@ pub(super) enum SignatureCmd {
     ///
     /// Example: signer signature show function.signed.zip
     Show {
-        /// The signed package.
+        /// The signed package: a path, an object URL, or - for stdin.
         package: String,
     },
     /// Write the signature's pieces for independent checks with openssl:
@@ -68,7 +69,7 @@ pub(super) enum SignatureCmd {
     ///
     /// Example: signer signature export function.signed.zip --dir sig/
     Export {
-        /// The signed package.
+        /// The signed package: a path, an object URL, or - for stdin.
         package: String,
         /// Folder to write into (created if missing).
         #[arg(long)]
@@ -81,14 +82,14 @@ pub(super) async fn signature(ctx: &Ctx, cmd: SignatureCmd) -> anyhow::Result<u8
         SignatureCmd::Show { package } => (package, None),
         SignatureCmd::Export { package, dir } => (package, Some(dir)),
     };
-    let loc = Location::parse(&package)?;
-    let read = judge::read(&loc, signer::verify::WholeHash::Skip, |_| {}).await?;
+    let input = Input::parse(&package, "package")?;
+    let read = judge::read(&input.location, signer::verify::WholeHash::Skip, |_| {}).await?;
     let (block, integrity) = match &read.integrity {
         Integrity::Unsigned => {
-            return Err(signer::Error::Unsigned { package: loc.to_string() }.into());
+            return Err(signer::Error::Unsigned { package: input.name }.into());
         }
         Integrity::Broken { block: None, reason } => {
-            return Err(signer::Error::BrokenBlock { package: loc.to_string(), reason: reason.to_string() }.into());
+            return Err(signer::Error::BrokenBlock { package: input.name, reason: reason.to_string() }.into());
         }
         Integrity::Broken { block: Some(b), reason } => (b.as_ref(), format!("fail: {reason}")),
         Integrity::Intact(b) => (&**b, "pass".to_owned()),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::limits::ALLOWED_PUBLISHERS;
-use crate::model::{CscId, Policy, TextRule, Timestamp, VersionRef};
+use crate::model::{CscId, DESCRIPTION, Policy, Timestamp, VersionRef};
 use crate::policy::Trust;
 use crate::profiles;
 use crate::store::{Store, StoreError, keys};
@@ -103,8 +103,6 @@ pub enum CscError {
     },
 }
 
-/// The longest description, in characters.
-pub const MAX_DESCRIPTION: usize = 256;
 /// The largest config file `--csc-file` reads, in bytes.
 pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// How many times a create, update or delete re-reads and tries again after another
@@ -193,9 +191,6 @@ enum Revision {
     /// Deleted (irreversibly; the id is never reused).
     Deleted { created_at: Timestamp, deleted_at: Timestamp },
 }
-
-/// A config's description: at most [`MAX_DESCRIPTION`] characters, on one line.
-pub const DESCRIPTION: TextRule = TextRule::new("description", MAX_DESCRIPTION).or_empty();
 
 /// Checks a description against [`DESCRIPTION`].
 pub fn check_description(d: &str) -> Result<(), Error> {
@@ -405,6 +400,8 @@ pub struct FileConfig {
     pub policy: Policy,
     /// Whether a signature must carry a valid timestamp.
     pub require_timestamp: bool,
+    /// For people.
+    pub description: Option<String>,
 }
 
 impl FileConfig {
@@ -456,6 +453,7 @@ pub fn parse_file(bytes: &[u8]) -> Result<FileConfig, Error> {
         allowed_publishers: doc.allowed_publishers,
         policy: doc.policy,
         require_timestamp: doc.require_timestamp,
+        description: doc.description,
     })
 }
 

@@ -100,6 +100,20 @@ pub enum ProfileError {
         /// The home.
         home: std::path::PathBuf,
     },
+    /// A profile definition file (`profile create --from`) that does not parse.
+    #[error("the profile definition {file} is not valid: {reason}; see profiles/README.md for its fields")]
+    BadDefinition {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `profile create --from FILE` with no name, on the command line or in the file.
+    #[error("no profile name: give NAME, or a \"name\" in the definition {file}")]
+    NoName {
+        /// The definition file.
+        file: String,
+    },
     /// A revocation without an effective time.
     #[error(
         "give --effective-time (signatures timestamped at or after it fail), or --reason {KEY_COMPROMISE} to revoke from the certificate's start"
@@ -159,6 +173,9 @@ pub struct ProfileRecord {
     /// means a file. `profile rotate` uses it unless told otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_store: Option<String>,
+    /// For people: what the profile signs.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -182,6 +199,50 @@ pub struct ProfileOptions {
     pub sign_without_tsa: bool,
     /// Where the versions' keys are generated.
     pub key_store: KeyStore,
+    /// For people (at most [`crate::model::MAX_DESCRIPTION`] characters, one line).
+    pub description: String,
+}
+
+/// A profile as a file defines it (`signer profile create --from FILE`; the files in
+/// `profiles/`): every field optional, flags given on the command line win.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    /// The profile's name.
+    pub name: Option<ProfileName>,
+    /// The platform.
+    pub platform: Option<Platform>,
+    /// The signature validity (`135months`, `30d`…).
+    pub validity: Option<Validity>,
+    /// For people.
+    pub description: Option<String>,
+    /// Sign without a timestamp when the TSA does not answer.
+    pub sign_without_tsa: Option<bool>,
+    /// Where keys are generated: `file`, `aws-kms` or a PKCS#11 URI.
+    #[serde(default, deserialize_with = "key_store_name")]
+    pub key_store: Option<KeyStore>,
+}
+
+fn key_store_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<KeyStore>, D::Error> {
+    Option::<String>::deserialize(d)?.map(|s| s.parse().map_err(serde::de::Error::custom)).transpose()
+}
+
+/// The largest profile definition file read, in bytes.
+pub const MAX_DEFINITION_BYTES: usize = 64 << 10;
+
+impl Definition {
+    /// Parses a definition file (`file` names it in errors; unknown fields refused).
+    pub fn parse(bytes: &[u8], file: &str) -> Result<Self, Error> {
+        let bad = |reason: String| Error::from(ProfileError::BadDefinition { file: file.to_owned(), reason });
+        if bytes.len() > MAX_DEFINITION_BYTES {
+            return Err(bad(format!("{} bytes, more than the {MAX_DEFINITION_BYTES} read", bytes.len())));
+        }
+        let def: Self = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if let Some(d) = &def.description {
+            crate::model::DESCRIPTION.check(d).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(def)
+    }
 }
 
 /// One profile version. Immutable.
@@ -257,6 +318,8 @@ pub struct Profile {
     pub signature_validity: Validity,
     /// Whether it signs without a timestamp when the store's TSA does not answer.
     pub sign_without_tsa: bool,
+    /// For people (empty when none was given).
+    pub description: String,
     /// Creation time.
     pub created_at: Timestamp,
     /// When canceled.
@@ -442,6 +505,7 @@ pub async fn create_profile(
     // Check what can fail before the name is taken: the CA key, and the new version's key
     // (a token or KMS may refuse it).
     options.key_store.check_platform(platform)?;
+    crate::model::DESCRIPTION.check(&options.description)?;
     let ca = match first {
         NewVersion::Issued => {
             let (ca, ca_key) = ca_with_key(store, home).await?;
@@ -458,6 +522,7 @@ pub async fn create_profile(
         own_chain,
         sign_without_tsa: options.sign_without_tsa,
         key_store: (options.key_store != KeyStore::File).then(|| options.key_store.to_string()),
+        description: options.description,
         created_at: now,
     };
     store.create_record(&keys::profile(name)?, &record).await.map_err(|e| match e {
@@ -655,6 +720,7 @@ pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, 
         platform: record.platform,
         signature_validity: record.signature_validity,
         sign_without_tsa: record.sign_without_tsa,
+        description: record.description,
         created_at: record.created_at,
         canceled_at: canceled.map(|c| c.canceled_at),
         current_version: current.map(|v| v.version.clone()),

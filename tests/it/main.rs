@@ -16,6 +16,7 @@ mod jobs;
 mod layering;
 mod layers;
 mod memory;
+mod paths;
 mod s3;
 mod store_contract;
 mod tamper;

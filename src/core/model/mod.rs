@@ -8,7 +8,7 @@ mod text;
 mod time;
 
 pub use names::{AdminName, CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
-pub use text::{TextError, TextRule};
+pub use text::{DESCRIPTION, MAX_DESCRIPTION, TextError, TextRule};
 pub use time::{DURATION_SYNTAX, Timestamp, Validity, parse_secs};
 
 use serde::{Deserialize, Serialize};

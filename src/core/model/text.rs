@@ -3,6 +3,12 @@
 //! No field takes a control character: a newline or an escape sequence in a reason would
 //! forge lines in a listing, a log or a terminal.
 
+/// Longest description of a profile, a code-signing config or a layer version, in
+/// characters (Lambda's limit).
+pub const MAX_DESCRIPTION: usize = 256;
+/// A description: at most [`MAX_DESCRIPTION`] characters, on one line, or none.
+pub const DESCRIPTION: TextRule = TextRule::new("description", MAX_DESCRIPTION).or_empty();
+
 /// How long a free-text field may be, and whether it may be empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextRule {

@@ -321,6 +321,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Deploy(_)
         | Error::RevocationList { .. }
         | Error::BothGiven { .. }
+        | Error::Dash { .. }
         | Error::Unsigned { .. }
         | Error::BrokenBlock { .. }
         | Error::NoFile { .. }

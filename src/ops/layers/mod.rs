@@ -80,12 +80,8 @@ pub enum LayerError {
 
 /// Runtimes one version may name (Lambda's limit).
 pub const MAX_RUNTIMES: usize = 15;
-/// Longest description, in characters (Lambda's limit).
-pub const MAX_DESCRIPTION: usize = 256;
 /// Longest licence text, in characters (Lambda's limit).
 pub const MAX_LICENSE_INFO: usize = 512;
-/// A layer version's description: at most [`MAX_DESCRIPTION`] characters, on one line.
-pub const DESCRIPTION: TextRule = TextRule::new("description", MAX_DESCRIPTION).or_empty();
 /// A layer version's licence: at most [`MAX_LICENSE_INFO`] characters, on one line.
 pub const LICENSE_INFO: TextRule = TextRule::new("licence", MAX_LICENSE_INFO).or_empty();
 /// Bytes moved per read when `layer get` copies a blob out.

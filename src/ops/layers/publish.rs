@@ -24,10 +24,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 
-use super::{Architecture, DESCRIPTION, LICENSE_INFO, LayerError, LayerVersion, MAX_RUNTIMES, Runtime};
+use super::{Architecture, LICENSE_INFO, LayerError, LayerVersion, MAX_RUNTIMES, Runtime};
 use crate::error::Error;
 use crate::location::Location;
-use crate::model::{JobId, LayerName, LayerVersionRef, Timestamp, VersionRef};
+use crate::model::{DESCRIPTION, JobId, LayerName, LayerVersionRef, Timestamp, VersionRef};
 use crate::sign::SignParams;
 use crate::signing::sign_location;
 use crate::store::{Store, StoreError, keys};
@@ -41,7 +41,7 @@ const CHUNK: usize = 8 << 20;
 pub struct PublishParams {
     /// The layer.
     pub name: LayerName,
-    /// At most [`super::MAX_DESCRIPTION`] characters.
+    /// At most [`crate::model::MAX_DESCRIPTION`] characters.
     pub description: Option<String>,
     /// At most [`MAX_RUNTIMES`]; duplicates are dropped.
     pub compatible_runtimes: Vec<Runtime>,
