@@ -206,7 +206,7 @@ pub mod exit {
             | BrokenBlock { .. } => INVALID,
             FileTooLarge { .. } | NotAFilePath { .. } | NotAFile { .. } => INVALID,
             Unsigned { .. } | NoFile { .. } => NOT_FOUND,
-            Dash { .. } => USAGE,
+            Usage { .. } => USAGE,
             Crypto(e) => of_crypto(e),
             Store(e) => of_store(e),
             Trust(e) => of_trust(e),
@@ -290,10 +290,11 @@ pub enum Error {
         /// What is wrong with it.
         why: String,
     },
-    /// `-` (stdin or stdout) where it cannot work: stdin named twice, or a file sent to
-    /// stdout where `--output json` prints its document.
+    /// A command line that cannot work as given, found after parsing: `-` for stdin named
+    /// twice, a file sent to stdout where `--output json` prints its document, a man page
+    /// asked for a command that does not exist.
     #[error("{why}")]
-    Dash {
+    Usage {
         /// What is wrong and what to do.
         why: String,
     },

@@ -61,6 +61,7 @@ pub(super) enum CscCmd {
     /// Example: signer --output json csc show csc-0123456789abcdef0 > csc.json
     Show {
         /// The config id.
+        #[arg(add = super::complete::cscs())]
         id: CscId,
     },
     /// Change a code-signing config: add or remove publishers, set the policy or the
@@ -70,6 +71,7 @@ pub(super) enum CscCmd {
     #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
     Update {
         /// The config id.
+        #[arg(add = super::complete::cscs())]
         id: CscId,
         /// Trust another profile version.
         #[arg(long = "add-publisher", value_name = "NAME/VERSION", num_args = 1.., group = "change")]
@@ -93,6 +95,7 @@ pub(super) enum CscCmd {
     /// Example: signer csc delete csc-0123456789abcdef0
     Delete {
         /// The config id.
+        #[arg(add = super::complete::cscs())]
         id: CscId,
     },
 }
@@ -267,6 +270,7 @@ pub(super) struct CscArgs {
     /// mismatch check, and its policy decides whether mismatch, expiry and revocation
     /// failures deny (enforce) or warn.
     #[arg(long, value_name = "ID", conflicts_with = "csc_file")]
+    #[arg(add = super::complete::cscs())]
     pub(super) csc: Option<CscId>,
     /// Like --csc, with the config read from a JSON file (what `signer --output json csc
     /// show ID` prints; - for stdin), for hooks that carry their config.

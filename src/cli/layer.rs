@@ -39,6 +39,7 @@ pub(super) enum LayerCmd {
     /// Example: signer layer versions deps
     Versions {
         /// The layer.
+        #[arg(add = super::complete::layer_names())]
         name: LayerName,
     },
     /// Everything a layer version records.
@@ -46,6 +47,7 @@ pub(super) enum LayerCmd {
     /// Example: signer layer show deps:3
     Show {
         /// NAME:N.
+        #[arg(add = super::complete::layer_versions())]
         layer: LayerVersionRef,
     },
     /// Download a layer version's zip, byte for byte as published.
@@ -53,6 +55,7 @@ pub(super) enum LayerCmd {
     /// Example: signer layer get deps:3 -o deps-3.zip
     Get {
         /// NAME:N.
+        #[arg(add = super::complete::layer_versions())]
         layer: LayerVersionRef,
         /// Where to write the zip: a path, an object URL, or - for stdout; it appears only
         /// once complete and checked against the recorded SHA-256.
@@ -65,6 +68,7 @@ pub(super) enum LayerCmd {
     /// Example: signer layer delete deps:2
     Delete {
         /// NAME:N.
+        #[arg(add = super::complete::layer_versions())]
         layer: LayerVersionRef,
     },
 }
@@ -72,6 +76,7 @@ pub(super) enum LayerCmd {
 #[derive(Debug, clap::Args)]
 pub(super) struct PublishArgs {
     /// The layer: 1 to 140 characters of A-Z, a-z, 0-9, _ and -.
+    #[arg(add = super::complete::layer_names())]
     name: LayerName,
     /// The zip: a path, an object URL (s3://bucket/key, file:///abs/path), or - for stdin.
     zip: String,
@@ -90,6 +95,7 @@ pub(super) struct PublishArgs {
     /// Sign the zip with this profile's current version first: the stored zip is then the
     /// signed package, and the version records who signed it.
     #[arg(long, value_name = "PROFILE")]
+    #[arg(add = super::complete::profiles())]
     sign: Option<ProfileName>,
 }
 

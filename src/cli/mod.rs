@@ -3,9 +3,11 @@
 //! lives here only.
 
 mod admin;
+mod complete;
 mod csc;
 mod deploy;
 mod layer;
+mod man;
 mod output;
 mod paths;
 mod profile;
@@ -33,7 +35,8 @@ use signer::store::{PinSource, Store};
 use signer::trust::{Pin, TrustError};
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success/allowed, 1 denied, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 store or I/O.
+Exit codes: 0 success/allowed, 1 denied, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 store or I/O
+(`signer man` has the whole table).
 
 Start with `signer quickstart`: it walks the whole job on a throwaway store and prints each command.";
 
@@ -169,10 +172,22 @@ enum Command {
         /// The shell.
         shell: Shell,
     },
-    /// Print the man page (roff).
+    /// Print a command's man page (roff), or write every command's page into a folder.
+    /// Each has the ENVIRONMENT signer reads and the EXIT STATUS table.
     ///
-    /// Example: signer man > signer.1 && man ./signer.1
-    Man,
+    /// Examples:
+    ///   signer man > signer.1 && man ./signer.1
+    ///   signer man profile create | man -l -
+    ///   signer man --dir ~/.local/share/man/man1     # signer.1, signer-profile-create.1, …
+    #[command(verbatim_doc_comment)]
+    Man {
+        /// The command whose page to print, e.g. `profile create` (default: signer's own).
+        command: Vec<String>,
+        /// Write every page (signer.1, signer-profile.1, signer-profile-create.1, …) into
+        /// this folder instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `signer init`'s flags.
@@ -222,10 +237,11 @@ enum Shell {
 /// know nothing of clap.
 fn one_of<T>(names: impl IntoIterator<Item = &'static str>) -> impl clap::builder::TypedValueParser<Value = T>
 where
-    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::fmt::Display,
 {
     use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+    clap::builder::PossibleValuesParser::new(names).try_map(|s| s.parse::<T>().map_err(|e| e.to_string()))
 }
 
 /// What every command gets: where state lives and how to talk to the user.
@@ -305,6 +321,7 @@ fn default_home() -> PathBuf {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
+    complete::answer_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -465,22 +482,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Worker(args) => worker::run(&ctx, args).await,
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Completions { shell } => {
-            // Rendered in memory, then written: the generator panics on a write error
-            // (a closed pipe), and a closed pipe is no reason to panic.
-            let mut cmd = Cli::command();
-            let mut script = Vec::new();
             let shell = match shell {
-                Shell::Bash => clap_complete::Shell::Bash,
-                Shell::Zsh => clap_complete::Shell::Zsh,
-                Shell::Fish => clap_complete::Shell::Fish,
+                Shell::Bash => "bash",
+                Shell::Zsh => "zsh",
+                Shell::Fish => "fish",
             };
-            clap_complete::generate(shell, &mut cmd, "signer", &mut script);
+            let script = complete::registration(shell).context("writing the completion script")?;
             output::write_stdout(&script).context("writing the completion script")?;
             Ok(exit::OK)
         }
-        Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page).context("rendering the man page")?;
+        Command::Man { dir: Some(dir), .. } => {
+            let names = man::write_all(Cli::command(), &dir)?;
+            let doc = serde_json::json!({"dir": dir.display().to_string(), "pages": names});
+            ctx.out.emit(&doc, format!("wrote {} man pages into {}", names.len(), dir.display()))?;
+            Ok(exit::OK)
+        }
+        Command::Man { command, dir: None } => {
+            let page = man::page(Cli::command(), &command).map_err(|why| signer::Error::Usage { why })?;
             output::write_stdout(&page).context("writing the man page")?;
             Ok(exit::OK)
         }

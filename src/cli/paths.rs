@@ -30,7 +30,7 @@ fn is_dash(s: &std::ffi::OsStr) -> bool {
 /// Stdin, for the one argument that names it.
 fn take_stdin(what: &str) -> Result<std::io::Stdin, signer::Error> {
     if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
-        return Err(signer::Error::Dash {
+        return Err(signer::Error::Usage {
             why: format!("{what} is `-`, but stdin is already read for another argument; give a file"),
         });
     }
@@ -149,7 +149,7 @@ impl Output {
 
 fn refuse_with_json(what: &str, out: &Out) -> Result<(), signer::Error> {
     if out.format() == Format::Json {
-        return Err(signer::Error::Dash {
+        return Err(signer::Error::Usage {
             why: format!(
                 "the {what} is `-` (stdout), where --output json prints its document; give a file, or leave out --output json"
             ),

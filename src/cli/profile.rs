@@ -37,7 +37,7 @@ pub(super) enum ProfileCmd {
         #[arg(long, value_name = "FILE")]
         from: Option<PathBuf>,
         /// Signing platform: ECDSA-P384-SHA384 (the default), ECDSA-P256-SHA256 or Ed25519.
-        #[arg(long)]
+        #[arg(long, value_parser = super::one_of::<Platform>(Platform::ALL.map(Platform::as_str)))]
         platform: Option<Platform>,
         /// How long each signature stays valid, 1 day to 135 months: 30d, 2w, 12M (or
         /// 12months), 5y. Default (and maximum) 135months.
@@ -70,6 +70,7 @@ pub(super) enum ProfileCmd {
     #[command(verbatim_doc_comment)]
     Rotate {
         /// Profile name.
+        #[arg(add = super::complete::profiles())]
         name: ProfileName,
         #[command(flatten)]
         key_store: super::KeyStoreArg,
@@ -87,6 +88,7 @@ pub(super) enum ProfileCmd {
     /// Example: signer --output json profile show MyApp
     Show {
         /// Profile name.
+        #[arg(add = super::complete::profiles())]
         name: ProfileName,
     },
     /// Cancel a profile: it signs nothing new; existing signatures stay valid; the name
@@ -95,6 +97,7 @@ pub(super) enum ProfileCmd {
     /// Example: signer profile cancel MyApp
     Cancel {
         /// Profile name.
+        #[arg(add = super::complete::profiles())]
         name: ProfileName,
     },
     /// Revoke one profile version from an effective time (irreversible): signatures it
@@ -104,6 +107,7 @@ pub(super) enum ProfileCmd {
     /// Example: signer profile revoke MyApp --version AbCdEf1234 --effective-time 2026-01-31T00:00:00Z --reason "key leaked"
     Revoke {
         /// Profile name.
+        #[arg(add = super::complete::profiles())]
         name: ProfileName,
         /// The version id (10 characters).
         #[arg(long)]

@@ -13,6 +13,7 @@ use signer::zipcheck::ZipLimits;
 pub(super) struct SignArgs {
     /// The signing profile; its current version signs.
     #[arg(long)]
+    #[arg(add = super::complete::profiles())]
     profile: ProfileName,
     /// The zip to sign: a path, an object URL (s3://bucket/key, file:///abs/path), or -
     /// for stdin.

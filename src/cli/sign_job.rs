@@ -78,6 +78,7 @@ pub(super) enum SignJobCmd {
 pub(super) struct StartArgs {
     /// The signing profile; its current version signs.
     #[arg(long)]
+    #[arg(add = super::complete::profiles())]
     profile: ProfileName,
     /// The zip to sign: an object URL (s3://bucket/key, file:///abs/path) or a local path.
     /// Any store, independent of --store.
@@ -108,6 +109,7 @@ pub(super) struct ListArgs {
     status: Option<JobStatus>,
     /// Only jobs of this profile.
     #[arg(long, value_name = "NAME")]
+    #[arg(add = super::complete::profiles())]
     profile: Option<ProfileName>,
     /// Only jobs whose signature is revoked.
     #[arg(long, conflicts_with_all = ["events", "dead_letter"])]

@@ -404,10 +404,141 @@ fn help_completions_and_man_page() {
     let help = env.run(["sign", "--help"]).expect(0).stdout;
     assert!(help.contains("Example"), "{help}");
     for shell in ["bash", "zsh", "fish"] {
-        assert!(env.run(["completions", shell]).expect(0).stdout.contains("signer"));
+        // The script asks signer itself at completion time.
+        let script = env.run(["completions", shell]).expect(0).stdout;
+        assert!(
+            script.contains(&format!("COMPLETE=\"{shell}\"")) || script.contains(&format!("COMPLETE={shell}")),
+            "{script}"
+        );
     }
     assert!(env.run(["man"]).expect(0).stdout.contains(".TH"));
     env.run(["no-such-command"]).expect(2);
+}
+
+/// Issue 16, point 7: a man page per command, each with ENVIRONMENT and EXIT STATUS;
+/// `signer man CMD…` prints one; an unknown command is a usage error.
+#[test]
+fn every_command_has_a_man_page_with_environment_and_exit_status() {
+    let env = Env::new();
+    let dir = env.path("man");
+    let r = env.json(["man", "--dir", dir.to_str().unwrap()]).expect(0).json();
+    let pages: Vec<String> = r["pages"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+    // Every command `--help` lists has its page, down to the leaves.
+    let mut todo = vec![vec![]];
+    let mut commands = 0;
+    while let Some(path) = todo.pop() {
+        commands += 1;
+        let page = format!("signer{}.1", path.iter().map(|c: &String| format!("-{c}")).collect::<String>());
+        assert!(pages.contains(&page), "no {page} in {pages:?}");
+        let roff = std::fs::read_to_string(dir.join(&page)).unwrap();
+        for section in [".SH ENVIRONMENT", ".SH \"EXIT STATUS\"", "SIGNER_STORE", "AWS_PROFILE"] {
+            assert!(roff.contains(section), "{page} lacks {section}");
+        }
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = env.run(&args).expect(0).stdout;
+        let Some(list) = help.split("Commands:\n").nth(1) else { continue };
+        // A command's line is indented two spaces; its wrapped description more.
+        for line in list.lines().take_while(|l| l.starts_with("  ")).filter(|l| !l.starts_with("   ")) {
+            let name = line.split_whitespace().next().unwrap();
+            if name != "help" {
+                todo.push(path.iter().cloned().chain([name.to_owned()]).collect());
+            }
+        }
+    }
+    assert_eq!(pages.len(), commands, "{pages:?}");
+    assert!(commands > 40, "{commands}");
+    let one = env.run(["man", "sign-job", "purge"]).expect(0).stdout;
+    assert_eq!(one, std::fs::read_to_string(dir.join("signer-sign-job-purge.1")).unwrap());
+    let r = env.json(["man", "profile", "nope"]).expect(2).json();
+    assert!(r["error"]["message"].as_str().unwrap().contains("signer profile nope"), "{r}");
+    if let Some(rendered) = which("man").then(|| {
+        let mut man = std::process::Command::new("man");
+        man.args(["-l", dir.join("signer-status.1").to_str().unwrap()]).env("MANPAGER", "cat").env("COLUMNS", "200");
+        crate::util::Run::from(man.output().unwrap())
+    }) {
+        assert!(
+            rendered.stdout.contains("EXIT STATUS") && rendered.stdout.contains("ENVIRONMENT"),
+            "{}",
+            rendered.stdout
+        );
+    }
+}
+
+fn which(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Issue 16, point 7: completions that know the store. The shell asks signer with
+/// COMPLETE=SHELL; fish's protocol is the simplest to drive: the words, the last one the
+/// one to complete, and candidates one per line (a tab before their help).
+#[test]
+fn completions_offer_the_stores_profiles_layers_configs_and_platforms() {
+    let env = Env::new();
+    let version = env.profile("Alpha", &[]);
+    env.profile("Beta", &["--platform", "Ed25519"]);
+    env.run(["layer", "publish", "greet", fixture("packages/greetings-layer.zip").to_str().unwrap()]).expect(0);
+    let csc = env.json(["csc", "create", "--allowed-publisher", &format!("Alpha/{version}")]).expect(0).json();
+    let complete = |words: &[&str]| -> Vec<String> {
+        let out = env.cmd().env("COMPLETE", "fish").arg("--").arg("signer").args(words).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect()
+    };
+    let values =
+        |words: &[&str]| -> Vec<String> { complete(words).into_iter().filter(|c| !c.starts_with('-')).collect() };
+    assert_eq!(values(&["profile", "show", ""]), ["Alpha", "Beta"]);
+    assert_eq!(values(&["sign", "--profile", "B"]), ["Beta"]);
+    assert_eq!(values(&["layer", "show", ""]), ["greet:1"]);
+    assert_eq!(values(&["layer", "versions", ""]), ["greet"]);
+    assert_eq!(values(&["verify", "x.zip", "--csc", ""]), [csc["id"].as_str().unwrap()]);
+    assert_eq!(
+        values(&["profile", "create", "X", "--platform", ""]),
+        ["ECDSA-P384-SHA384", "ECDSA-P256-SHA256", "Ed25519"]
+    );
+    // A store that cannot be read completes nothing, and says nothing.
+    let out = env
+        .cmd()
+        .env("COMPLETE", "fish")
+        .env("SIGNER_STORE", "file:///nonexistent/store")
+        .args(["--", "signer", "profile", "show", ""])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).lines().any(|l| !l.starts_with('-')), "{:?}", out);
+}
+
+/// Issue 16, point 6: the README's exit-code table is the one signer prints (`signer man`
+/// renders it from the table the code uses).
+#[test]
+fn the_readmes_exit_code_table_is_the_one_signer_has() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme.split("## Exit codes").nth(1).unwrap();
+    let rows: Vec<(String, String)> = table
+        .lines()
+        .skip_while(|l| !l.starts_with("| 0"))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            (cells[0].to_owned(), cells[1].to_owned())
+        })
+        .collect();
+    let page = Env::new().run(["man"]).expect(0).stdout;
+    let section = page.split(".SH \"EXIT STATUS\"").nth(1).unwrap();
+    let mut from_man = Vec::new();
+    let mut lines = section.lines();
+    while let Some(l) = lines.next() {
+        if l == ".TP" {
+            let code = lines.next().unwrap().trim_start_matches("\\fB").trim_end_matches("\\fR").to_owned();
+            let what = lines.next().unwrap().replace("\\-", "-").replace("\\*(Aq", "'");
+            from_man.push((code, what));
+        } else if l.starts_with(".SH") {
+            break;
+        }
+    }
+    assert_eq!(rows, from_man);
 }
 
 #[test]

@@ -321,7 +321,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Deploy(_)
         | Error::RevocationList { .. }
         | Error::BothGiven { .. }
-        | Error::Dash { .. }
+        | Error::Usage { .. }
         | Error::Unsigned { .. }
         | Error::BrokenBlock { .. }
         | Error::NoFile { .. }
