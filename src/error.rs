@@ -112,10 +112,17 @@ pub mod exit {
     pub(crate) fn of_crypto(e: &super::CryptoError) -> u8 {
         use super::CryptoError::*;
         match e {
-            BadCertificate { .. } | BadKey { .. } | BadPem { .. } | KeyCertMismatch | UnsupportedAlgorithm { .. } => {
-                INVALID
-            }
-            BadSignature | ChainInvalid { .. } | PlatformMismatch { .. } => DENIED,
+            // A signature or chain that fails where signer is given one to use (a profile's
+            // own chain, a TSA's root, a sealed record) is bad input; a package that fails
+            // them is judged, and denied, by its verdict, not by an error.
+            BadCertificate { .. }
+            | BadKey { .. }
+            | BadPem { .. }
+            | KeyCertMismatch
+            | UnsupportedAlgorithm { .. }
+            | BadSignature
+            | ChainInvalid { .. }
+            | PlatformMismatch { .. } => INVALID,
             Rng | KeyUnavailable { .. } => IO,
         }
     }
@@ -135,7 +142,6 @@ pub mod exit {
             NameTaken { .. }
             | OwnChain { .. }
             | Canceled { .. }
-            | AlreadyCanceled { .. }
             | CurrentVersionRevoked { .. }
             | RevocationLater { .. }
             | JobAlreadyRevoked { .. } => CONFLICT,
@@ -204,7 +210,7 @@ pub mod exit {
             | RevocationList { .. }
             | BothGiven { .. }
             | BrokenBlock { .. } => INVALID,
-            FileTooLarge { .. } | NotAFilePath { .. } | NotAFile { .. } => INVALID,
+            FileTooLarge { .. } | NotAFilePath { .. } | NotAFile { .. } | NotAFolder { .. } => INVALID,
             Unsigned { .. } | NoFile { .. } => NOT_FOUND,
             Usage { .. } => USAGE,
             Crypto(e) => of_crypto(e),
@@ -340,6 +346,12 @@ pub enum Error {
     #[error("{path} is not a file path")]
     NotAFilePath {
         /// The path.
+        path: String,
+    },
+    /// A folder argument names something that exists and is not a folder.
+    #[error("{path} is not a folder; give a folder (it is created if missing)")]
+    NotAFolder {
+        /// The path as given.
         path: String,
     },
     /// An input path names something other than a regular file (a FIFO, a device, a

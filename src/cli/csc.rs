@@ -90,7 +90,7 @@ pub(super) enum CscCmd {
         require_timestamp: Option<bool>,
     },
     /// Delete a code-signing config (irreversible; its id is never reused). Deployments
-    /// that name it are refused with exit 4.
+    /// that name it are refused with exit 4. Deleting twice is not an error.
     ///
     /// Example: signer csc delete csc-0123456789abcdef0
     Delete {
@@ -168,10 +168,19 @@ pub(super) async fn run(ctx: &Ctx, cmd: CscCmd) -> anyhow::Result<u8> {
             ctx.out.emit(&c, format!("updated {} (revision {})\n{}", c.id, c.revision, text(&c)))?;
         }
         CscCmd::Delete { id } => {
-            let c = csc::delete(&store, &id, now).await?;
-            let doc = serde_json::json!({"id": c.id, "deleted": true, "deleted_at": now});
-            ctx.out
-                .emit(&doc, format!("deleted code-signing config {}; deployments that name it are refused", c.id))?;
+            let d = csc::delete(&store, &id, now).await?;
+            let doc = serde_json::json!({
+                "id": id,
+                "deleted": true,
+                "already_deleted": d.already,
+                "deleted_at": d.deleted_at,
+            });
+            let text = if d.already {
+                format!("code-signing config {id} was already deleted (at {}); nothing to do", d.deleted_at)
+            } else {
+                format!("deleted code-signing config {id}; deployments that name it are refused")
+            };
+            ctx.out.emit(&doc, text)?;
         }
     }
     Ok(exit::OK)

@@ -104,7 +104,7 @@ fn render(man: &clap_mangen::Man, cmd: &clap::Command) -> std::io::Result<Vec<u8
 
 /// Writes every page into `dir` (created if missing); returns the file names.
 pub(super) fn write_all(top: clap::Command, dir: &Path) -> anyhow::Result<Vec<String>> {
-    std::fs::create_dir_all(dir).map_err(|e| signer::Error::io(format!("creating {}", dir.display()), e))?;
+    signer::location::create_folder(dir)?;
     let mut names = Vec::new();
     for (name, page) in pages(top).map_err(|e| signer::Error::io("rendering the man pages", e))? {
         let path = dir.join(&name);

@@ -92,7 +92,7 @@ pub(super) enum ProfileCmd {
         name: ProfileName,
     },
     /// Cancel a profile: it signs nothing new; existing signatures stay valid; the name
-    /// is never reused.
+    /// is never reused. Canceling twice is not an error.
     ///
     /// Example: signer profile cancel MyApp
     Cancel {
@@ -200,8 +200,17 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
             ctx.out.emit(&p, profile_text(&p))?;
         }
         ProfileCmd::Cancel { name } => {
-            let p = profiles::cancel(&store, &name, now).await?;
-            ctx.out.emit(&p, format!("canceled {}: it signs nothing new; existing signatures stay valid", p.name))?;
+            let c = profiles::cancel(&store, &name, now).await?;
+            let mut doc = serde_json::to_value(&c.profile)?;
+            if let Some(fields) = doc.as_object_mut() {
+                fields.insert("already_canceled".into(), c.already.into());
+            }
+            let text = if c.already {
+                format!("{} was already canceled; nothing to do", c.profile.name)
+            } else {
+                format!("canceled {}: it signs nothing new; existing signatures stay valid", c.profile.name)
+            };
+            ctx.out.emit(&doc, text)?;
         }
         ProfileCmd::Revoke { name, version, effective_time, reason } => {
             let v = VersionRef { profile: name, version };

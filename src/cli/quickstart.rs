@@ -37,7 +37,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
     // (on failure too), unless --keep.
     let (dir, temp) = match args.dir {
         Some(d) => {
-            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            signer::location::create_folder(&d)?;
             (d, None)
         }
         None => {

@@ -146,7 +146,7 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     let st = &block.statement;
     let chain = st.chain_der()?;
     let (leaf, issuers) = chain.split_first().context("the statement carries no certificate")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    signer::location::create_folder(dir)?;
     let dgst = st.content.digest_algorithm.openssl_name();
     // ECDSA signatures as DER (what openssl dgst -verify reads); Ed25519's are 64 raw
     // bytes, which openssl pkeyutl reads as they are.

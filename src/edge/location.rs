@@ -139,6 +139,15 @@ pub fn read_file(path: &Path, max: usize) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Creates the folder `dir` (and its parents) if missing; something else there is
+/// [`Error::NotAFolder`] (exit 3).
+pub fn create_folder(dir: &Path) -> Result<(), Error> {
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::NotAFolder { path: dir.display().to_string() });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+}
+
 /// An output being written.
 pub enum Output {
     /// A local file staged beside its destination.
@@ -204,6 +213,10 @@ impl StagedFile {
     pub fn create(dest: &Path) -> Result<Self, Error> {
         let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = dest.file_name().ok_or_else(|| Error::NotAFilePath { path: dest.display().to_string() })?;
+        // What the rename at the end would refuse, said now and as what it is.
+        if std::fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::NotAFile { path: dest.display().to_string(), kind: "a directory" });
+        }
         let temp = dir.join(format!(".{}.{}.partial", name.to_string_lossy(), uuid::Uuid::new_v4().simple()));
         let file = OpenOptions::new()
             .write(true)

@@ -362,21 +362,34 @@ pub async fn update(store: &Store, id: &CscId, update: &Update, now: Timestamp) 
 }
 
 /// Deletes a config (a tombstone revision). Returns its last state.
-pub async fn delete(store: &Store, id: &CscId, now: Timestamp) -> Result<Csc, Error> {
+pub async fn delete(store: &Store, id: &CscId, now: Timestamp) -> Result<Deletion, Error> {
     for _ in 0..WRITE_ATTEMPTS {
         let (n, rev) = latest(store, id).await?.ok_or_else(|| not_found(id))?;
+        if let Revision::Deleted { deleted_at, .. } = rev {
+            return Ok(Deletion { deleted_at, already: true });
+        }
         let old = current(id, n, rev)?;
         let tomb = Revision::Deleted { created_at: old.created_at, deleted_at: now };
         match store.create_record(&keys::numbered(&keys::csc_revisions(id)?, n + 1)?, &tomb).await {
             Ok(()) => {
                 crate::snapshots::publish(store, now).await?;
-                return Ok(old);
+                return Ok(Deletion { deleted_at: now, already: false });
             }
             Err(StoreError::AlreadyExists { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     Err(contended(id))
+}
+
+/// What [`delete`] did: deleting a deleted config succeeds and says so (as deleting a
+/// deleted layer version does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deletion {
+    /// When the config was deleted.
+    pub deleted_at: Timestamp,
+    /// Whether it was deleted already, before this call.
+    pub already: bool,
 }
 
 fn contended(id: &CscId) -> Error {
@@ -542,9 +555,11 @@ mod tests {
         assert_eq!(list(&store).await.unwrap().len(), 1);
 
         let gone = delete(&store, &id, at("2026-01-04T00:00:00Z")).await.unwrap();
-        assert_eq!(gone.revision, 2);
+        assert_eq!(gone, Deletion { deleted_at: at("2026-01-04T00:00:00Z"), already: false });
         assert_eq!(show(&store, &id).await.unwrap_err().exit_code(), crate::error::exit::NOT_FOUND);
-        assert_eq!(delete(&store, &id, at("2026-01-05T00:00:00Z")).await.unwrap_err().exit_code(), 4);
+        // Deleting again changes nothing and says when it was deleted.
+        let again = delete(&store, &id, at("2026-01-05T00:00:00Z")).await.unwrap();
+        assert_eq!(again, Deletion { deleted_at: at("2026-01-04T00:00:00Z"), already: true });
         assert!(list(&store).await.unwrap().is_empty());
         let e = update(
             &store,

@@ -57,12 +57,6 @@ pub enum ProfileError {
         /// The profile.
         name: ProfileName,
     },
-    /// Canceling a profile twice.
-    #[error("signing profile {name} is already canceled")]
-    AlreadyCanceled {
-        /// The profile.
-        name: ProfileName,
-    },
     /// The profile's current version is revoked.
     #[error(
         "the current version of signing profile {name} is revoked; run `signer profile rotate {name}` for a new version"
@@ -745,16 +739,29 @@ pub async fn list_profiles(store: &Store, include_canceled: bool) -> Result<Vec<
 }
 
 /// Cancels a profile: no new signatures; old ones stay valid; the name stays taken.
-pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result<Profile, Error> {
+/// Canceling a canceled profile succeeds and says so (`Cancellation::already`), as
+/// deleting a deleted config or layer version does.
+pub async fn cancel(store: &Store, name: &ProfileName, now: Timestamp) -> Result<Cancellation, Error> {
     profile_record(store, name).await?;
     match store.create_record(&keys::profile_canceled(name)?, &CancelRecord { canceled_at: now }).await {
         Ok(()) => {
             crate::snapshots::publish(store, now).await?;
-            show_and_head(store, name).await
+            Ok(Cancellation { profile: show_and_head(store, name).await?, already: false })
         }
-        Err(StoreError::AlreadyExists { .. }) => Err(ProfileError::AlreadyCanceled { name: name.clone() }.into()),
+        Err(StoreError::AlreadyExists { .. }) => {
+            Ok(Cancellation { profile: show_profile(store, name).await?, already: true })
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// What [`cancel`] did.
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    /// The profile, canceled.
+    pub profile: Profile,
+    /// Whether it was canceled already, before this call.
+    pub already: bool,
 }
 
 /// What signing with a profile needs: its current version's record and key.

@@ -271,7 +271,8 @@ fn profile_lifecycle_rotate_list_show_cancel_revoke() {
 
     env.run(["profile", "show", "Nope"]).expect(4);
     env.run(["profile", "cancel", "Life"]).expect(0);
-    env.run(["profile", "cancel", "Life"]).expect(5);
+    // Issue 16, point 6: ending what has ended is not an error, for every kind of record.
+    assert_eq!(env.json(["profile", "cancel", "Life"]).expect(0).json()["already_canceled"], true);
     let list = env.json(["profile", "list"]).expect(0).json();
     assert!(list["profiles"].as_array().unwrap().is_empty());
     let list = env.json(["profile", "list", "--include-canceled"]).expect(0).json();
@@ -346,38 +347,21 @@ fn own_certificate_chain_profiles_sign_and_verify() {
         .expect(0);
     tool("openssl", &["req", "-new", "-key", &d("leaf.key"), "-out", &d("leaf.csr"), "-subj", "/CN=Vendor Signing"])
         .expect(0);
-    std::fs::write(
-        env.path("ext.cnf"),
-        "extendedKeyUsage=codeSigning\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    tool(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &d("leaf.csr"),
-            "-CA",
-            &d("ca.pem"),
-            "-CAkey",
-            &d("ca.key"),
-            "-CAcreateserial",
-            "-out",
-            &d("leaf.pem"),
-            "-days",
-            "365",
-            "-extfile",
-            &d("ext.cnf"),
-        ],
-    )
-    .expect(0);
-    let chain = format!(
-        "{}{}",
-        std::fs::read_to_string(env.path("leaf.pem")).unwrap(),
-        std::fs::read_to_string(env.path("ca.pem")).unwrap()
-    );
-    std::fs::write(env.path("chain.pem"), chain).unwrap();
+    // The leaf, with `eku`, signed by the root; its chain in `chain`.
+    let issue = |eku: &str, chain: &str| {
+        let ext = format!("extendedKeyUsage={eku}\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n");
+        std::fs::write(env.path("ext.cnf"), ext).unwrap();
+        let (csr, ca, ca_key, leaf, ext) = (d("leaf.csr"), d("ca.pem"), d("ca.key"), d("leaf.pem"), d("ext.cnf"));
+        let args = ["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-out", &leaf];
+        tool("openssl", &[&args[..], &["-days", "365", "-extfile", &ext]].concat()).expect(0);
+        let pem = format!(
+            "{}{}",
+            std::fs::read_to_string(env.path("leaf.pem")).unwrap(),
+            std::fs::read_to_string(env.path("ca.pem")).unwrap()
+        );
+        std::fs::write(env.path(chain), pem).unwrap();
+    };
+    issue("codeSigning", "chain.pem");
     env.run(["profile", "create", "Vendor", "--cert-chain", &d("chain.pem"), "--key", &d("leaf.key")]).expect(0);
     let signed = env.sign("Vendor", &fixture("packages/hello-function.zip"), "s.zip");
     let v = env.json(["verify", signed.to_str().unwrap()]).expect(0).json();
@@ -386,6 +370,11 @@ fn own_certificate_chain_profiles_sign_and_verify() {
     tool("openssl", &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &d("other.key")])
         .expect(0);
     env.run(["profile", "create", "Vendor2", "--cert-chain", &d("chain.pem"), "--key", &d("other.key")]).expect(3);
+    // Issue 16, point 6: a chain whose leaf is not for code signing is invalid input
+    // (exit 3), not a denial (1).
+    issue("serverAuth", "tls-chain.pem");
+    let r = env.run(["profile", "create", "Vendor3", "--cert-chain", &d("tls-chain.pem"), "--key", &d("leaf.key")]);
+    assert!(r.expect(3).stderr.contains("codeSigning"));
 }
 
 #[test]
@@ -867,4 +856,79 @@ fn help_lists_global_options_apart_and_examples_one_per_line() {
     let help = env.run(["profile", "create", "--help"]).expect(0).stdout;
     let examples: Vec<&str> = help.lines().filter(|l| l.trim_start().starts_with("signer profile create")).collect();
     assert!(examples.len() >= 2, "examples one per line: {help}");
+}
+
+/// Issue 16, point 6: a directory where a file is wanted, or a file where a folder is,
+/// is invalid input (exit 3) in every command, inputs and outputs alike, before anything
+/// is written.
+#[test]
+fn a_directory_for_a_file_is_exit_3_in_every_command() {
+    let env = Env::new();
+    env.profile("Dirs", &[]);
+    let zip = fixture("packages/hello-function.zip");
+    let signed = env.sign("Dirs", &zip, "s.zip");
+    env.run(["layer", "publish", "lib", zip.to_str().unwrap()]).expect(0);
+    let dir = env.path("a-folder");
+    std::fs::create_dir(&dir).unwrap();
+    let file = env.path("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (d, f, z, s) = (dir.to_str().unwrap(), file.to_str().unwrap(), zip.to_str().unwrap(), signed.to_str().unwrap());
+    std::fs::write(env.path("dep.json"), serde_json::json!({"function": "f", "code": d}).to_string()).unwrap();
+    let dep = env.path("dep.json");
+    let out = env.path("out");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["sign", "--profile", "Dirs", d, "-o", "x.zip"],
+        vec!["sign", "--profile", "Dirs", z, "-o", d],
+        vec!["verify", d],
+        vec!["verify", s, "--csc-file", d],
+        vec!["verify", s, "--revocations", d],
+        vec!["verify", s, "--trust-bundle", d],
+        vec!["--trust-root", d, "verify", s],
+        vec!["signature", "show", d],
+        vec!["signature", "export", s, "--dir", f],
+        vec!["layer", "publish", "lib2", d],
+        vec!["layer", "get", "lib:1", "-o", d],
+        vec!["deploy", "check", d],
+        vec!["deploy", "check", dep.to_str().unwrap()],
+        vec!["profile", "create", "Other", "--cert-chain", d, "--key", d],
+        vec!["profile", "create", "--from", d],
+        vec!["csc", "create", "--from", d],
+        vec!["tsa", "set", "http://127.0.0.1:9/", "--root", d],
+        vec!["admin", "keygen", "Ops", "-o", d],
+        vec!["admin", "add", "Ops", "--public-key", d],
+        vec!["trust", "export", "-o", d],
+        vec!["trust", "bundle", "-o", d],
+        vec!["revocations", "export", "-o", d],
+        vec!["man", "--dir", f],
+        vec!["quickstart", "--dir", f],
+        vec!["sign-job", "start", "--profile", "Dirs", "--source", d, "--destination", out.to_str().unwrap()],
+        vec!["sign-job", "start", "--profile", "Dirs", "--source", z, "--destination", f],
+    ];
+    for args in cases {
+        let r = env.run(&args);
+        assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("a-folder") || r.stderr.contains("a-file"), "{args:?} names the path: {}", r.stderr);
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written into the folder");
+}
+
+/// Issue 16, point 6: one command for each row of the exit-code table.
+#[test]
+fn each_row_of_the_exit_code_table() {
+    let env = Env::new();
+    env.profile("Rows", &[]);
+    let zip = fixture("packages/hello-function.zip");
+    let signed = env.sign("Rows", &zip, "s.zip");
+    env.run(["verify", signed.to_str().unwrap()]).expect(0);
+    env.run(["verify", zip.to_str().unwrap()]).expect(1);
+    env.run(["verify", "--no-such-flag"]).expect(2);
+    std::fs::write(env.path("text.zip"), b"not a zip").unwrap();
+    env.run(["sign", "--profile", "Rows", env.path("text.zip").to_str().unwrap(), "-o", "x.zip"]).expect(3);
+    env.run(["verify", env.path("missing.zip").to_str().unwrap()]).expect(4);
+    env.run(["profile", "create", "Rows"]).expect(5);
+    // A store that cannot be written: a file where its folder would be.
+    std::fs::write(env.path("blocked"), b"").unwrap();
+    let store = format!("file://{}/store", env.path("blocked").display());
+    let r = env.run(["--store", &store, "profile", "create", "Other"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
 }

@@ -175,9 +175,11 @@ fn csc_lifecycle_and_refusals() {
     env.run(["csc", "show", "csc-nothex"]).expect(2);
 
     // Delete: gone for show, update, verify and deploy; the id is not listed.
-    env.run(["csc", "delete", &id]).expect(0);
+    assert_eq!(env.json(["csc", "delete", &id]).expect(0).json()["already_deleted"], false);
     env.run(["csc", "show", &id]).expect(4);
-    env.run(["csc", "delete", &id]).expect(4);
+    // Issue 16, point 6: deleting again is not an error (as for layer versions), and says so.
+    assert_eq!(env.json(["csc", "delete", &id]).expect(0).json()["already_deleted"], true);
+    env.run(["csc", "delete", "csc-00000000000000000"]).expect(4);
     env.run(["csc", "update", &id, "--policy", "enforce"]).expect(4);
     let list = env.json(["csc", "list"]).expect(0).json();
     assert_eq!(list["cscs"].as_array().unwrap().len(), 1);

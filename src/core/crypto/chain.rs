@@ -281,7 +281,9 @@ mod tests {
     fn chain_err(r: Result<(), CryptoError>) -> String {
         match r {
             Err(e @ CryptoError::ChainInvalid { .. }) => {
-                assert_eq!(e.exit_code(), crate::error::exit::DENIED);
+                // Invalid input where it is an error; a package's chain is judged by its
+                // verdict instead (issue 16: not the code of a denial).
+                assert_eq!(e.exit_code(), crate::error::exit::INVALID);
                 e.to_string()
             }
             other => panic!("expected ChainInvalid, got {other:?}"),

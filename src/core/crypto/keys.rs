@@ -617,7 +617,7 @@ mod tests {
             for other in Platform::ALL.into_iter().filter(|&p| p != platform) {
                 let e = verify_signature(other, &key.public_key_spki_der(), b"m", &sig).err().unwrap();
                 assert!(matches!(e, CryptoError::PlatformMismatch { .. }), "{e}");
-                assert_eq!(e.exit_code(), crate::error::exit::DENIED);
+                assert_eq!(e.exit_code(), crate::error::exit::INVALID);
             }
         }
         assert!(matches!(

@@ -163,12 +163,14 @@ mod tests {
     use crate::error::{ExitCode as _, exit};
 
     #[test]
-    fn input_errors_are_invalid_and_verification_errors_are_denied() {
+    fn crypto_errors_are_invalid_input() {
         assert_eq!(CryptoError::key("x").exit_code(), exit::INVALID);
         assert_eq!(CryptoError::cert("x").exit_code(), exit::INVALID);
         assert_eq!(CryptoError::pem("x").exit_code(), exit::INVALID);
         assert_eq!(CryptoError::KeyCertMismatch.exit_code(), exit::INVALID);
-        assert_eq!(CryptoError::BadSignature.exit_code(), exit::DENIED);
-        assert_eq!(CryptoError::chain("x").exit_code(), exit::DENIED);
+        // Issue 16: a signature or chain that fails as an error is bad input (a profile's
+        // own chain, a sealed record); a package that fails them is denied by its verdict.
+        assert_eq!(CryptoError::BadSignature.exit_code(), exit::INVALID);
+        assert_eq!(CryptoError::chain("x").exit_code(), exit::INVALID);
     }
 }

@@ -346,11 +346,23 @@ fn same_request(existing: &JobRecord, req: &StartRequest, source: &str, destinat
 
 /// A source as stored in a job: object URLs as given, local paths as `file://` URLs.
 pub fn source_url(source: &str) -> Result<String, Error> {
+    let not_a_file = || Error::NotAFile { path: source.to_owned(), kind: "a directory" };
     if source.contains("://") {
         parse_object_url(source)?;
+        if url::Url::parse(source)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .and_then(|u| u.to_file_path().ok())
+            .is_some_and(|p| p.is_dir())
+        {
+            return Err(not_a_file());
+        }
         return Ok(source.to_owned());
     }
     let path = absolute(source)?;
+    if path.is_dir() {
+        return Err(not_a_file());
+    }
     url::Url::from_file_path(&path)
         .map(String::from)
         .map_err(|()| JobError::BadSource { path: source.to_owned() }.into())
@@ -381,6 +393,9 @@ pub fn destination_prefix(destination: &str) -> Result<String, Error> {
         return Err(bad("use s3://bucket/prefix/, file:///abs/dir/ or a local folder"));
     }
     let path = absolute(destination)?;
+    if path.exists() && !path.is_dir() {
+        return Err(Error::NotAFolder { path: destination.to_owned() });
+    }
     url::Url::from_directory_path(&path).map(String::from).map_err(|()| bad("not a usable local folder"))
 }
 

@@ -327,7 +327,8 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::NoFile { .. }
         | Error::FileTooLarge { .. }
         | Error::NotAFilePath { .. }
-        | Error::NotAFile { .. } => FailureKind::Permanent,
+        | Error::NotAFile { .. }
+        | Error::NotAFolder { .. } => FailureKind::Permanent,
     }
 }
 
