@@ -68,7 +68,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
         AdminCmd::Keygen { name, o, key_store } => {
             let pem = admins::keygen(&ctx.home()?, &name, &key_store.get())?;
             super::paths::write_whole(&o, pem.as_bytes(), "public key", &ctx.out).await?;
-            let doc = serde_json::json!({"name": name, "public_key_file": o.display().to_string()});
+            let doc = serde_json::json!({"name": name, "destination": o.display().to_string()});
             let text = format!(
                 "generated the key of administrator {name} in this home; its public key is in {}\nappoint it where the root key is: signer admin add {name} --public-key {}",
                 o.display(),
@@ -93,7 +93,10 @@ pub(super) async fn run(ctx: &Ctx, cmd: AdminCmd) -> anyhow::Result<u8> {
         AdminCmd::List => {
             let list = admins::list(&ctx.read_store()?).await?;
             let text = list.iter().map(line).collect::<Vec<_>>().join("\n");
-            ctx.out.emit(&list, if text.is_empty() { "no administrators".to_owned() } else { text })?;
+            ctx.out.emit(
+                &serde_json::json!({ "admins": list }),
+                if text.is_empty() { "no administrators".to_owned() } else { text },
+            )?;
         }
     }
     Ok(exit::OK)

@@ -231,7 +231,7 @@ async fn get(ctx: &Ctx, layer: LayerVersionRef, o: String) -> anyhow::Result<u8>
     let dest = &output.name;
     let v = got.with_context(|| format!("downloading layer version {layer} to {dest}"))?;
     output.finish(&ctx.out)?;
-    let doc = json!({"layer": v.layer, "output": dest, "size": v.zipped_size, "sha256": v.sha256});
+    let doc = json!({"layer": v.layer, "destination": dest, "size": v.zipped_size, "sha256": v.sha256});
     ctx.out.emit(&doc, format!("wrote {} ({} bytes, sha256 {}) to {dest}", v.layer, v.zipped_size, v.sha256))?;
     Ok(exit::OK)
 }
@@ -251,11 +251,18 @@ async fn delete(ctx: &Ctx, layer: LayerVersionRef) -> anyhow::Result<u8> {
 }
 
 /// A version as JSON: the record, with its name and number as fields of their own.
+/// A layer version in the JSON vocabulary (README, "JSON output"): `publisher` is the
+/// `NAME/VERSION` that signed it, `job_id` the signing job, `description` "" for none.
 fn view(v: &LayerVersion) -> Value {
     let mut doc = serde_json::to_value(v).unwrap_or(Value::Null);
     if let Some(obj) = doc.as_object_mut() {
+        obj.remove("signed_by");
+        obj.remove("signing_job");
         obj.insert("name".into(), json!(v.layer.name));
         obj.insert("version".into(), json!(v.layer.version));
+        obj.insert("publisher".into(), json!(v.signed_by));
+        obj.insert("job_id".into(), json!(v.signing_job));
+        obj.insert("description".into(), json!(v.description.as_deref().unwrap_or_default()));
     }
     doc
 }

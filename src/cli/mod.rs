@@ -493,7 +493,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Man { dir: Some(dir), .. } => {
             let names = man::write_all(Cli::command(), &dir)?;
-            let doc = serde_json::json!({"dir": dir.display().to_string(), "pages": names});
+            let doc = serde_json::json!({"destination": dir.display().to_string(), "pages": names});
             ctx.out.emit(&doc, format!("wrote {} man pages into {}", names.len(), dir.display()))?;
             Ok(exit::OK)
         }
@@ -525,7 +525,7 @@ async fn init(ctx: &Ctx, args: InitArgs) -> anyhow::Result<u8> {
         "root_ca": {"fingerprint": ca.fingerprint, "created_at": ca.created_at},
         "pinned": done.pinned,
         "pin": home.dir().join(signer::home::PIN_FILE).display().to_string(),
-        "sealed_records": done.sealed,
+        "sealed_record_count": done.sealed,
     });
     let mut text = if done.created {
         format!("created the root CA of {} (sha256 {})", store.url(), ca.fingerprint)

@@ -219,7 +219,14 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
                 "revoked {} effective {}: signatures made at or after it fail the revocation check",
                 r.version, r.effective_time
             );
-            ctx.out.emit(&r, text)?;
+            let doc = serde_json::json!({
+                "profile": r.version.profile,
+                "profile_version": r.version.version,
+                "effective_at": r.effective_time,
+                "reason": r.reason,
+                "revoked_at": r.revoked_at,
+            });
+            ctx.out.emit(&doc, text)?;
         }
     }
     Ok(exit::OK)
@@ -264,7 +271,7 @@ fn profile_text(p: &Profile) -> String {
     t.push_str("\nversions:");
     for v in &p.versions {
         let current = if Some(&v.version) == p.current_version.as_ref() { " (current)" } else { "" };
-        let revoked = v.revoked_effective.map(|e| format!(" revoked effective {e}")).unwrap_or_default();
+        let revoked = v.revoked_effective_at.map(|e| format!(" revoked effective {e}")).unwrap_or_default();
         t.push_str(&format!(
             "\n  {}/{}  created {}  cert sha256 {}{current}{revoked}",
             p.name, v.version, v.created_at, v.certificate_sha256

@@ -217,7 +217,7 @@ pub(super) async fn run(ctx: &Ctx, args: QuickstartArgs) -> anyhow::Result<u8> {
         None => true,
     };
     let doc = serde_json::json!({
-        "dir": dir.display().to_string(),
+        "destination": dir.display().to_string(),
         "home": home.display().to_string(),
         "kept": kept,
         "steps": done,

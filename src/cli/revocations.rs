@@ -45,11 +45,11 @@ pub(super) async fn run(ctx: &Ctx, cmd: RevocationsCmd) -> anyhow::Result<u8> {
     let bytes = revlist::export(&revocations, &ca.der()?, &*key, now)?;
     write_whole(&o, &bytes, "revocation list", &ctx.out).await?;
     let doc = serde_json::json!({
-        "file": o.display().to_string(),
+        "destination": o.display().to_string(),
         "issued_at": now,
-        "root_ca_sha256": ca.fingerprint,
-        "profile_versions": revocations.versions.len(),
-        "jobs": revocations.jobs.len(),
+        "root_ca": {"fingerprint": ca.fingerprint},
+        "revoked_version_count": revocations.versions.len(),
+        "revoked_job_count": revocations.jobs.len(),
     });
     let text = format!(
         "wrote {}: {} revoked profile version(s) and {} revoked job signature(s), issued {now}, signed by the root CA {}\nuse it with: signer verify PACKAGE --revocations {} --max-age 1d",

@@ -49,7 +49,7 @@ pub(super) async fn run(ctx: &Ctx, args: SignArgs) -> anyhow::Result<u8> {
         "signed_at": st.signed_at,
         "expires_at": st.expires_at,
         "size": signed.package_len,
-        "entries": signed.inspected.entries,
+        "entry_count": signed.inspected.entries,
         "unzipped_size": signed.inspected.unzipped_size,
         "content_digest": {"algorithm": st.content.digest_algorithm, "value": st.content.digest},
         "dropped_padding": signed.dropped_padding,

@@ -180,7 +180,7 @@ async fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<u8> {
             "{} signing job {id} ({}); it signs {} into {}\n  follow it: signer sign-job wait {id}",
             if started.created { "started" } else { "the client token's" },
             v.status,
-            v.source.url,
+            v.source,
             v.signed_object.as_deref().unwrap_or(&started.job.signed_object),
         );
         ctx.out.emit(&with_created(&v, started.created)?, text)?;
@@ -276,16 +276,15 @@ async fn list(ctx: &Ctx, args: ListArgs) -> anyhow::Result<u8> {
         let events = jobs::events(&store, log, &filter).await?;
         let name = match log {
             EventLog::Events => "events",
-            EventLog::DeadLetter => "dead_letter",
+            EventLog::DeadLetter => "dead_letters",
         };
         let mut doc = serde_json::Map::new();
         doc.insert(name.to_owned(), serde_json::to_value(&events)?);
-        doc.insert("count".to_owned(), events.len().into());
         ctx.out.emit(&doc, events_text(&events))?;
         return Ok(exit::OK);
     }
     let found = jobs::list(&store, &filter).await?;
-    let doc = serde_json::json!({"jobs": found, "count": found.len()});
+    let doc = serde_json::json!({ "jobs": found });
     ctx.out.emit(&doc, list_text(&found))?;
     Ok(exit::OK)
 }
@@ -303,7 +302,7 @@ fn view_text(v: &JobView) -> String {
         "source",
         format!(
             "{} (ETag {}, {} bytes, modified {})",
-            v.source.url, v.source.e_tag, v.source.size, v.source.last_modified
+            v.source, v.source_pin.etag, v.source_pin.size, v.source_pin.last_modified
         ),
     );
     line("destination", v.destination.clone());

@@ -30,14 +30,14 @@ fn text(s: &Status) -> String {
             format!("{:?}", p.status),
             p.platform.as_str(),
             p.current_version.as_ref().map_or("-", |v| v.as_str()),
-            p.versions
+            p.version_count
         ));
     }
     let q = &s.queue;
     t.push_str(&format!(
         "\nconfigs:     {}\nlayers:      {}\nqueue:       {} submitted, {} in progress, {} ended but not settled",
-        s.code_signing_configs,
-        s.layers,
+        s.csc_count,
+        s.layer_count,
         q.submitted,
         q.in_progress,
         q.ended_unsettled.len()
@@ -45,8 +45,8 @@ fn text(s: &Status) -> String {
     for id in &q.ended_unsettled {
         t.push_str(&format!("\n  {id}: its destination could not be cleaned up; `signer sign-job purge {id}`"));
     }
-    t.push_str(&format!("\nfailed jobs: {}", s.failed_jobs));
-    if s.failed_jobs > 0 {
+    t.push_str(&format!("\nfailed jobs: {}", s.failed_job_count));
+    if s.failed_job_count > 0 {
         t.push_str(" (`signer sign-job list --dead-letter` says why)");
     }
     let live = s.workers.iter().filter(|w| w.live).count();

@@ -71,12 +71,12 @@ async fn bundle(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {
     let store = ctx.read_store()?;
     let (bytes, summary) = signer::bundle::export(&store, signer::clock::now()).await?;
     super::paths::write_whole(o, &bytes, "trust bundle", &ctx.out).await?;
-    let doc = serde_json::json!({"file": o.display().to_string(), "store": store.url(), "summary": summary});
+    let doc = serde_json::json!({"destination": o.display().to_string(), "store": store.url(), "summary": summary});
     let text = format!(
         "wrote {}: {} trust objects of {}, with trust snapshot {} issued {}\nuse it with: signer deploy check \
          deployment.json --trust-bundle {} --trust-root sha256:…",
         o.display(),
-        summary.objects,
+        summary.object_count,
         store.url(),
         summary.snapshot,
         summary.snapshot_issued_at,
@@ -93,7 +93,7 @@ async fn export(ctx: &Ctx, o: &std::path::Path) -> anyhow::Result<u8> {
     };
     let fingerprint = crypto::cert_info(&der)?.sha256_fingerprint;
     super::paths::write_whole(o, crypto::to_pem("CERTIFICATE", &der).as_bytes(), "root certificate", &ctx.out).await?;
-    let doc = serde_json::json!({"file": o.display().to_string(), "fingerprint": fingerprint});
+    let doc = serde_json::json!({"destination": o.display().to_string(), "fingerprint": fingerprint});
     let text = format!(
         "wrote the trusted root CA (sha256 {fingerprint}) to {}\nuse it with: signer --trust-root {} verify PACKAGE",
         o.display(),

@@ -44,7 +44,8 @@ pub(super) async fn run(ctx: &Ctx, cmd: TsaCmd) -> anyhow::Result<u8> {
         TsaCmd::Show => match tsa::current(&ctx.read_store()?).await? {
             Some(config) => emit(ctx, &config, "time-stamping authority:"),
             None => {
-                ctx.out.emit(&serde_json::Value::Null, "no time-stamping authority: signatures are untimestamped")?;
+                let doc = serde_json::json!({"url": null, "root": null, "set_at": null});
+                ctx.out.emit(&doc, "no time-stamping authority: signatures are untimestamped")?;
                 Ok(exit::OK)
             }
         },
@@ -56,8 +57,7 @@ fn emit(ctx: &Ctx, config: &TsaConfig, what: &str) -> anyhow::Result<u8> {
     let info = crypto::cert_info(&root)?;
     let doc = serde_json::json!({
         "url": config.url,
-        "root_sha256": info.sha256_fingerprint,
-        "root_subject": info.subject_cn,
+        "root": {"fingerprint": info.sha256_fingerprint, "subject": info.subject_cn},
         "set_at": config.set_at,
     });
     let text = format!(

@@ -113,7 +113,7 @@ fn show(ctx: &Ctx, block: &Block, integrity: &str) -> anyhow::Result<()> {
     let stamp = block.timestamp.as_deref().filter(|t| !t.is_empty()).map(signer::timestamp::describe);
     let timestamp = match &stamp {
         None => serde_json::Value::Null,
-        Some(Ok(s)) => serde_json::json!({"time": s.time, "serial": s.serial, "tsa": s.tsa}),
+        Some(Ok(s)) => serde_json::json!({"stamped_at": s.time, "serial": s.serial, "tsa": s.tsa}),
         Some(Err(e)) => serde_json::json!({"error": e.to_string()}),
     };
     let timestamp_line = match &stamp {
@@ -193,14 +193,13 @@ fn export(ctx: &Ctx, block: &Block, dir: &Path) -> anyhow::Result<()> {
     }
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     let doc = serde_json::json!({
-        "dir": dir.display().to_string(),
+        "destination": dir.display().to_string(),
         "files": names,
         "signature_file": signature_file,
         "check_commands": commands,
-        "digest_algorithm": st.content.digest_algorithm,
         "hash": dgst,
         "content_length": st.content.length,
-        "content_digest": st.content.digest,
+        "content_digest": {"algorithm": st.content.digest_algorithm, "value": st.content.digest},
     });
     let text = format!(
         "wrote {} to {}\ncheck with (in that folder; ROOT.pem is the root you trust, PACKAGE the signed zip):\n  {}\n(the content digest must come out as {})",

@@ -56,7 +56,7 @@ fn carried() -> Result<[Key; 6], Error> {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     /// Objects carried.
-    pub objects: usize,
+    pub object_count: usize,
     /// The newest snapshot's number.
     pub snapshot: u64,
     /// When that snapshot was issued (a verifier's `--max-age` counts from it).
@@ -81,7 +81,8 @@ pub async fn export(store: &Store, now: Timestamp) -> Result<(Vec<u8>, Summary),
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| not_text(&key))?;
         objects.insert(key.to_string(), text);
     }
-    let summary = Summary { objects: objects.len(), snapshot: snapshot.number, snapshot_issued_at: snapshot.issued_at };
+    let summary =
+        Summary { object_count: objects.len(), snapshot: snapshot.number, snapshot_issued_at: snapshot.issued_at };
     let bundle = Bundle { format: FORMAT.into(), created_at: now, store: store.url().to_owned(), objects };
     let mut out =
         serde_json::to_vec_pretty(&bundle).map_err(|e| Error::Internal(format!("cannot encode the bundle: {e}")))?;

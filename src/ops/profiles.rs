@@ -381,7 +381,7 @@ pub struct VersionSummary {
     /// Certificate fingerprint.
     pub certificate_sha256: String,
     /// Earliest revocation effective time, if revoked.
-    pub revoked_effective: Option<Timestamp>,
+    pub revoked_effective_at: Option<Timestamp>,
 }
 
 /// What [`init`] did.
@@ -696,7 +696,7 @@ pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, 
         .await?
         .into_iter()
         .map(|v| VersionSummary {
-            revoked_effective: revocations.versions.get(&v.version).copied(),
+            revoked_effective_at: revocations.versions.get(&v.version).copied(),
             version: v.version.version,
             created_at: v.created_at,
             certificate_sha256: v.fingerprint,
@@ -705,7 +705,7 @@ pub async fn show_profile(store: &Store, name: &ProfileName) -> Result<Profile, 
     let current = versions.last();
     let status = match (&canceled, current) {
         (Some(_), _) => ProfileStatus::Canceled,
-        (None, Some(v)) if v.revoked_effective.is_some() => ProfileStatus::Revoked,
+        (None, Some(v)) if v.revoked_effective_at.is_some() => ProfileStatus::Revoked,
         _ => ProfileStatus::Active,
     };
     Ok(Profile {

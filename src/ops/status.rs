@@ -21,13 +21,13 @@ pub struct Status {
     /// Every signing profile, canceled ones included.
     pub profiles: Vec<ProfileLine>,
     /// How many code-signing configs there are.
-    pub code_signing_configs: usize,
+    pub csc_count: usize,
     /// How many layers have a version that is not deleted.
-    pub layers: usize,
+    pub layer_count: usize,
     /// The signing-job queue.
     pub queue: QueueDepth,
     /// Jobs that ended Failed, from the dead-letter log (`sign-job list --dead-letter`).
-    pub failed_jobs: usize,
+    pub failed_job_count: usize,
     /// Workers that said they run, and the ones gone silent whose record is still there.
     pub workers: Vec<WorkerLine>,
 }
@@ -55,7 +55,7 @@ pub struct ProfileLine {
     /// The version new signatures use.
     pub current_version: Option<VersionId>,
     /// How many versions it has.
-    pub versions: usize,
+    pub version_count: usize,
 }
 
 /// One worker, as `status` shows it.
@@ -90,7 +90,7 @@ pub async fn status(store: &Store, now: Timestamp) -> Result<Status, Error> {
             status: p.status,
             platform: p.platform,
             current_version: p.current_version,
-            versions: p.versions.len(),
+            version_count: p.versions.len(),
         })
         .collect();
     let mut workers = Vec::new();
@@ -111,10 +111,10 @@ pub async fn status(store: &Store, now: Timestamp) -> Result<Status, Error> {
         root_ca: RootCa { fingerprint: root.sha256_fingerprint, subject: root.subject_cn, not_after: root.not_after },
         tsa_url: tsa::current(store).await?.map(|t| t.url),
         profiles,
-        code_signing_configs: csc::list(store).await?.len(),
-        layers: layers::list(store, None).await?.len(),
+        csc_count: csc::list(store).await?.len(),
+        layer_count: layers::list(store, None).await?.len(),
         queue: jobs::queue_depth(store, now).await?,
-        failed_jobs: store.list_keys(&keys::job_dead_letters()?).await?.len(),
+        failed_job_count: store.list_keys(&keys::job_dead_letters()?).await?.len(),
         workers,
     })
 }

@@ -399,7 +399,7 @@ fn revocation_takes_effect_at_its_effective_time_not_before() {
     // A future effective time is refused, and changes nothing.
     revoke(signer::clock::now().plus_secs(3_600)).expect(3);
     let shown = env.json(["profile", "show", "Edge"]).expect(0).json();
-    assert_eq!(shown["versions"][0]["revoked_effective"], stamped.plus_secs(-60).to_string());
+    assert_eq!(shown["versions"][0]["revoked_effective_at"], stamped.plus_secs(-60).to_string());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -425,7 +425,7 @@ fn an_exported_revocation_list_works_without_the_stores_revocations() {
     .expect(0);
     let list = env.path("revocations.json");
     let e = env.json(["revocations", "export", "-o", s(&list)]).expect(0).json();
-    assert_eq!(e["profile_versions"], 1);
+    assert_eq!(e["revoked_version_count"], 1);
 
     // A copy of the store without its revocations (a read replica the hook can reach, or
     // a store whose revocation records it may not read).

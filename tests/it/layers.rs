@@ -205,8 +205,8 @@ fn show_records_every_field_get_returns_the_bytes_and_identical_content_is_store
         "compatible_runtimes": ["python3.12", "python3.13"],
         "compatible_architectures": ["x86_64", "arm64"],
         "license_info": "MIT",
-        "signed_by": null,
-        "signing_job": null,
+        "publisher": null,
+        "job_id": null,
         "signed_at": null,
     });
     for (k, v) in expected.as_object().unwrap() {
@@ -235,7 +235,7 @@ fn show_records_every_field_get_returns_the_bytes_and_identical_content_is_store
     let blobs: Vec<_> = std::fs::read_dir(env.home().join("store/blobs/sha256")).unwrap().collect();
     assert_eq!(blobs.len(), 1);
     // Its own record: no description or runtimes inherited.
-    assert_eq!(env.json(["layer", "show", "greetings:2"]).expect(0).json()["description"], Value::Null);
+    assert_eq!(env.json(["layer", "show", "greetings:2"]).expect(0).json()["description"], "");
 
     // A blob changed behind the store's back is caught on the way out; nothing is written.
     let blob = blobs[0].as_ref().unwrap().path();
@@ -442,9 +442,9 @@ fn publish_with_sign_stores_the_signed_package_and_records_the_signer() {
     let version = env.profile("LayerSigner", &[]);
     let zip = fixture("packages/greetings-layer.zip");
     let v = publish(&env, "signed", &zip, &["--sign", "LayerSigner"]);
-    assert_eq!(v["signed_by"], format!("LayerSigner/{version}"));
+    assert_eq!(v["publisher"], format!("LayerSigner/{version}"));
     assert!(v["signed_at"].is_string(), "{v}");
-    assert_eq!(v["signing_job"], Value::Null);
+    assert_eq!(v["job_id"], Value::Null);
     let out = env.path("signed.zip");
     env.run(["layer", "get", "signed:1", "-o", out.to_str().unwrap()]).expect(0);
     let stored = std::fs::read(&out).unwrap();

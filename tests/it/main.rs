@@ -18,6 +18,7 @@ mod layers;
 mod memory;
 mod paths;
 mod s3;
+mod schemas;
 mod store_contract;
 mod tamper;
 mod timestamp;

@@ -220,7 +220,7 @@ fn the_timestamp_is_the_signing_time_a_cancellation_is_weighed_against() {
     assert_eq!(stamp.tsa.as_deref(), Some("signer test TSA"));
     // Shown, and exported for openssl, which verifies it against the TSA's root.
     let shown = env.json(["signature", "show", stamped.to_str().unwrap()]).expect(0).json();
-    assert_eq!(shown["timestamp"]["time"], stamp.time.to_string());
+    assert_eq!(shown["timestamp"]["stamped_at"], stamp.time.to_string());
     assert_eq!(shown["timestamp"]["serial"], stamp.serial);
     let sig = env.path("sig");
     env.run(["signature", "export", stamped.to_str().unwrap(), "--dir", sig.to_str().unwrap()]).expect(0);
@@ -324,7 +324,7 @@ fn a_key_compromise_revokes_every_signature_the_key_could_have_made() {
     env.run(["profile", "revoke", "App", "--version", &version, "--reason", "rotated"]).expect(2);
     let r =
         env.json(["profile", "revoke", "App", "--version", &version, "--reason", "key-compromise"]).expect(0).json();
-    let effective: signer::model::Timestamp = r["effective_time"].as_str().unwrap().parse().unwrap();
+    let effective: signer::model::Timestamp = r["effective_at"].as_str().unwrap().parse().unwrap();
     assert!(effective < stamp_of(&stamped, &tsa).time, "{effective}");
     let f = failures(&env.json(["verify", stamped.to_str().unwrap()]).expect(1));
     assert_eq!(f[0].0, "revocation", "{f:?}");

@@ -281,10 +281,10 @@ fn a_store_from_before_sealing_is_migrated_by_init_seal_existing() {
     let why = authenticity(&sc.victim.json(["verify", s(&sc.good)]).expect(1));
     assert!(why.contains("not sealed"), "{why}");
     // Plain init changes nothing; the migration step seals every plain record.
-    assert_eq!(sc.victim.json(["init"]).expect(0).json()["sealed_records"], 0);
+    assert_eq!(sc.victim.json(["init"]).expect(0).json()["sealed_record_count"], 0);
     sc.victim.run(["verify", s(&sc.good)]).expect(1);
     let done = sc.victim.json(["init", "--seal-existing"]).expect(0).json();
-    assert_eq!(done["sealed_records"], plain);
+    assert_eq!(done["sealed_record_count"], plain);
     sc.victim.run(["verify", s(&sc.good), "--csc", &sc.csc]).expect(0);
     // It needs the root key: a home without it cannot seal anything.
     let other = Env::with_store(&store_url(&sc.victim));
@@ -440,7 +440,7 @@ fn a_trust_bundle_judges_with_no_store_and_cannot_be_edited_into_an_allow() {
     .expect(0);
     let bundle = v.path("trust.json");
     let summary = v.json(["trust", "bundle", "-o", s(&bundle)]).expect(0).json();
-    assert!(summary["summary"]["objects"].as_u64().unwrap() > 5, "{summary}");
+    assert!(summary["summary"]["object_count"].as_u64().unwrap() > 5, "{summary}");
     let pin = format!("sha256:{}", v.json(["trust", "show"]).expect(0).json()["fingerprint"].as_str().unwrap());
 
     // The hook: a fresh home, no store anywhere, the root given.

@@ -238,3 +238,32 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// Every command `signer --help` lists, down to the leaves, the top one (`[]`) first:
+/// each with whether it is a leaf (runs, rather than listing subcommands).
+pub fn commands(env: &Env) -> Vec<(Vec<String>, bool)> {
+    let mut out = Vec::new();
+    let mut todo: Vec<Vec<String>> = vec![vec![]];
+    while let Some(path) = todo.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = env.run(&args).expect(0).stdout;
+        let subcommands: Vec<String> = match help.split("Commands:\n").nth(1) {
+            // A command's line is indented two spaces; its wrapped description more.
+            Some(list) => list
+                .lines()
+                .take_while(|l| l.starts_with("  "))
+                .filter(|l| !l.starts_with("   "))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|name| *name != "help")
+                .map(str::to_owned)
+                .collect(),
+            None => Vec::new(),
+        };
+        for name in &subcommands {
+            todo.push(path.iter().cloned().chain([name.clone()]).collect());
+        }
+        out.push((path, subcommands.is_empty()));
+    }
+    out
+}

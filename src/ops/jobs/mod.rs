@@ -25,7 +25,7 @@ mod records;
 mod state;
 
 pub use records::{
-    AttemptEnd, Claim, FinalStatus, JobEnd, JobEvent, JobRecord, JobResult, JobStatus, Revocation, SourcePin,
+    AttemptEnd, Claim, FinalStatus, JobEnd, JobEvent, JobRecord, JobResult, JobStatus, PinView, Revocation, SourcePin,
     WorkerPresence,
 };
 pub use state::{

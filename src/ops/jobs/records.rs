@@ -74,6 +74,31 @@ pub struct SourcePin {
     pub version: Option<String>,
 }
 
+impl SourcePin {
+    /// What job views show of the pin beside the source's URL.
+    pub fn view(&self) -> PinView {
+        PinView {
+            etag: self.e_tag.clone(),
+            size: self.size,
+            last_modified: self.last_modified,
+            version: self.version.clone(),
+        }
+    }
+}
+
+/// A source's pin as `sign-job describe` shows it, beside `source` (the URL).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinView {
+    /// The object's ETag at submission.
+    pub etag: String,
+    /// Its size in bytes at submission.
+    pub size: u64,
+    /// Its modification time at submission.
+    pub last_modified: Timestamp,
+    /// Its object version at submission, in a versioned bucket.
+    pub version: Option<String>,
+}
+
 /// `jobs/<ID>/job.json`: a job as submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRecord {

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::records::{AttemptEnd, Claim, FinalStatus, JobEnd, JobRecord, JobResult, JobStatus, Revocation, SourcePin};
+use super::records::{AttemptEnd, Claim, FinalStatus, JobEnd, JobRecord, JobResult, JobStatus, PinView, Revocation};
 use crate::error::Error;
 use crate::model::{JobId, Platform, ProfileName, Timestamp, VersionId};
 use crate::store::StoreError;
@@ -175,8 +175,10 @@ pub struct JobView {
     pub profile_version: VersionId,
     /// The platform.
     pub platform: Platform,
+    /// The source's URL.
+    pub source: String,
     /// The source as pinned at submission.
-    pub source: SourcePin,
+    pub source_pin: PinView,
     /// The destination prefix.
     pub destination: String,
     /// The signed object's URL (once Succeeded).
@@ -219,7 +221,8 @@ pub fn view(records: &Records, now: Timestamp) -> JobView {
         profile: job.profile.clone(),
         profile_version: job.profile_version.clone(),
         platform: job.platform,
-        source: job.source.clone(),
+        source: job.source.url.clone(),
+        source_pin: job.source.view(),
         destination: job.destination.clone(),
         signed_object: None,
         signed_at: None,
@@ -353,6 +356,7 @@ fn classify_store(e: &StoreError) -> FailureKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::SourcePin;
     use crate::model::Validity;
 
     fn t(s: i64) -> Timestamp {

@@ -170,7 +170,7 @@ impl Inner {
             return Err(Error::from(JobError::CanceledSince { profile: job.profile.clone() }).into());
         }
         if let Some(at) =
-            profile.versions.iter().find(|v| v.version == job.profile_version).and_then(|v| v.revoked_effective)
+            profile.versions.iter().find(|v| v.version == job.profile_version).and_then(|v| v.revoked_effective_at)
         {
             return Err(Error::from(JobError::RevokedSince { version: version_ref, effective: at }).into());
         }
