@@ -6,10 +6,8 @@
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use ring::digest::Digest;
-
 use crate::error::Error;
-use crate::format::digest::{self, CHUNK_LEN};
+use crate::format::digest::{self, CHUNK_LEN, Digest};
 use crate::model::DigestAlgorithm;
 
 /// Most hashing threads, whatever the machine.

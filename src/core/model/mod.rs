@@ -89,14 +89,6 @@ impl DigestAlgorithm {
         }
     }
 
-    /// The ring algorithm.
-    pub fn ring(self) -> &'static ring::digest::Algorithm {
-        match self {
-            Self::Sha256 => &ring::digest::SHA256,
-            Self::Sha384 => &ring::digest::SHA384,
-        }
-    }
-
     /// The name the statement records.
     pub fn as_str(self) -> &'static str {
         match self {
