@@ -20,6 +20,18 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 mkdir -p target
 
+# --- OpenSSL's libcrypto and headers: the content digest hashes with it (openssl-sys
+# finds them with pkg-config). Debian's libssl-dev and pkg-config, as root, if missing.
+if ! pkg-config --exists openssl 2>/dev/null; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing libssl-dev pkg-config (apt)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libssl-dev pkg-config >/dev/null
+  else
+    log "notice: not root; not installing libssl-dev and pkg-config (the build needs them)"
+  fi
+fi
+
 # --- moto's server, in a venv of its own ---------------------------------------------
 installed_moto() {
   "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true
