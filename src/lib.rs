@@ -83,7 +83,7 @@ mod ops;
 #[doc(hidden)]
 pub use core::fuzzing;
 pub use core::{
-    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, snapshot, timestamp, trust,
+    crypto, deploy, format, hashpipe, limits, model, policy, reader, revlist, sign, sigv4, snapshot, timestamp, trust,
     verdict, verify, zipcheck,
 };
 pub use edge::{clock, custody, home, location, store, tsa_http};

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod reader;
 pub mod revlist;
 pub mod sign;
+pub mod sigv4;
 pub mod snapshot;
 pub mod timestamp;
 pub mod trust;
