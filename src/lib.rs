@@ -87,6 +87,8 @@ pub use core::{
     verdict, verify, zipcheck,
 };
 pub use edge::{clock, custody, home, location, store, tsa_http};
-pub use ops::{admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, status, tsa, worker};
+pub use ops::{
+    access_keys, admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, status, tsa, worker,
+};
 
 pub use error::Error;

@@ -2,6 +2,7 @@
 //! a context (store opened, home resolved) → one command module per subcommand. `anyhow`
 //! lives here only.
 
+mod access_key;
 mod admin;
 mod complete;
 mod csc;
@@ -119,6 +120,10 @@ enum Command {
     /// root key can stay offline.
     #[command(subcommand)]
     Admin(admin::AdminCmd),
+    /// Access keys for clients of the coming `signer serve` (AWS Signature Version 4),
+    /// kept in this home.
+    #[command(subcommand)]
+    AccessKey(access_key::AccessKeyCmd),
     /// The store's RFC 3161 time-stamping authority: the trusted signing time.
     #[command(subcommand)]
     Tsa(tsa::TsaCmd),
@@ -469,6 +474,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status => status::run(&ctx).await,
         Command::Trust(cmd) => trust::run(&ctx, cmd).await,
         Command::Admin(cmd) => admin::run(&ctx, cmd).await,
+        Command::AccessKey(cmd) => access_key::run(&ctx, cmd).await,
         Command::Tsa(cmd) => tsa::run(&ctx, cmd).await,
         Command::Profile(cmd) => profile::run(&ctx, cmd).await,
         Command::Sign(args) => sign::run(&ctx, args).await,

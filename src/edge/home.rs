@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::model::{AdminName, VersionRef};
+use crate::model::{AccessKeyName, AdminName, VersionRef};
 
 /// The largest key file read, in bytes (a PKCS#8 key is well under 1 KiB).
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
@@ -441,6 +441,44 @@ impl Home {
         Ok(names)
     }
 
+    /// Writes a new access key record (`keys/access/<NAME>.json`, 0600, exclusively).
+    pub fn write_access_key(&self, name: &AccessKeyName, json: &str) -> Result<PathBuf, HomeError> {
+        self.write_new(&access_key_path(name), json.as_bytes())
+    }
+
+    /// Every access key record here: its name, path and bytes, read as key files are.
+    pub fn access_keys(&self) -> Result<Vec<AccessKeyFile>, HomeError> {
+        let dir = self.dir.join(ACCESS_KEYS_DIR);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(HomeError::Io { action: "list", path: dir, source }),
+        };
+        let mut names: Vec<AccessKeyName> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let path = self.dir.join(access_key_path(&n));
+                let bytes = read_private(&path)?;
+                Ok((n, path, bytes))
+            })
+            .collect()
+    }
+
+    /// Removes an access key record; `false` if there was none.
+    pub fn delete_access_key(&self, name: &AccessKeyName) -> Result<bool, HomeError> {
+        let path = self.dir.join(access_key_path(name));
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(HomeError::Io { action: "remove", path, source }),
+        }
+    }
+
     /// Whether a key file or a key reference for `id` exists here (whether it is usable,
     /// opening it tells).
     pub fn has_key(&self, id: &KeyId) -> bool {
@@ -486,6 +524,17 @@ fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, HomeError> {
         return Err(HomeError::TooLarge { path });
     }
     Ok(der)
+}
+
+/// An access key record as read from the home: its name, path and bytes.
+pub type AccessKeyFile = (AccessKeyName, PathBuf, Zeroizing<Vec<u8>>);
+
+/// Where access keys live in the home.
+const ACCESS_KEYS_DIR: &str = "keys/access";
+
+/// `keys/access/<NAME>.json` (the name passed its rule: no `/`, `.` or `..`).
+fn access_key_path(name: &AccessKeyName) -> PathBuf {
+    Path::new(ACCESS_KEYS_DIR).join(format!("{name}.json"))
 }
 
 /// Makes sure `dir` is a directory that only its owner can write: creates it with mode

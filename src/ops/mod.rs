@@ -2,6 +2,7 @@
 //! judging packages. Each reads and writes the store and the home through `edge`, takes
 //! its time from the caller (or the clock at the top), and decides with the pure `core`.
 
+pub mod access_keys;
 pub mod admins;
 pub mod bundle;
 pub mod csc;

@@ -920,3 +920,45 @@ fn each_row_of_the_exit_code_table() {
     let r = env.run(["--store", &store, "profile", "create", "Other"]);
     assert_eq!(r.code, 6, "{}", r.stderr);
 }
+
+/// Issue 17, point 3: access keys live in the home only (0600, never in the store), the
+/// secret is shown once, and a request's key id finds its secret.
+#[test]
+fn access_keys_are_kept_in_the_home_and_their_secret_shown_once() {
+    let env = Env::new();
+    env.run(["init"]).expect(0);
+    let made = env.json(["access-key", "create", "ci"]).expect(0).json();
+    let secret = made["secret_access_key"].as_str().unwrap().to_owned();
+    let id = made["access_key_id"].as_str().unwrap().to_owned();
+    assert_eq!((secret.len(), id.len()), (40, 20), "{made}");
+    let file = env.home().join("keys/access/ci.json");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // Listed without the secret; in no file of the store; never again on stdout.
+    let listed = env.run(["--output", "json", "access-key", "list"]).expect(0).stdout;
+    assert!(listed.contains(&id) && !listed.contains(&secret), "{listed}");
+    let mut todo = vec![env.home().join("store")];
+    while let Some(dir) = todo.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                assert!(!std::fs::read_to_string(&p).unwrap_or_default().contains(&secret), "{}", p.display());
+            }
+        }
+    }
+    let home = signer::home::Home::open(&env.home()).unwrap();
+    let (key, found) = signer::access_keys::find(&home, &id).unwrap().unwrap();
+    assert_eq!((key.name.as_str(), found.as_str(), key.read_only), ("ci", secret.as_str(), false));
+    assert!(signer::access_keys::find(&home, "SGNRAAAAAAAAAAAAAAAA").unwrap().is_none());
+    // A second key of that name is a conflict; read-only keys say so; delete twice is fine.
+    env.run(["access-key", "create", "ci"]).expect(5);
+    assert_eq!(env.json(["access-key", "create", "dash", "--read-only"]).expect(0).json()["read_only"], true);
+    assert_eq!(env.json(["access-key", "delete", "ci"]).expect(0).json()["already_deleted"], false);
+    assert_eq!(env.json(["access-key", "delete", "ci"]).expect(0).json()["already_deleted"], true);
+    assert!(signer::access_keys::find(&home, &id).unwrap().is_none(), "deleted keys are gone");
+    // A record loosened to group-readable is refused, as a key file is.
+    let dash = env.home().join("keys/access/dash.json");
+    std::fs::set_permissions(&dash, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.run(["access-key", "list"]).expect(3);
+}

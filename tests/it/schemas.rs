@@ -168,6 +168,9 @@ fn every_commands_json_output_matches_its_schema() {
     t.run(&["admin", "list"], 0);
     t.run(&["admin", "revoke", "Ops", "--reason", "rotated"], 0);
     t.run(&["tsa", "show"], 0);
+    t.run(&["access-key", "create", "ci"], 0);
+    t.run(&["access-key", "list"], 0);
+    t.run(&["access-key", "delete", "ci"], 0);
 
     // Jobs: one that succeeds and one that fails, their logs, a revocation.
     std::fs::write(env.path("not.zip"), b"not a zip").unwrap();

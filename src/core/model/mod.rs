@@ -7,7 +7,9 @@ mod names;
 mod text;
 mod time;
 
-pub use names::{AdminName, CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef};
+pub use names::{
+    AccessKeyName, AdminName, CscId, JobId, LayerName, LayerVersionRef, NameError, ProfileName, VersionId, VersionRef,
+};
 pub use text::{DESCRIPTION, MAX_DESCRIPTION, TextError, TextRule};
 pub use time::{DURATION_SYNTAX, Timestamp, Validity, parse_secs};
 

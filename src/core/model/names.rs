@@ -85,6 +85,14 @@ name_type!(
 );
 
 name_type!(
+    /// An access key's name (`signer access-key create NAME`): `^[A-Za-z0-9_]{2,64}$`.
+    AccessKeyName,
+    "access key name",
+    "2 to 64 characters of A-Z, a-z, 0-9 and _",
+    |s| (2..=64).contains(&s.len()) && all_bytes(s, |b| b.is_ascii_alphanumeric() || b == b'_')
+);
+
+name_type!(
     /// A profile version id: 10 ASCII alphanumerics.
     VersionId,
     "profile version",
