@@ -422,23 +422,25 @@ impl Home {
     /// The administrators whose keys this home holds (`keys/admins/<NAME>.pk8`, or a
     /// reference `<NAME>.ref.json`), by name.
     pub fn admin_keys(&self) -> Result<Vec<AdminName>, HomeError> {
-        let dir = self.dir.join("keys/admins");
+        let mut names: Vec<AdminName> = self
+            .file_names("keys/admins")?
+            .iter()
+            .filter_map(|name| name.strip_suffix(KEY_SUFFIX).or_else(|| name.strip_suffix(REF_SUFFIX))?.parse().ok())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The names of the files in the folder `rel` of the home; none if it is missing.
+    fn file_names(&self, rel: &str) -> Result<Vec<String>, HomeError> {
+        let dir = self.dir.join(rel);
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(HomeError::Io { action: "list", path: dir, source }),
         };
-        let mut names: Vec<AdminName> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name();
-                let name = name.to_str()?;
-                name.strip_suffix(KEY_SUFFIX).or_else(|| name.strip_suffix(REF_SUFFIX))?.parse().ok()
-            })
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+        Ok(entries.filter_map(Result::ok).filter_map(|e| e.file_name().into_string().ok()).collect())
     }
 
     /// Writes a new access key record (`keys/access/<NAME>.json`, 0600, exclusively).
@@ -448,15 +450,10 @@ impl Home {
 
     /// Every access key record here: its name, path and bytes, read as key files are.
     pub fn access_keys(&self) -> Result<Vec<AccessKeyFile>, HomeError> {
-        let dir = self.dir.join(ACCESS_KEYS_DIR);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(HomeError::Io { action: "list", path: dir, source }),
-        };
-        let mut names: Vec<AccessKeyName> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
+        let mut names: Vec<AccessKeyName> = self
+            .file_names(ACCESS_KEYS_DIR)?
+            .iter()
+            .filter_map(|name| name.strip_suffix(".json")?.parse().ok())
             .collect();
         names.sort();
         names

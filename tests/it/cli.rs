@@ -936,16 +936,8 @@ fn access_keys_are_kept_in_the_home_and_their_secret_shown_once() {
     // Listed without the secret; in no file of the store; never again on stdout.
     let listed = env.run(["--output", "json", "access-key", "list"]).expect(0).stdout;
     assert!(listed.contains(&id) && !listed.contains(&secret), "{listed}");
-    let mut todo = vec![env.home().join("store")];
-    while let Some(dir) = todo.pop() {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                assert!(!std::fs::read_to_string(&p).unwrap_or_default().contains(&secret), "{}", p.display());
-            }
-        }
+    for (path, bytes) in crate::util::snapshot_tree(&env.home().join("store")) {
+        assert!(!String::from_utf8_lossy(&bytes).contains(&secret), "{}", path.display());
     }
     let home = signer::home::Home::open(&env.home()).unwrap();
     let (key, found) = signer::access_keys::find(&home, &id).unwrap().unwrap();

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use signer::jobs::{self, FinalStatus, JobEnd, JobRecord, JobResult, JobStatus, L
 use signer::model::{Platform, Timestamp, Validity};
 use signer::store::{Store, keys};
 
-use crate::util::{Env, make_zip, s3_bucket, s3_delete_version, s3_enable_versioning};
+use crate::util::{Env, make_zip, s3_bucket, s3_delete_version, s3_enable_versioning, snapshot_tree};
 
 const PROFILE: &str = "JobApp";
 
@@ -1110,22 +1110,4 @@ fn status_reads_only_and_compares_worker_clocks() {
     assert_eq!(gone["live"], false, "{s}");
     let text = env.run(["status"]).expect(0).stdout;
     assert!(text.contains("w-ahead on build-7 (pid 42): live") && text.contains("s ahead of the store's"), "{text}");
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }

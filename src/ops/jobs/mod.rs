@@ -349,12 +349,7 @@ pub fn source_url(source: &str) -> Result<String, Error> {
     let not_a_file = || Error::NotAFile { path: source.to_owned(), kind: "a directory" };
     if source.contains("://") {
         parse_object_url(source)?;
-        if url::Url::parse(source)
-            .ok()
-            .filter(|u| u.scheme() == "file")
-            .and_then(|u| u.to_file_path().ok())
-            .is_some_and(|p| p.is_dir())
-        {
+        if source.starts_with("file:") && crate::store::file_object_path(source).is_ok_and(|p| p.is_dir()) {
             return Err(not_a_file());
         }
         return Ok(source.to_owned());
