@@ -148,6 +148,16 @@ pub mod exit {
         }
     }
 
+    /// The code of a profile-permission error.
+    fn of_permission(e: &crate::permissions::PermissionError) -> u8 {
+        use crate::permissions::PermissionError::*;
+        match e {
+            BadAction { .. } | BadPrincipal { .. } => INVALID,
+            NoStatement { .. } => NOT_FOUND,
+            StatementIdTaken { .. } | StaleRevision { .. } | TooMany { .. } => CONFLICT,
+        }
+    }
+
     /// The code of a code-signing config error.
     fn of_csc(e: &super::CscError) -> u8 {
         use super::CscError::*;
@@ -165,7 +175,11 @@ pub mod exit {
         use super::JobError::*;
         match e {
             BadDestination { .. } | BadSource { .. } | EmptyPath | NoETag { .. } => INVALID,
-            SourceNotFound { .. } | NotFound { .. } | NoKeyNoWorker { .. } | SourceGone { .. } => NOT_FOUND,
+            SourceNotFound { .. }
+            | SourceVersion { .. }
+            | NotFound { .. }
+            | NoKeyNoWorker { .. }
+            | SourceGone { .. } => NOT_FOUND,
             ProfileNotActive { .. }
             | TokenReused { .. }
             | Vanished { .. }
@@ -222,6 +236,7 @@ pub mod exit {
             Home(e) => of_home(e),
             Custody(e) => of_custody(e),
             Profile(e) => of_profile(e),
+            Permission(e) => of_permission(e),
             Csc(e) => of_csc(e),
             Job(e) => of_job(e),
             Layer(e) => of_layer(e),
@@ -269,6 +284,9 @@ pub enum Error {
     /// A signing profile, its versions or the root CA.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// A profile's permissions (who may sign with it through `signer serve`).
+    #[error(transparent)]
+    Permission(#[from] crate::permissions::PermissionError),
     /// A description, reason or token out of bounds.
     #[error(transparent)]
     Text(#[from] TextError),

@@ -14,6 +14,9 @@
 //! - `edge/` — where signer touches the world: the object [`store`], the [`home`] with
 //!   the private keys, the [`clock`] (the one place that reads the time) and local or
 //!   object [`location`]s.
+//! - `serve/` — [`serve`]: AWS Signer's and Lambda's wire APIs over the use cases, for
+//!   `signer serve`: authentication (SigV4), authorisation, and the translations of
+//!   [`serve::wire`].
 //! - [`error`] — one error enum per area, wrapped by [`Error`], and the one map from
 //!   errors to exit codes.
 //!
@@ -78,6 +81,7 @@ mod core;
 mod edge;
 pub mod error;
 mod ops;
+pub mod serve;
 
 // One path per module, whatever layer it lives in: `signer::zipcheck`, `signer::store`…
 #[doc(hidden)]
@@ -88,7 +92,8 @@ pub use core::{
 };
 pub use edge::{clock, custody, home, location, store, tsa_http};
 pub use ops::{
-    access_keys, admins, bundle, csc, jobs, judge, layers, profiles, signing, snapshots, status, tsa, worker,
+    access_keys, admins, bundle, csc, jobs, judge, layers, permissions, profiles, signing, snapshots, status, tsa,
+    worker,
 };
 
 pub use error::Error;

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::Ctx;
-use signer::access_keys;
+use signer::access_keys::{self, Access};
 use signer::error::exit;
 use signer::model::AccessKeyName;
 
@@ -16,13 +16,21 @@ pub(super) enum AccessKeyCmd {
     /// Examples:
     ///   signer access-key create ci
     ///   signer --output json access-key create dashboard --read-only
+    ///   signer access-key create platform-team --admin
+    ///
+    /// A key made without --read-only or --admin reads, and starts signing jobs with the
+    /// profiles that name it in a permission (`signer profile permission add`).
     #[command(verbatim_doc_comment)]
     Create {
         /// Its name: 2–64 of A-Z a-z 0-9 _.
         name: AccessKeyName,
         /// It may only read (describe, list, get), never change anything.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "admin")]
         read_only: bool,
+        /// It may do everything: create and change profiles, layers and code-signing
+        /// configs, and grant profile permissions.
+        #[arg(long)]
+        admin: bool,
     },
     /// List this home's access keys (ids, never secrets).
     ///
@@ -41,20 +49,25 @@ pub(super) enum AccessKeyCmd {
 pub(super) async fn run(ctx: &Ctx, cmd: AccessKeyCmd) -> anyhow::Result<u8> {
     let home = ctx.home()?;
     match cmd {
-        AccessKeyCmd::Create { name, read_only } => {
-            let c = access_keys::create(&home, &name, read_only, signer::clock::now())?;
+        AccessKeyCmd::Create { name, read_only, admin } => {
+            let access = match (read_only, admin) {
+                (true, _) => Access::ReadOnly,
+                (false, true) => Access::Admin,
+                (false, false) => Access::Sign,
+            };
+            let c = access_keys::create(&home, &name, access, signer::clock::now())?;
             let k = &c.key;
             let doc = serde_json::json!({
                 "name": k.name,
                 "access_key_id": k.access_key_id,
                 "secret_access_key": c.secret_access_key.as_str(),
-                "read_only": k.read_only,
+                "access": k.access,
                 "created_at": k.created_at,
             });
             let text = format!(
                 "created access key {} ({}):\n  AWS_ACCESS_KEY_ID={}\n  AWS_SECRET_ACCESS_KEY={}\nthe secret is shown once; this home keeps it for `signer serve`",
                 k.name,
-                if k.read_only { "read-only" } else { "read and write" },
+                k.access.as_str(),
                 k.access_key_id,
                 c.secret_access_key.as_str()
             );
@@ -64,11 +77,11 @@ pub(super) async fn run(ctx: &Ctx, cmd: AccessKeyCmd) -> anyhow::Result<u8> {
             let keys = access_keys::list(&home)?;
             let mut text = format!("{:<24} {:<22} {:<10} CREATED", "NAME", "ACCESS KEY ID", "ACCESS");
             for k in &keys {
-                let access = if k.read_only { "read-only" } else { "write" };
                 text.push_str(&format!(
-                    "\n{:<24} {:<22} {access:<10} {}",
+                    "\n{:<24} {:<22} {:<10} {}",
                     k.name.as_str(),
                     k.access_key_id,
+                    k.access.as_str(),
                     k.created_at
                 ));
             }

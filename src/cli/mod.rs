@@ -11,9 +11,11 @@ mod layer;
 mod man;
 mod output;
 mod paths;
+mod permission;
 mod profile;
 mod quickstart;
 mod revocations;
+mod serve;
 mod sign;
 mod sign_job;
 mod status;
@@ -120,8 +122,8 @@ enum Command {
     /// root key can stay offline.
     #[command(subcommand)]
     Admin(admin::AdminCmd),
-    /// Access keys for clients of the coming `signer serve` (AWS Signature Version 4),
-    /// kept in this home.
+    /// Access keys for clients of `signer serve` (AWS Signature Version 4), kept in this
+    /// home.
     #[command(subcommand)]
     AccessKey(access_key::AccessKeyCmd),
     /// The store's RFC 3161 time-stamping authority: the trusted signing time.
@@ -168,6 +170,18 @@ enum Command {
     ///
     /// Example: signer worker --concurrency 4
     Worker(worker::WorkerArgs),
+    /// Serve the AWS Signer API and Lambda's layer and code-signing-config APIs over
+    /// this store, for the aws cli, boto3, the AWS SDKs and Terraform. Requests are
+    /// signed with access keys (`signer access-key create`); the server records jobs
+    /// and workers sign them (--with-worker runs one here). Its signatures are signer's:
+    /// AWS Lambda does not verify them.
+    ///
+    /// Examples:
+    ///   signer serve --with-worker
+    ///   aws signer list-signing-profiles --endpoint-url http://127.0.0.1:8443
+    ///   signer serve --listen 0.0.0.0:8443 --tls-cert server.pem --tls-key server.key
+    #[command(verbatim_doc_comment)]
+    Serve(serve::ServeArgs),
     /// Walk the whole main job on a throwaway store, printing each command.
     Quickstart(quickstart::QuickstartArgs),
     /// Print a shell completion script.
@@ -486,6 +500,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Revocations(cmd) => revocations::run(&ctx, cmd).await,
         Command::SignJob(cmd) => sign_job::run(&ctx, cmd).await,
         Command::Worker(args) => worker::run(&ctx, args).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Quickstart(args) => quickstart::run(&ctx, args).await,
         Command::Completions { shell } => {
             let shell = match shell {

@@ -121,9 +121,16 @@ pub(super) enum ProfileCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Who may sign with the profile through `signer serve`: grant, list and remove
+    /// access keys' permissions.
+    #[command(subcommand)]
+    Permission(super::permission::PermissionCmd),
 }
 
 pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
+    if let ProfileCmd::Permission(cmd) = cmd {
+        return super::permission::run(ctx, cmd).await;
+    }
     let store = match cmd {
         ProfileCmd::List { .. } | ProfileCmd::Show { .. } => ctx.read_store()?,
         _ => ctx.store()?,
@@ -228,6 +235,7 @@ pub(super) async fn run(ctx: &Ctx, cmd: ProfileCmd) -> anyhow::Result<u8> {
             });
             ctx.out.emit(&doc, text)?;
         }
+        ProfileCmd::Permission(_) => {}
     }
     Ok(exit::OK)
 }

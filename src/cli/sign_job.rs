@@ -171,6 +171,8 @@ async fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<u8> {
         source: args.source,
         destination: args.destination,
         client_token: args.client_token,
+        requested_by: None,
+        source_version: None,
     };
     let started = jobs::start(&store, &req, clock::now()).await?;
     let id = started.job.job_id.clone();

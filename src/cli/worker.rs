@@ -184,7 +184,7 @@ fn stop_on_signals() -> (watch::Receiver<Stop>, tokio::task::JoinHandle<()>) {
 }
 
 /// Waits for Ctrl-C or SIGTERM; false if they cannot be watched.
-async fn signal() -> bool {
+pub(super) async fn signal() -> bool {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -466,6 +466,12 @@ impl Home {
             .collect()
     }
 
+    /// When the access keys last changed (their folder's modification time; `None` when
+    /// there is no folder): what a cache of them compares to know it is current.
+    pub fn access_keys_changed_at(&self) -> Option<std::time::SystemTime> {
+        fs::metadata(self.dir.join(ACCESS_KEYS_DIR)).and_then(|m| m.modified()).ok()
+    }
+
     /// Removes an access key record; `false` if there was none.
     pub fn delete_access_key(&self, name: &AccessKeyName) -> Result<bool, HomeError> {
         let path = self.dir.join(access_key_path(name));

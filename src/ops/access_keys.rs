@@ -16,8 +16,33 @@ struct Record {
     name: AccessKeyName,
     access_key_id: String,
     secret_access_key: String,
-    read_only: bool,
+    access: Access,
     created_at: Timestamp,
+}
+
+/// What requests signed with a key may do on `signer serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Describe, list and get; never change anything.
+    ReadOnly,
+    /// Read, and start signing jobs with the profiles whose permissions name the key
+    /// (`signer profile permission add`), revoke their signatures.
+    Sign,
+    /// Everything: create and change profiles, layers and code-signing configs, and grant
+    /// the profile permissions.
+    Admin,
+}
+
+impl Access {
+    /// The name records and output use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "read-only",
+            Self::Sign => "sign",
+            Self::Admin => "admin",
+        }
+    }
 }
 
 /// An access key, without its secret.
@@ -27,8 +52,8 @@ pub struct AccessKey {
     pub name: AccessKeyName,
     /// The id clients send (`AWS_ACCESS_KEY_ID`): `SGNR` and 16 letters and digits.
     pub access_key_id: String,
-    /// Whether it may only read (describe, list, get).
-    pub read_only: bool,
+    /// What it may do.
+    pub access: Access,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -54,12 +79,12 @@ fn random_text(alphabet: &[u8], len: usize) -> Result<String, Error> {
 }
 
 /// Creates an access key named `name` (a name in use is [`HomeError::AlreadyExists`]).
-pub fn create(home: &Home, name: &AccessKeyName, read_only: bool, now: Timestamp) -> Result<Created, Error> {
+pub fn create(home: &Home, name: &AccessKeyName, access: Access, now: Timestamp) -> Result<Created, Error> {
     let record = Record {
         name: name.clone(),
         access_key_id: format!("SGNR{}", random_text(ID_ALPHABET, 16)?),
         secret_access_key: random_text(SECRET_ALPHABET, 40)?,
-        read_only,
+        access,
         created_at: now,
     };
     let json = Zeroizing::new(serde_json::to_string(&record).map_err(|e| Error::Internal(e.to_string()))?);
@@ -71,7 +96,7 @@ fn summary(r: &Record) -> AccessKey {
     AccessKey {
         name: r.name.clone(),
         access_key_id: r.access_key_id.clone(),
-        read_only: r.read_only,
+        access: r.access,
         created_at: r.created_at,
     }
 }
@@ -97,10 +122,43 @@ pub fn delete(home: &Home, name: &AccessKeyName) -> Result<bool, Error> {
     Ok(home.delete_access_key(name)?)
 }
 
-/// The key with `access_key_id` and its secret, for verifying a request.
-pub fn find(home: &Home, access_key_id: &str) -> Result<Option<(AccessKey, Zeroizing<String>)>, Error> {
-    Ok(records(home)?
-        .into_iter()
-        .find(|r| r.access_key_id == access_key_id)
-        .map(|r| (summary(&r), Zeroizing::new(r.secret_access_key))))
+/// The home's access keys as `signer serve` looks them up: read once, and again only when
+/// the home's key folder changed (a key created or deleted), so a request costs one
+/// `stat` instead of reading every key file, and a deleted key is refused at once.
+pub struct Keyring {
+    home: Home,
+    cached: std::sync::Mutex<Cached>,
+}
+
+/// How recent a change of the key folder makes the keyring read it at every lookup.
+const RECENT_SECS: i64 = 2;
+
+#[derive(Default)]
+struct Cached {
+    changed_at: Option<std::time::SystemTime>,
+    loaded: bool,
+    by_id: std::collections::HashMap<String, Record>,
+}
+
+impl Keyring {
+    /// A keyring over `home`'s access keys (read at the first lookup).
+    pub fn new(home: Home) -> Self {
+        Self { home, cached: std::sync::Mutex::new(Cached::default()) }
+    }
+
+    /// The key with `access_key_id` and its secret, for verifying a request.
+    pub fn find(&self, access_key_id: &str) -> Result<Option<(AccessKey, Zeroizing<String>)>, Error> {
+        let mut cached = self.cached.lock().map_err(|_| Error::Internal("the access-key cache is poisoned".into()))?;
+        let changed_at = self.home.access_keys_changed_at();
+        // A folder changed in the last seconds may change again within the same tick of
+        // the file system's clock, which the time would not show: read it again.
+        let recent = changed_at.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).is_none_or(|t| {
+            i64::try_from(t.as_secs()).map_or(true, |secs| crate::clock::now().unix() - secs < RECENT_SECS)
+        });
+        if !cached.loaded || cached.changed_at != changed_at || recent {
+            let by_id = records(&self.home)?.into_iter().map(|r| (r.access_key_id.clone(), r)).collect();
+            *cached = Cached { changed_at, loaded: true, by_id };
+        }
+        Ok(cached.by_id.get(access_key_id).map(|r| (summary(r), Zeroizing::new(r.secret_access_key.clone()))))
+    }
 }

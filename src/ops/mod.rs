@@ -9,6 +9,7 @@ pub mod csc;
 pub mod jobs;
 pub mod judge;
 pub mod layers;
+pub mod permissions;
 pub mod profiles;
 pub mod signing;
 pub mod snapshots;

@@ -939,16 +939,21 @@ fn access_keys_are_kept_in_the_home_and_their_secret_shown_once() {
     for (path, bytes) in crate::util::snapshot_tree(&env.home().join("store")) {
         assert!(!String::from_utf8_lossy(&bytes).contains(&secret), "{}", path.display());
     }
-    let home = signer::home::Home::open(&env.home()).unwrap();
-    let (key, found) = signer::access_keys::find(&home, &id).unwrap().unwrap();
-    assert_eq!((key.name.as_str(), found.as_str(), key.read_only), ("ci", secret.as_str(), false));
-    assert!(signer::access_keys::find(&home, "SGNRAAAAAAAAAAAAAAAA").unwrap().is_none());
-    // A second key of that name is a conflict; read-only keys say so; delete twice is fine.
+    let keyring = signer::access_keys::Keyring::new(signer::home::Home::open(&env.home()).unwrap());
+    let (key, found) = keyring.find(&id).unwrap().unwrap();
+    let sign = signer::access_keys::Access::Sign;
+    assert_eq!((key.name.as_str(), found.as_str(), key.access), ("ci", secret.as_str(), sign));
+    assert!(keyring.find("SGNRAAAAAAAAAAAAAAAA").unwrap().is_none());
+    // A second key of that name is a conflict; the access asked for is recorded; delete
+    // twice is fine.
     env.run(["access-key", "create", "ci"]).expect(5);
-    assert_eq!(env.json(["access-key", "create", "dash", "--read-only"]).expect(0).json()["read_only"], true);
+    assert_eq!(env.json(["access-key", "create", "dash", "--read-only"]).expect(0).json()["access"], "read-only");
+    assert_eq!(env.json(["access-key", "create", "ops", "--admin"]).expect(0).json()["access"], "admin");
+    env.run(["access-key", "create", "both", "--admin", "--read-only"]).expect(2);
     assert_eq!(env.json(["access-key", "delete", "ci"]).expect(0).json()["already_deleted"], false);
     assert_eq!(env.json(["access-key", "delete", "ci"]).expect(0).json()["already_deleted"], true);
-    assert!(signer::access_keys::find(&home, &id).unwrap().is_none(), "deleted keys are gone");
+    // The keyring read the keys before the delete, and refuses the deleted one at once.
+    assert!(keyring.find(&id).unwrap().is_none(), "deleted keys are gone");
     // A record loosened to group-readable is refused, as a key file is.
     let dash = env.home().join("keys/access/dash.json");
     std::fs::set_permissions(&dash, std::fs::Permissions::from_mode(0o644)).unwrap();

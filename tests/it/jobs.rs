@@ -596,6 +596,7 @@ async fn seed_job(store: &Store, i: u64, base: i64) -> Option<FinalStatus> {
         destination: "s3://out/".into(),
         signed_object: format!("s3://out/{id}.zip"),
         submitted_at: at,
+        requested_by: None,
     };
     store.create_json(&keys::job(&id).unwrap(), &job).await.unwrap();
     let status = match i % 3 {
@@ -644,6 +645,8 @@ fn request(src: &Path, out: &Path) -> StartRequest {
         source: src.to_str().unwrap().to_owned(),
         destination: out.to_str().unwrap().to_owned(),
         client_token: None,
+        requested_by: None,
+        source_version: None,
     }
 }
 
@@ -705,6 +708,8 @@ fn workers_race_on_s3_and_survive_a_sigkill() {
                         source: format!("s3://{bucket}/in/{i:03}.zip"),
                         destination: format!("s3://{bucket}/out/"),
                         client_token: None,
+                        requested_by: None,
+                        source_version: None,
                     };
                     jobs::start(&state, &req, signer::clock::now()).await.unwrap().job.job_id.to_string()
                 }

@@ -73,7 +73,7 @@ fn the_core_names_no_effect() {
 
 #[test]
 fn the_library_knows_nothing_of_the_command_line() {
-    for dir in ["src/core", "src/ops", "src/edge"] {
+    for dir in ["src/core", "src/ops", "src/edge", "src/serve"] {
         let found = offences(&src(dir), &["clap", "crate::cli", "anyhow", "indicatif"]);
         assert!(found.is_empty(), "{dir} depends on the command line:\n{}", found.join("\n"));
     }

@@ -19,6 +19,7 @@ mod memory;
 mod paths;
 mod s3;
 mod schemas;
+mod serve;
 mod sigv4;
 mod store_contract;
 mod tamper;

@@ -67,7 +67,7 @@ impl Tour<'_> {
 
     fn check(&mut self, args: &[&str], r: &Run) -> Value {
         let doc = r.json();
-        let command = (1..=2)
+        let command = (1..=3)
             .rev()
             .filter_map(|n| args.get(..n).map(|words| words.join(" ")))
             .find(|c| self.index.contains_key(c))
@@ -171,6 +171,25 @@ fn every_commands_json_output_matches_its_schema() {
     t.run(&["access-key", "create", "ci"], 0);
     t.run(&["access-key", "list"], 0);
     t.run(&["access-key", "delete", "ci"], 0);
+    t.run(
+        &[
+            "profile",
+            "permission",
+            "add",
+            "App",
+            "--statement-id",
+            "ci",
+            "--action",
+            "signer:StartSigningJob",
+            "--principal",
+            "ci",
+        ],
+        0,
+    );
+    t.run(&["profile", "permission", "list", "App"], 0);
+    t.run(&["profile", "permission", "remove", "App", "ci"], 0);
+    let ready = crate::serve::ready_line(&env, &["--with-worker"]);
+    t.check(&["serve"], &crate::util::Run { code: 0, stdout: ready, stderr: String::new() });
 
     // Jobs: one that succeeds and one that fails, their logs, a revocation.
     std::fs::write(env.path("not.zip"), b"not a zip").unwrap();

@@ -56,6 +56,12 @@ pub fn profile_order(name: &ProfileName) -> Result<Key, StoreError> {
     Key::new(&["profiles", name.as_str(), "order"])
 }
 
+/// `profiles/<NAME>/permissions`: numbered records, each the whole list of the profile's
+/// permission statements at one revision (the highest is in force).
+pub fn profile_permissions(name: &ProfileName) -> Result<Key, StoreError> {
+    Key::new(&["profiles", name.as_str(), "permissions"])
+}
+
 /// `profiles/<NAME>/canceled.json`: created (exclusively) when the profile is canceled.
 pub fn profile_canceled(name: &ProfileName) -> Result<Key, StoreError> {
     Key::new(&["profiles", name.as_str(), "canceled.json"])
@@ -229,6 +235,13 @@ pub fn parse_job_revocation(key: &Key) -> Option<JobId> {
         ["revocations", "jobs", job] => parse_job_json(job),
         _ => None,
     }
+}
+
+/// `tags/<SHA-256 of the ARN>.json`: the tags `signer serve` keeps for one resource
+/// (AWS's TagResource); the ARN is hashed because it holds `/` and `:`.
+pub fn tags(arn: &str) -> Result<Key, StoreError> {
+    let hash = hex::encode(ring::digest::digest(&ring::digest::SHA256, arn.as_bytes()));
+    Key::new(&["tags", &json_name(&hash)])
 }
 
 fn json_name(id: &str) -> String {

@@ -82,6 +82,18 @@ pub enum JobError {
         /// The source.
         url: String,
     },
+    /// The source's current object version is not the one asked for.
+    #[error(
+        "source {url} is at version {current}, not {want}: signer signs an object's current version only; start the job with that version, or with none"
+    )]
+    SourceVersion {
+        /// The source.
+        url: String,
+        /// The version asked for.
+        want: String,
+        /// The object's current version.
+        current: String,
+    },
     /// The source's store gives no ETag to pin it by.
     #[error("the store of {url} gives the object no ETag, so its bytes cannot be pinned")]
     NoETag {
@@ -243,6 +255,11 @@ pub struct StartRequest {
     pub destination: String,
     /// Makes `start` idempotent: the same token returns the same job.
     pub client_token: Option<String>,
+    /// Who asks (the access key's name, through `signer serve`), recorded in the job.
+    pub requested_by: Option<String>,
+    /// The source's object version the caller expects (AWS's `source.s3.version`): the
+    /// start is refused when the object's current version is another.
+    pub source_version: Option<String>,
 }
 
 /// What `start` did.
@@ -280,6 +297,16 @@ pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<
     }
     let version = profile.current_version.ok_or_else(|| ProfileError::NoVersion { name: req.profile.clone() })?;
     let pin = pin_source(&source).await?;
+    if let Some(want) = &req.source_version
+        && pin.version.as_ref() != Some(want)
+    {
+        return Err(JobError::SourceVersion {
+            url: source.clone(),
+            want: want.clone(),
+            current: pin.version.unwrap_or_else(|| "none (the bucket is not versioned)".to_owned()),
+        }
+        .into());
+    }
     let job_id = JobId::random();
     let signed_object = format!("{destination}{job_id}.zip");
     parse_object_url(&signed_object).map_err(|e| JobError::BadDestination {
@@ -296,6 +323,7 @@ pub async fn start(store: &Store, req: &StartRequest, now: Timestamp) -> Result<
         destination,
         signed_object,
         submitted_at: now,
+        requested_by: req.requested_by.clone(),
     };
     let mut created = true;
     if let Some(token) = &req.client_token {
@@ -626,6 +654,10 @@ pub struct JobSummary {
     pub profile: ProfileName,
     /// The profile version.
     pub profile_version: crate::model::VersionId,
+    /// The platform.
+    pub platform: crate::model::Platform,
+    /// The access key that started it through `signer serve` (null from the command line).
+    pub requested_by: Option<String>,
     /// The source URL.
     pub source: String,
     /// The signed object (Succeeded).
@@ -712,6 +744,8 @@ async fn summary(
         status_reason: result.as_ref().and_then(|r| r.status_reason().map(str::to_owned)),
         profile: job.profile,
         profile_version: job.profile_version,
+        platform: job.platform,
+        requested_by: job.requested_by,
         source: job.source.url,
         signed_object: result.as_ref().and_then(|r| r.signed_object().map(str::to_owned)),
         attempts: result.as_ref().map_or(claims, |r| r.attempts.max(claims)),
@@ -1077,6 +1111,8 @@ mod tests {
             status_reason: None,
             profile: "MyApp".parse().unwrap(),
             profile_version: "AbCdEf1234".parse().unwrap(),
+            platform: crate::model::Platform::default(),
+            requested_by: None,
             source: "s3://b/in.zip".into(),
             signed_object: Some("s3://b/out/x.zip".into()),
             attempts: 1,

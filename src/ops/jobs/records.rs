@@ -120,6 +120,9 @@ pub struct JobRecord {
     pub signed_object: String,
     /// When the job was submitted.
     pub submitted_at: Timestamp,
+    /// The access key that started it through `signer serve` (none from the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
 }
 
 impl JobRecord {

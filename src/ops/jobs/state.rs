@@ -195,6 +195,8 @@ pub struct JobView {
     pub failed_attempts: u64,
     /// Submission time.
     pub submitted_at: Timestamp,
+    /// The access key that started it through `signer serve` (null from the command line).
+    pub requested_by: Option<String>,
     /// The first claim's time.
     pub started_at: Option<Timestamp>,
     /// End time.
@@ -231,6 +233,7 @@ pub fn view(records: &Records, now: Timestamp) -> JobView {
         attempts: records.last_attempt(),
         failed_attempts: failed,
         submitted_at: job.submitted_at,
+        requested_by: job.requested_by.clone(),
         started_at: records.attempts.iter().map(|a| a.claim.claimed_at).min(),
         ended_at: None,
         worker: None,
@@ -313,6 +316,7 @@ pub fn classify(e: &Error) -> FailureKind {
         | Error::Name(_)
         | Error::Text(_)
         | Error::Profile(_)
+        | Error::Permission(_)
         | Error::Trust(_)
         | Error::Admin(_)
         | Error::Timestamp(_)
@@ -380,6 +384,7 @@ mod tests {
             destination: "s3://b/out/".into(),
             signed_object: "s3://b/out/3f2b8c4e-0d1a-4c2e-9b7a-5e6f7a8b9c0d.zip".into(),
             submitted_at: t(0),
+            requested_by: None,
         }
     }
 

@@ -1,0 +1,223 @@
+//! The translations between signer's model and the AWS wire shapes, pure: platform ids,
+//! ARNs, validity periods, statuses, object URLs and paging tokens.
+
+use base64::Engine as _;
+
+use crate::jobs::JobStatus;
+use crate::model::{Platform, ProfileName, Validity, VersionId};
+
+/// The platform id AWS Lambda's clients send for ECDSA P-384 with SHA-384: a naming alias
+/// of signer's `ECDSA-P384-SHA384` only. Signatures made here are signer's, which AWS
+/// Lambda does not verify.
+pub const LAMBDA_PLATFORM_ID: &str = "AWSLambda-SHA384-ECDSA";
+
+/// The id a platform has on the wire.
+pub fn platform_id(p: Platform) -> &'static str {
+    match p {
+        Platform::EcdsaP384Sha384 => LAMBDA_PLATFORM_ID,
+        other => other.as_str(),
+    }
+}
+
+/// The platform a wire id names: the Lambda alias or one of signer's own names.
+pub fn parse_platform_id(s: &str) -> Option<Platform> {
+    Platform::ALL.into_iter().find(|p| platform_id(*p) == s || p.as_str() == s)
+}
+
+/// How a platform is shown to people.
+pub fn display_name(p: Platform) -> String {
+    format!("signer {} (zip packages)", p.as_str())
+}
+
+/// The wire's encryption and hash algorithm names of a platform.
+pub fn algorithms(p: Platform) -> (&'static str, &'static str) {
+    match p {
+        Platform::EcdsaP384Sha384 => ("ECDSA", "SHA384"),
+        Platform::EcdsaP256Sha256 => ("ECDSA", "SHA256"),
+        Platform::Ed25519 => ("Ed25519", "SHA384"),
+    }
+}
+
+/// Builds the ARNs of one server: its account id and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arns {
+    /// The account id ARNs carry (12 digits).
+    pub account_id: String,
+    /// The region ARNs carry and requests must be signed for.
+    pub region: String,
+}
+
+impl Arns {
+    fn signer(&self, resource: &str) -> String {
+        format!("arn:aws:signer:{}:{}:{resource}", self.region, self.account_id)
+    }
+
+    /// `arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME`.
+    pub fn profile(&self, name: &ProfileName) -> String {
+        self.signer(&format!("/signing-profiles/{name}"))
+    }
+
+    /// `arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION`.
+    pub fn profile_version(&self, name: &ProfileName, version: &VersionId) -> String {
+        self.signer(&format!("/signing-profiles/{name}/{version}"))
+    }
+
+    /// `arn:aws:signer:REGION:ACCOUNT:/signing-jobs/ID`.
+    pub fn job(&self, id: &str) -> String {
+        self.signer(&format!("/signing-jobs/{id}"))
+    }
+
+    /// The profile an ARN of this server names (with its version when the ARN has one);
+    /// `None` for any other ARN, another account's or region's among them.
+    pub fn parse_profile(&self, arn: &str) -> Option<(ProfileName, Option<VersionId>)> {
+        let rest = arn.strip_prefix(&self.signer("/signing-profiles/"))?;
+        let mut parts = rest.split('/');
+        let name = parts.next()?.parse().ok()?;
+        let version = parts.next().map(str::parse).transpose().ok()?;
+        parts.next().is_none().then_some((name, version))
+    }
+}
+
+/// A validity period as `signatureValidityPeriod` carries it: value and type.
+pub fn validity_to_wire(v: Validity) -> (u32, &'static str) {
+    match v {
+        Validity::Days(d) => (d, "DAYS"),
+        Validity::Months(m) => (m, "MONTHS"),
+        Validity::Years(y) => (y, "YEARS"),
+    }
+}
+
+/// A `signatureValidityPeriod`, checked against signer's limit (135 months, as AWS).
+pub fn validity_from_wire(value: i64, kind: &str) -> Result<Validity, String> {
+    let n = u32::try_from(value).ok().filter(|n| *n > 0).ok_or_else(|| format!("value {value} must be positive"))?;
+    let v = match kind {
+        "DAYS" => Validity::Days(n),
+        "MONTHS" => Validity::Months(n),
+        "YEARS" => Validity::Years(n),
+        other => return Err(format!("type {other} is not DAYS, MONTHS or YEARS")),
+    };
+    if v.days() > Validity::MAX.days() {
+        return Err(format!("{value} {kind} is longer than the most, 135 MONTHS"));
+    }
+    Ok(v)
+}
+
+/// A job's status on the wire: Signer's enum has no `Submitted`, which is `InProgress`.
+pub fn job_status(s: JobStatus) -> &'static str {
+    match s {
+        JobStatus::Submitted | JobStatus::InProgress => "InProgress",
+        JobStatus::Succeeded => "Succeeded",
+        JobStatus::Failed => "Failed",
+    }
+}
+
+/// The bucket and key of an `s3://` URL; `None` for another scheme.
+pub fn split_s3(url: &str) -> Option<(&str, &str)> {
+    url.strip_prefix("s3://")?.split_once('/')
+}
+
+/// One page of `items` (in a stable order, each with a unique `key`): those after the
+/// item `token` names, at most `max`, and the token of the next page if there is one.
+/// A token is opaque to clients (base64 of the last key shown); one that names no item is
+/// refused.
+pub fn page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    token: Option<&str>,
+    max: usize,
+) -> Result<(Vec<T>, Option<String>), String> {
+    let start = match token {
+        None => 0,
+        Some(t) => {
+            let after = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| format!("nextToken {t} is not one this server gave"))?;
+            items
+                .iter()
+                .position(|i| key(i) == after)
+                .map(|p| p + 1)
+                .ok_or_else(|| format!("nextToken {t} names nothing listed any more; list again from the start"))?
+        }
+    };
+    let mut rest: Vec<T> = items.into_iter().skip(start).collect();
+    let more = rest.len() > max;
+    rest.truncate(max);
+    let next =
+        if more { rest.last().map(|l| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key(l))) } else { None };
+    Ok((rest, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lambda_platform_id_is_an_alias_of_ecdsa_p384() {
+        assert_eq!(parse_platform_id("AWSLambda-SHA384-ECDSA"), Some(Platform::EcdsaP384Sha384));
+        assert_eq!(parse_platform_id("ECDSA-P384-SHA384"), Some(Platform::EcdsaP384Sha384));
+        assert_eq!(parse_platform_id("Ed25519"), Some(Platform::Ed25519));
+        assert_eq!(parse_platform_id("AWSIoTDeviceManagement-SHA256-ECDSA"), None);
+        for p in Platform::ALL {
+            assert_eq!(parse_platform_id(platform_id(p)), Some(p));
+        }
+    }
+
+    #[test]
+    fn arns_of_another_account_or_region_are_not_ours() {
+        let arns = Arns { account_id: "123456789012".into(), region: "eu-west-1".into() };
+        let name: ProfileName = "MyApp".parse().unwrap();
+        let version: VersionId = "AbCdE12345".parse().unwrap();
+        let arn = arns.profile_version(&name, &version);
+        assert_eq!(arn, "arn:aws:signer:eu-west-1:123456789012:/signing-profiles/MyApp/AbCdE12345");
+        assert_eq!(arns.parse_profile(&arn), Some((name.clone(), Some(version))));
+        assert_eq!(arns.parse_profile(&arns.profile(&name)), Some((name, None)));
+        assert_eq!(arns.parse_profile(&arn.replace("eu-west-1", "us-east-1")), None);
+        assert_eq!(arns.parse_profile(&arn.replace("123456789012", "210987654321")), None);
+        assert_eq!(arns.parse_profile(&format!("{arn}/extra")), None);
+    }
+
+    #[test]
+    fn validity_periods_round_trip_and_are_bounded() {
+        for v in [Validity::Days(30), Validity::Months(135), Validity::Years(5)] {
+            let (n, t) = validity_to_wire(v);
+            assert_eq!(validity_from_wire(i64::from(n), t), Ok(v));
+        }
+        assert!(validity_from_wire(136, "MONTHS").is_err());
+        assert!(validity_from_wire(0, "DAYS").is_err());
+        assert!(validity_from_wire(-1, "DAYS").is_err());
+        assert!(validity_from_wire(1, "WEEKS").is_err());
+    }
+
+    #[test]
+    fn submitted_is_in_progress_on_the_wire() {
+        assert_eq!(job_status(JobStatus::Submitted), "InProgress");
+        assert_eq!(job_status(JobStatus::Succeeded), "Succeeded");
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_loss_or_repeat() {
+        let items: Vec<u32> = (1..=7).collect();
+        let mut token: Option<String> = None;
+        let mut seen = Vec::new();
+        loop {
+            let (got, next) = page(items.clone(), u32::to_string, token.as_deref(), 3).unwrap();
+            seen.extend(got);
+            match next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        assert_eq!(seen, items);
+        // A new item before the page already shown does not shift the next page.
+        let (first, next) = page(items.clone(), u32::to_string, None, 3).unwrap();
+        let mut grown = vec![0];
+        grown.extend(items.clone());
+        let (second, _) = page(grown, u32::to_string, next.as_deref(), 3).unwrap();
+        assert_eq!((first, second), (vec![1, 2, 3], vec![4, 5, 6]));
+        assert!(page(items.clone(), u32::to_string, Some("not base64!"), 3).is_err());
+        let gone = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("99");
+        assert!(page(items, u32::to_string, Some(&gone), 3).is_err());
+    }
+}
