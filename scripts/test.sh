@@ -119,6 +119,25 @@ unset AWS_ENDPOINT AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_KMS AWS_SESSION_TOKEN AW
 SIGNER_TEST_MOTO_SERVER="$(pwd)/$VENV/bin/moto_server"
 export SIGNER_TEST_MOTO_SERVER
 
+# --- the AWS clients that drive `signer serve` (tests/it/serve.rs, tests/serve/clients.py):
+# the aws cli (v1, from PyPI) and boto3, pinned, in a venv of their own (their botocore is
+# not moto's).
+AWSCLI_VERSION=1.46.3
+BOTO3_VERSION=1.44.8
+CLIENTS_VENV=target/aws-clients-venv
+installed_clients() {
+  "$CLIENTS_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("awscli"), m.version("boto3"))' 2>/dev/null || true
+}
+if [[ "$(installed_clients)" != "$AWSCLI_VERSION $BOTO3_VERSION" ]]; then
+  log "installing awscli==$AWSCLI_VERSION boto3==$BOTO3_VERSION into $CLIENTS_VENV"
+  rm -rf "$CLIENTS_VENV"
+  python3 -m venv "$CLIENTS_VENV"
+  "$CLIENTS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
+fi
+SIGNER_TEST_AWS_CLIENTS="$(pwd)/$CLIENTS_VENV/bin"
+export SIGNER_TEST_AWS_CLIENTS
+
 # --- SoftHSM2 for the PKCS#11 tests (tests/it/custody.rs): Debian's softhsm2 and opensc
 # (pkcs11-tool), as root; each test makes its own token in a temporary directory.
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so

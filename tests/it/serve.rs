@@ -375,3 +375,48 @@ fn keys_do_only_what_their_access_and_the_profiles_permissions_allow() {
 fn json_body(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
+
+/// The aws cli and boto3 (the versions scripts/test.sh installs; `SIGNER_TEST_AWS_CLIENTS`
+/// names their virtualenv's bin folder) against the server, with sources and signed
+/// objects on the test S3 server: tests/serve/clients.py, then `signer verify` of the
+/// object the aws cli's job signed.
+#[test]
+fn the_aws_cli_and_boto3_drive_the_server() {
+    let Some(bin) = std::env::var_os("SIGNER_TEST_AWS_CLIENTS").map(std::path::PathBuf::from) else {
+        eprintln!(
+            "skipping: set SIGNER_TEST_AWS_CLIENTS to a virtualenv's bin with awscli and boto3 (scripts/test.sh does)"
+        );
+        return;
+    };
+    let Some(bucket) = crate::util::s3_bucket() else { return };
+    let s = setup();
+    let server = Server::start(&s.env, &["--with-worker", "--concurrency", "2", "-q"]);
+    let out = s.env.path("downloads");
+    std::fs::create_dir_all(&out).unwrap();
+    let run = std::process::Command::new(bin.join("python"))
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/serve/clients.py"))
+        .env("SIGNER_URL", format!("http://{}", server.addr))
+        .env("BUCKET", &bucket)
+        .env("AWS_CLI", bin.join("aws"))
+        .env("S3_ENDPOINT", std::env::var("SIGNER_TEST_S3_ENDPOINT").unwrap())
+        .env("ADMIN_ID", &s.admin.id)
+        .env("ADMIN_SECRET", &s.admin.secret)
+        .env("CI_ID", &s.ci.id)
+        .env("CI_SECRET", &s.ci.secret)
+        .env("ZIP", crate::util::fixture("packages/hello-function.zip"))
+        .env("OUT_DIR", &out)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let run = crate::util::Run::from(run).expect(0);
+    let done: Value = serde_json::from_str(run.stdout.lines().last().unwrap()).unwrap();
+    let verdict = s.env.json(["verify", done["signed"].as_str().unwrap()]).expect(0).json();
+    let signature = &verdict["packages"][0]["signature"];
+    assert_eq!(
+        (verdict["decision"].as_str(), &signature["profile"]),
+        (Some("allow"), &Value::from("CliApp")),
+        "{verdict}"
+    );
+    assert_eq!(signature["job_id"], done["job_id"], "{verdict}");
+    drop(server);
+}
