@@ -91,7 +91,7 @@ pub(super) async fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<u8> {
         body_timeout: Duration::from_secs(args.client_timeout * 6),
         ..Limits::default()
     };
-    let app = Arc::new(App::new(store.clone(), home.clone(), arns, args.key_store.get(), limits));
+    let app = Arc::new(App::new(store.clone(), home.clone(), arns, args.key_store.get(), limits, tls.is_some())?);
     let url = format!("{scheme}://{bound}");
     let doc = serde_json::json!({
         "url": url,

@@ -10,7 +10,9 @@
 
 mod auth;
 mod error;
+mod lambda_api;
 mod signer_api;
+mod tags;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -83,22 +85,37 @@ pub struct App {
     pub key_store: KeyStore,
     /// Body sizes and timeouts.
     pub limits: Limits,
+    /// Whether clients connect over TLS (the scheme of the URLs the server hands out).
+    pub https: bool,
+    /// The key that signs layer download URLs, drawn at start.
+    content_key: ring::hmac::Key,
 }
 
 impl App {
     /// A server's state over `store` and `home`.
-    pub fn new(store: Store, home: Home, arns: wire::Arns, key_store: KeyStore, limits: Limits) -> Self {
-        Self { keyring: Keyring::new(home.clone()), store, home, arns, key_store, limits }
+    pub fn new(
+        store: Store,
+        home: Home,
+        arns: wire::Arns,
+        key_store: KeyStore,
+        limits: Limits,
+        https: bool,
+    ) -> Result<Self, Error> {
+        let content_key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &ring::rand::SystemRandom::new())
+            .map_err(|_| Error::Internal("the system's random generator failed".into()))?;
+        Ok(Self { keyring: Keyring::new(home.clone()), store, home, arns, key_store, limits, https, content_key })
     }
 }
 
-/// The routes, every one behind [`auth::authenticate`].
+/// The routes, every one behind [`auth::authenticate`] but the layer downloads, whose
+/// URLs carry their own signature.
 pub fn router(app: Arc<App>) -> Router {
-    signer_api::routes()
+    let authenticated = signer_api::routes()
+        .merge(lambda_api::routes())
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), auth::authenticate))
-        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), auth::authenticate));
+    lambda_api::download_routes().merge(authenticated).with_state(app)
 }
 
 async fn unknown_operation(uri: Uri, method: axum::http::Method) -> ApiError {
@@ -128,6 +145,23 @@ pub(crate) fn ok(value: &serde_json::Value) -> Response {
 pub(crate) fn parse_body<T: DeserializeOwned>(api: Api, bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
     serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(api, format!("the request body is not valid: {e}")))
+}
+
+/// The first value of the query parameter `name`.
+pub(crate) fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Drops the members whose value is null: the SDKs read an absent member as unset, and
+/// some refuse a null where the model has a structure.
+pub(crate) fn compact(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = v.as_object_mut() {
+        map.retain(|_, x| !x.is_null());
+        for x in map.values_mut() {
+            *x = compact(x.take());
+        }
+    }
+    v
 }
 
 /// The query's parameters, decoded.

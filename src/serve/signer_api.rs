@@ -14,15 +14,15 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::tags::{check_tags, read_tags, write_tags};
 use super::wire::{self, page};
-use super::{Api, ApiError, App, Caller, ok, parse_body, query};
+use super::{Api, ApiError, App, Caller, compact, ok, param, parse_body, query};
 use crate::clock;
 use crate::error::Error;
 use crate::jobs::{self, JobStatus, JobSummary, JobView, ListFilter, StartRequest};
 use crate::model::{JobId, Platform, ProfileName, ProfileStatus, Timestamp, Validity, VersionRef};
 use crate::permissions::{self, Action, Policy, Statement};
 use crate::profiles::{self, NewVersion, Profile, ProfileOptions};
-use crate::store::keys;
 
 const API: Api = Api::Signer;
 /// The most items a page holds (the model's `MaxResults`).
@@ -53,10 +53,6 @@ fn fail(e: Error) -> ApiError {
 
 fn profile_name(s: &str) -> Result<ProfileName, ApiError> {
     s.parse().map_err(|e: crate::model::NameError| ApiError::invalid(API, e.to_string()))
-}
-
-fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn max_results(q: &[(String, String)]) -> Result<usize, ApiError> {
@@ -95,18 +91,6 @@ fn epoch(t: Timestamp) -> Value {
 
 fn epoch_opt(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, epoch)
-}
-
-/// Drops the members whose value is null: the SDKs read an absent member as unset, and
-/// some refuse a null where the model has a structure.
-fn compact(mut v: Value) -> Value {
-    if let Some(map) = v.as_object_mut() {
-        map.retain(|_, x| !x.is_null());
-        for x in map.values_mut() {
-            *x = compact(x.take());
-        }
-    }
-    v
 }
 
 fn platform_from_wire(id: &str) -> Result<Platform, ApiError> {
@@ -166,7 +150,7 @@ async fn put_profile(
             .map_err(|why| ApiError::invalid(API, format!("signatureValidityPeriod: {why}")))?,
         Some(_) => return Err(ApiError::invalid(API, "signatureValidityPeriod needs both value and type")),
     };
-    check_tags(&req.tags)?;
+    check_tags(API, &req.tags)?;
     let options = ProfileOptions {
         platform,
         validity,
@@ -178,7 +162,7 @@ async fn put_profile(
         .await
         .map_err(fail)?;
     if !req.tags.is_empty() {
-        write_tags(&app, &app.arns.profile(&name), req.tags).await?;
+        write_tags(API, &app, &app.arns.profile(&name), req.tags).await?;
     }
     let version = p.current_version.ok_or_else(|| fail(Error::Internal("a new profile has no version".into())))?;
     Ok(ok(&json!({
@@ -225,7 +209,7 @@ async fn get_profile(State(app): Shared, Path(name): Path<String>, uri: Uri) -> 
     let name = profile_name(&name)?;
     owner_is_us(&app, param(&query(&uri), "profileOwner"))?;
     let p = profiles::show_profile(&app.store, &name).await.map_err(fail)?;
-    let tags = read_tags(&app, &app.arns.profile(&name)).await?;
+    let tags = read_tags(API, &app, &app.arns.profile(&name)).await?;
     Ok(ok(&profile_json(&app, &p, Some(tags))))
 }
 
@@ -612,45 +596,6 @@ async fn get_platform(Path(id): Path<String>) -> Answer {
 
 // --- tags --------------------------------------------------------------------------------
 
-/// The most tags a resource holds, and their sizes (AWS's limits).
-const MAX_TAGS: usize = 200;
-const MAX_TAG_KEY: usize = 128;
-const MAX_TAG_VALUE: usize = 256;
-
-fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ApiError> {
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::invalid(API, format!("{} tags; a resource holds at most {MAX_TAGS}", tags.len())));
-    }
-    for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > MAX_TAG_KEY || v.chars().count() > MAX_TAG_VALUE {
-            return Err(ApiError::invalid(
-                API,
-                format!("tag {k:?}: keys are 1 to {MAX_TAG_KEY} characters, values at most {MAX_TAG_VALUE}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-#[derive(serde::Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TagRecord {
-    arn: String,
-    tags: BTreeMap<String, String>,
-}
-
-async fn read_tags(app: &App, arn: &str) -> Result<BTreeMap<String, String>, ApiError> {
-    let record: Option<TagRecord> =
-        app.store.get_json(&keys::tags(arn).map_err(|e| fail(e.into()))?).await.map_err(|e| fail(e.into()))?;
-    Ok(record.filter(|r| r.arn == arn).map(|r| r.tags).unwrap_or_default())
-}
-
-async fn write_tags(app: &App, arn: &str, tags: BTreeMap<String, String>) -> Result<(), ApiError> {
-    check_tags(&tags)?;
-    let key = keys::tags(arn).map_err(|e| fail(e.into()))?;
-    app.store.put_json(&key, &TagRecord { arn: arn.to_owned(), tags }).await.map_err(|e| fail(e.into()))
-}
-
 /// The profile an ARN in a tag request names, which must exist.
 async fn tagged_profile(app: &App, arn: &str) -> Result<(), ApiError> {
     let (name, _) = app.arns.parse_profile(arn).ok_or_else(|| {
@@ -669,7 +614,7 @@ async fn tagged_profile(app: &App, arn: &str) -> Result<(), ApiError> {
 
 async fn list_tags(State(app): Shared, Path(arn): Path<String>) -> Answer {
     tagged_profile(&app, &arn).await?;
-    Ok(ok(&json!({ "tags": read_tags(&app, &arn).await? })))
+    Ok(ok(&json!({ "tags": read_tags(API, &app, &arn).await? })))
 }
 
 #[derive(Deserialize)]
@@ -687,9 +632,9 @@ async fn tag_resource(
     caller.must_be_admin(API, "tag resources")?;
     tagged_profile(&app, &arn).await?;
     let req: TagResource = parse_body(API, &body)?;
-    let mut tags = read_tags(&app, &arn).await?;
+    let mut tags = read_tags(API, &app, &arn).await?;
     tags.extend(req.tags);
-    write_tags(&app, &arn, tags).await?;
+    write_tags(API, &app, &arn, tags).await?;
     Ok(ok(&json!({})))
 }
 
@@ -702,10 +647,10 @@ async fn untag_resource(
     caller.must_be_admin(API, "untag resources")?;
     tagged_profile(&app, &arn).await?;
     let q = query(&uri);
-    let mut tags = read_tags(&app, &arn).await?;
+    let mut tags = read_tags(API, &app, &arn).await?;
     for (_, k) in q.iter().filter(|(k, _)| k == "tagKeys") {
         tags.remove(k);
     }
-    write_tags(&app, &arn, tags).await?;
+    write_tags(API, &app, &arn, tags).await?;
     Ok(ok(&json!({})))
 }

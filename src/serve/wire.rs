@@ -78,6 +78,63 @@ impl Arns {
     }
 }
 
+impl Arns {
+    fn lambda(&self, resource: &str) -> String {
+        format!("arn:aws:lambda:{}:{}:{resource}", self.region, self.account_id)
+    }
+
+    /// `arn:aws:lambda:REGION:ACCOUNT:layer:NAME`.
+    pub fn layer(&self, name: &str) -> String {
+        self.lambda(&format!("layer:{name}"))
+    }
+
+    /// `arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N`.
+    pub fn layer_version(&self, name: &str, n: u64) -> String {
+        format!("{}:{n}", self.layer(name))
+    }
+
+    /// The layer name and version a layer version ARN of this server names.
+    pub fn parse_layer_version(&self, arn: &str) -> Option<(String, u64)> {
+        let rest = arn.strip_prefix(&self.lambda("layer:"))?;
+        let (name, n) = rest.rsplit_once(':')?;
+        Some((name.to_owned(), n.parse().ok()?))
+    }
+
+    /// `arn:aws:lambda:REGION:ACCOUNT:code-signing-config:ID`.
+    pub fn csc(&self, id: &str) -> String {
+        self.lambda(&format!("code-signing-config:{id}"))
+    }
+
+    /// The config id an ARN of this server names, or the id itself when given bare.
+    pub fn parse_csc<'a>(&self, arn_or_id: &'a str) -> Option<&'a str> {
+        let prefix = self.lambda("code-signing-config:");
+        match arn_or_id.strip_prefix(prefix.as_str()) {
+            Some(id) => Some(id),
+            None if !arn_or_id.starts_with("arn:") => Some(arn_or_id),
+            None => None,
+        }
+    }
+}
+
+/// A time as Lambda writes it: `2026-12-02T06:30:00.000+0000`.
+pub fn lambda_time(t: crate::model::Timestamp) -> String {
+    let d = t.to_offset();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000+0000",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
+}
+
+/// A SHA-256 in hex as Lambda's `CodeSha256`: the digest's bytes in base64.
+pub fn code_sha256(hex_digest: &str) -> String {
+    hex::decode(hex_digest).map_or_else(|_| String::new(), |b| base64::engine::general_purpose::STANDARD.encode(b))
+}
+
 /// A validity period as `signatureValidityPeriod` carries it: value and type.
 pub fn validity_to_wire(v: Validity) -> (u32, &'static str) {
     match v {
@@ -176,6 +233,23 @@ mod tests {
         assert_eq!(arns.parse_profile(&arn.replace("eu-west-1", "us-east-1")), None);
         assert_eq!(arns.parse_profile(&arn.replace("123456789012", "210987654321")), None);
         assert_eq!(arns.parse_profile(&format!("{arn}/extra")), None);
+    }
+
+    #[test]
+    fn lambda_arns_times_and_digests_are_in_lambdas_shapes() {
+        let arns = Arns { account_id: "123456789012".into(), region: "us-east-1".into() };
+        let arn = arns.layer_version("greet", 3);
+        assert_eq!(arn, "arn:aws:lambda:us-east-1:123456789012:layer:greet:3");
+        assert_eq!(arns.parse_layer_version(&arn), Some(("greet".into(), 3)));
+        assert_eq!(arns.parse_layer_version("arn:aws:lambda:eu-west-1:123456789012:layer:greet:3"), None);
+        let csc = arns.csc("csc-0123456789abcdef0");
+        assert_eq!(arns.parse_csc(&csc), Some("csc-0123456789abcdef0"));
+        assert_eq!(arns.parse_csc("csc-0123456789abcdef0"), Some("csc-0123456789abcdef0"));
+        assert_eq!(arns.parse_csc(&csc.replace("123456789012", "000000000000")), None);
+        assert_eq!(lambda_time(crate::model::Timestamp::from_unix(0)), "1970-01-01T00:00:00.000+0000");
+        // SHA-256 of the empty string, as Lambda shows it.
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(code_sha256(empty), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
     }
 
     #[test]

@@ -404,6 +404,7 @@ fn the_aws_cli_and_boto3_drive_the_server() {
         .env("CI_ID", &s.ci.id)
         .env("CI_SECRET", &s.ci.secret)
         .env("ZIP", crate::util::fixture("packages/hello-function.zip"))
+        .env("LAYER_ZIP", crate::util::fixture("packages/greetings-layer.zip"))
         .env("OUT_DIR", &out)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()

@@ -6,11 +6,14 @@ its test credentials. Each step asserts what the client saw; the last line print
 one JSON document for the Rust test (the signed object's path, to `signer verify`).
 """
 
+import base64
 import datetime
+import hashlib
 import json
 import os
 import subprocess
-import sys
+import urllib.error
+import urllib.request
 from unittest import mock
 
 import boto3
@@ -127,7 +130,6 @@ assert error_code(lambda: signer(ADMIN, secret="x" * 40).list_signing_profiles()
 creds = botocore.credentials.Credentials(*ADMIN)
 req = botocore.awsrequest.AWSRequest(method="GET", url=f"{URL}/signing-profiles")
 botocore.auth.SigV4Auth(creds, "lambda", REGION).add_auth(req)
-import urllib.request  # noqa: E402
 
 def raw(prepared):
     r = urllib.request.Request(prepared.url, headers=dict(prepared.headers), method=prepared.method)
@@ -141,5 +143,61 @@ assert raw(req.prepare()) == (403, "InvalidSignatureException")
 stale = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
 with mock.patch("botocore.auth.get_current_datetime", return_value=stale):
     assert error_code(lambda: admin.list_signing_jobs()) == "InvalidSignatureException"
+
+# boto3's Lambda client: layers from a ZipFile and from S3, paged newest first, their
+# download URL, and code-signing configs created, updated and deleted.
+lam = boto3.client("lambda", endpoint_url=URL, region_name=REGION, aws_access_key_id=ADMIN[0],
+                   aws_secret_access_key=ADMIN[1], config=NO_RETRIES)
+with open(os.environ["LAYER_ZIP"], "rb") as f:
+    layer_bytes = f.read()
+s3.put_object(Bucket=BUCKET, Key="layers/greet.zip", Body=layer_bytes)
+first = lam.publish_layer_version(LayerName="greet", Content={"ZipFile": layer_bytes}, CompatibleRuntimes=["python3.12"],
+                                  Description="from a ZipFile")
+second = lam.publish_layer_version(LayerName="greet", Content={"S3Bucket": BUCKET, "S3Key": "layers/greet.zip"},
+                                   CompatibleArchitectures=["arm64"])
+assert (first["Version"], second["Version"]) == (1, 2), (first, second)
+digest = base64.b64encode(hashlib.sha256(layer_bytes).digest()).decode()
+assert first["Content"]["CodeSha256"] == second["Content"]["CodeSha256"] == digest, first
+assert first["Content"]["CodeSize"] == len(layer_bytes) and first["CreatedDate"].endswith("+0000"), first
+with urllib.request.urlopen(first["Content"]["Location"]) as r:
+    assert r.read() == layer_bytes
+tampered = first["Content"]["Location"].replace("/greet/1?", "/greet/2?")
+try:
+    urllib.request.urlopen(tampered)
+    raise AssertionError("a download URL for version 1 fetched version 2")
+except urllib.error.HTTPError as e:
+    assert e.code == 403, e.code
+for n in range(3, 6):
+    lam.publish_layer_version(LayerName="greet", Content={"ZipFile": layer_bytes})
+numbers = [v["Version"] for page in lam.get_paginator("list_layer_versions").paginate(
+    LayerName="greet", PaginationConfig={"PageSize": 2}) for v in page["LayerVersions"]]
+assert numbers == [5, 4, 3, 2, 1], numbers
+assert lam.list_layer_versions(LayerName="never-published")["LayerVersions"] == []
+assert lam.get_layer_version_by_arn(Arn=second["LayerVersionArn"])["Version"] == 2
+assert [l["LayerName"] for l in lam.list_layers()["Layers"]] == ["greet"]
+lam.delete_layer_version(LayerName="greet", VersionNumber=5)
+assert lam.list_layers()["Layers"][0]["LatestMatchingVersion"]["Version"] == 4
+assert error_code(lambda: lam.get_layer_version(LayerName="greet", VersionNumber=5)) == "ResourceNotFoundException"
+
+csc = lam.create_code_signing_config(
+    Description="prod", AllowedPublishers={"SigningProfileVersionArns": [made["profileVersionArn"]]},
+    CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Warn"})["CodeSigningConfig"]
+arn = csc["CodeSigningConfigArn"]
+assert csc["CodeSigningConfigId"].startswith("csc-") and arn.endswith(csc["CodeSigningConfigId"]), csc
+updated = lam.update_code_signing_config(CodeSigningConfigArn=arn,
+                                         CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"},
+                                         Description="prod, enforced")["CodeSigningConfig"]
+assert updated["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"] == "Enforce", updated
+assert lam.get_code_signing_config(CodeSigningConfigArn=arn)["CodeSigningConfig"]["Description"] == "prod, enforced"
+assert [c["CodeSigningConfigArn"] for c in lam.list_code_signing_configs()["CodeSigningConfigs"]] == [arn]
+bad = {"SigningProfileVersionArns": ["arn:aws:signer:us-east-1:999999999999:/signing-profiles/CliApp/" + version]}
+assert error_code(lambda: lam.create_code_signing_config(AllowedPublishers=bad)) == "InvalidParameterValueException"
+lam.delete_code_signing_config(CodeSigningConfigArn=arn)
+assert error_code(lambda: lam.get_code_signing_config(CodeSigningConfigArn=arn)) == "ResourceNotFoundException"
+# A read-only or sign key may read, never publish.
+ci_lambda = boto3.client("lambda", endpoint_url=URL, region_name=REGION, aws_access_key_id=CI[0],
+                         aws_secret_access_key=CI[1], config=NO_RETRIES)
+assert ci_lambda.list_layer_versions(LayerName="greet")["LayerVersions"]
+assert error_code(lambda: ci_lambda.publish_layer_version(LayerName="greet", Content={"ZipFile": layer_bytes})) == "AccessDeniedException"
 
 print(json.dumps({"signed": out, "job_id": job, "jobs": len(seen)}))
