@@ -255,12 +255,12 @@ async fn list_layer_versions(State(app): Shared, Path(name): Path<String>, uri: 
     let q = query(&uri);
     let name: LayerName = name.parse().map_err(invalid)?;
     // Lambda answers an empty list for a layer it never had; signer's CLI says "not found".
-    let mut all = match layers::versions(&app.store, &name).await {
+    // Newest first, as Lambda lists them (the page's order).
+    let all = match layers::versions(&app.store, &name).await {
         Ok(v) => v,
         Err(e) if e.exit_code() == crate::error::exit::NOT_FOUND => Vec::new(),
         Err(e) => return Err(fail(e)),
     };
-    all.reverse(); // newest first, as Lambda lists them
     let runtime = param(&q, "CompatibleRuntime");
     let arch = param(&q, "CompatibleArchitecture");
     let kept: Vec<LayerVersion> = all
@@ -269,7 +269,7 @@ async fn list_layer_versions(State(app): Shared, Path(name): Path<String>, uri: 
         .filter(|v| arch.is_none_or(|a| v.compatible_architectures.iter().any(|x| x == a)))
         .collect();
     let (shown, next) =
-        page(kept, |v| v.layer.version.to_string(), param(&q, "Marker"), max_items(&q)?).map_err(invalid)?;
+        page(kept, |v| wire::largest_first(v.layer.version), param(&q, "Marker"), max_items(&q)?).map_err(invalid)?;
     let versions: Vec<Value> = shown.iter().map(|v| list_item(&app, v)).collect();
     Ok(super::ok(&compact(json!({ "LayerVersions": versions, "NextMarker": next }))))
 }
@@ -388,7 +388,6 @@ fn csc_json(app: &App, c: &Csc) -> Value {
     let arns: Vec<String> =
         c.allowed_publishers.as_slice().iter().map(|v| app.arns.profile_version(&v.profile, &v.version)).collect();
     json!({
-        "CodeSigningConfig": {
             "CodeSigningConfigId": c.id,
             "CodeSigningConfigArn": app.arns.csc(c.id.as_str()),
             "Description": c.description,
@@ -397,8 +396,12 @@ fn csc_json(app: &App, c: &Csc) -> Value {
                 "UntrustedArtifactOnDeployment": match c.policy { Policy::Warn => "Warn", Policy::Enforce => "Enforce" },
             },
             "LastModified": wire::lambda_time(c.updated_at),
-        }
     })
+}
+
+/// `{"CodeSigningConfig": …}`, as Create, Get and Update answer.
+fn one_csc(app: &App, c: &Csc) -> Value {
+    json!({ "CodeSigningConfig": csc_json(app, c) })
 }
 
 fn csc_id(app: &App, arn: &str) -> Result<CscId, ApiError> {
@@ -420,12 +423,12 @@ async fn create_csc(State(app): Shared, Extension(caller): Extension<Caller>, bo
     if !req.tags.is_empty() {
         write_tags(API, &app, &app.arns.csc(c.id.as_str()), req.tags).await?;
     }
-    Ok(created(&csc_json(&app, &c)))
+    Ok(created(&one_csc(&app, &c)))
 }
 
 async fn get_csc(State(app): Shared, Path(arn): Path<String>) -> Answer {
     let c = csc::show(&app.store, &csc_id(&app, &arn)?).await.map_err(fail)?;
-    Ok(super::ok(&csc_json(&app, &c)))
+    Ok(super::ok(&one_csc(&app, &c)))
 }
 
 async fn update_csc(
@@ -457,7 +460,7 @@ async fn update_csc(
         require_timestamp: None,
     };
     let c = csc::update(&app.store, &id, &update, clock::now()).await.map_err(fail)?;
-    Ok(super::ok(&csc_json(&app, &c)))
+    Ok(super::ok(&one_csc(&app, &c)))
 }
 
 async fn delete_csc(State(app): Shared, Extension(caller): Extension<Caller>, Path(arn): Path<String>) -> Answer {
@@ -470,7 +473,7 @@ async fn list_cscs(State(app): Shared, uri: Uri) -> Answer {
     let q = query(&uri);
     let all = csc::list(&app.store).await.map_err(fail)?;
     let (shown, next) = page(all, |c| c.id.to_string(), param(&q, "Marker"), max_items(&q)?).map_err(invalid)?;
-    let configs: Vec<Value> = shown.iter().map(|c| csc_json(&app, c)["CodeSigningConfig"].clone()).collect();
+    let configs: Vec<Value> = shown.iter().map(|c| csc_json(&app, c)).collect();
     Ok(super::ok(&compact(json!({ "CodeSigningConfigs": configs, "NextMarker": next }))))
 }
 

@@ -530,8 +530,13 @@ async fn list_jobs(State(app): Shared, uri: Uri) -> Answer {
         .filter(|s| platform.is_none_or(|p| s.platform == p))
         .filter(|s| requested_by.is_none_or(|r| s.requested_by.as_deref() == Some(r)))
         .collect();
-    let (shown, next) = page(kept, |s| s.job_id.to_string(), param(&q, "nextToken"), max_results(&q)?)
-        .map_err(|why| ApiError::invalid(API, why))?;
+    let (shown, next) = page(
+        kept,
+        |s| wire::newest_first(s.submitted_at, &s.job_id.to_string()),
+        param(&q, "nextToken"),
+        max_results(&q)?,
+    )
+    .map_err(|why| ApiError::invalid(API, why))?;
     let jobs: Vec<Value> = shown.iter().map(|s| summary_json(&app, s)).collect();
     Ok(ok(&compact(json!({ "jobs": jobs, "nextToken": next }))))
 }

@@ -173,37 +173,44 @@ pub fn split_s3(url: &str) -> Option<(&str, &str)> {
     url.strip_prefix("s3://")?.split_once('/')
 }
 
-/// One page of `items` (in a stable order, each with a unique `key`): those after the
-/// item `token` names, at most `max`, and the token of the next page if there is one.
-/// A token is opaque to clients (base64 of the last key shown); one that names no item is
-/// refused.
+/// One page of `items`, listed in the order of `key` (each item's key unique): those
+/// whose key comes after the one `token` names, at most `max`, and the token of the next
+/// page if there is one. A token is opaque to clients (base64 of the last key shown) and
+/// names a place in the order, not an item: items that appear or vanish between pages
+/// (a job that ended, under a status filter) neither shift the next page nor break it.
 pub fn page<T>(
-    items: Vec<T>,
+    mut items: Vec<T>,
     key: impl Fn(&T) -> String,
     token: Option<&str>,
     max: usize,
 ) -> Result<(Vec<T>, Option<String>), String> {
-    let start = match token {
-        None => 0,
-        Some(t) => {
-            let after = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(t)
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let after = token
+        .map(|t| {
+            b64.decode(t)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| format!("nextToken {t} is not one this server gave"))?;
-            items
-                .iter()
-                .position(|i| key(i) == after)
-                .map(|p| p + 1)
-                .ok_or_else(|| format!("nextToken {t} names nothing listed any more; list again from the start"))?
-        }
-    };
-    let mut rest: Vec<T> = items.into_iter().skip(start).collect();
+                .ok_or_else(|| format!("nextToken {t} is not one this server gave"))
+        })
+        .transpose()?;
+    items.sort_by_cached_key(|i| key(i));
+    let mut rest: Vec<T> = items.into_iter().filter(|i| after.as_ref().is_none_or(|a| key(i) > *a)).collect();
     let more = rest.len() > max;
     rest.truncate(max);
-    let next =
-        if more { rest.last().map(|l| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key(l))) } else { None };
+    let next = if more { rest.last().map(|l| b64.encode(key(l))) } else { None };
     Ok((rest, next))
+}
+
+/// A key that lists newest first: later times, then larger ids, sort first.
+pub fn newest_first(at: crate::model::Timestamp, id: &str) -> String {
+    let inverted: String =
+        id.chars().map(|c| c.to_digit(16).and_then(|d| char::from_digit(15 - d, 16)).unwrap_or(c)).collect();
+    format!("{:020}{inverted}", i64::MAX.saturating_sub(at.unix()))
+}
+
+/// A key that lists numbers from the largest down.
+pub fn largest_first(n: u64) -> String {
+    format!("{:020}", u64::MAX - n)
 }
 
 #[cfg(test)]
@@ -284,14 +291,26 @@ mod tests {
             }
         }
         assert_eq!(seen, items);
-        // A new item before the page already shown does not shift the next page.
+        // A new item before the page already shown does not shift the next page, and the
+        // last item shown vanishing does not break it.
         let (first, next) = page(items.clone(), u32::to_string, None, 3).unwrap();
-        let mut grown = vec![0];
-        grown.extend(items.clone());
-        let (second, _) = page(grown, u32::to_string, next.as_deref(), 3).unwrap();
+        let mut changed = vec![0];
+        changed.extend(items.iter().filter(|i| **i != 3));
+        let (second, _) = page(changed, u32::to_string, next.as_deref(), 3).unwrap();
         assert_eq!((first, second), (vec![1, 2, 3], vec![4, 5, 6]));
-        assert!(page(items.clone(), u32::to_string, Some("not base64!"), 3).is_err());
-        let gone = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("99");
-        assert!(page(items, u32::to_string, Some(&gone), 3).is_err());
+        assert!(page(items, u32::to_string, Some("not base64!"), 3).is_err());
+    }
+
+    #[test]
+    fn newest_first_keys_sort_later_times_and_larger_ids_first() {
+        let t = crate::model::Timestamp::from_unix;
+        let mut keys =
+            vec![newest_first(t(100), "0000-a"), newest_first(t(200), "0000-a"), newest_first(t(100), "ffff-b")];
+        keys.sort();
+        assert_eq!(
+            keys,
+            [newest_first(t(200), "0000-a"), newest_first(t(100), "ffff-b"), newest_first(t(100), "0000-a")]
+        );
+        assert!(largest_first(5) < largest_first(4));
     }
 }

@@ -35,17 +35,22 @@ impl Server {
             cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9").env("AWS_ALLOW_HTTP", "true");
         }
         cmd.env("AWS_EC2_METADATA_DISABLED", "true");
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        // The guard exists before anything can fail, so a failing test stops the server
+        // (a server left running would hold the test's output open).
+        let mut server = Self { child, addr: String::new(), ready: String::new() };
+        let mut out = server.child.stdout.take().unwrap();
         let mut line = Vec::new();
-        let mut out = child.stdout.take().unwrap();
         let mut byte = [0u8; 1];
         while out.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
             line.push(byte[0]);
         }
-        let ready = String::from_utf8(line).unwrap();
-        let doc: Value = serde_json::from_str(&ready).unwrap_or_else(|e| panic!("serve printed no ready line: {e}"));
-        let addr = doc["url"].as_str().unwrap().strip_prefix("http://").unwrap().to_owned();
-        Self { child, addr, ready }
+        server.ready = String::from_utf8(line).unwrap();
+        let doc: Value =
+            serde_json::from_str(&server.ready).unwrap_or_else(|e| panic!("serve printed no ready line: {e}"));
+        let url = doc["url"].as_str().unwrap();
+        server.addr = url.split_once("://").unwrap().1.to_owned();
+        server
     }
 }
 
@@ -261,7 +266,7 @@ fn bad_input_gets_the_models_error_and_changes_nothing() {
     assert_error(&call(addr, "PATCH", "/signing-profiles", &Value::Null, &s.admin), 404, "UnknownOperationException");
     let a = call(addr, "GET", "/signing-profiles?maxResults=26", &Value::Null, &s.admin);
     assert_error(&a, 400, "ValidationException");
-    let a = call(addr, "GET", "/signing-profiles?nextToken=bm90LWEtbmFtZQ", &Value::Null, &s.admin);
+    let a = call(addr, "GET", "/signing-profiles?nextToken=not%20base64%21", &Value::Null, &s.admin);
     assert_error(&a, 400, "ValidationException");
 
     // A client that sends half its headers and stops is cut off, and the server goes on.
@@ -420,4 +425,53 @@ fn the_aws_cli_and_boto3_drive_the_server() {
     );
     assert_eq!(signature["job_id"], done["job_id"], "{verdict}");
     drop(server);
+}
+
+/// With a certificate and key, the server speaks TLS only (curl, trusting that
+/// certificate, reaches it; plain HTTP does not); off loopback it refuses plain HTTP
+/// unless told.
+#[test]
+fn tls_is_served_with_a_certificate_and_plain_http_stays_on_loopback() {
+    let env = Env::new();
+    env.run(["init"]).expect(0);
+    let (cert, key) = (env.path("server.pem"), env.path("server.key"));
+    let made = crate::util::tool(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let server = Server::start(&env, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    assert!(server.ready.contains("\"url\":\"https://"), "{}", server.ready);
+    let url = format!("https://{}/signing-profiles", server.addr);
+    let over_tls = crate::util::tool("curl", &["-s", "--cacert", cert.to_str().unwrap(), "-D", "-", &url]);
+    assert_eq!(over_tls.code, 0, "{}", over_tls.stderr);
+    assert!(over_tls.stdout.contains("MissingAuthenticationTokenException"), "{}", over_tls.stdout);
+    let untrusted = crate::util::tool("curl", &["-s", &url]);
+    assert_ne!(untrusted.code, 0, "curl trusted a certificate it was not given");
+    let plain = crate::util::tool("curl", &["-s", "-m", "5", &format!("http://{}/signing-profiles", server.addr)]);
+    assert!(!plain.stdout.contains("MissingAuthenticationTokenException"), "plain HTTP was answered: {}", plain.stdout);
+    drop(server);
+
+    let open = env.json(["serve", "--listen", "0.0.0.0:0"]).expect(2);
+    assert!(open.json()["error"]["message"].as_str().unwrap().contains("--allow-plain-http"), "{}", open.stdout);
+    let bad_key = env.json(["serve", "--tls-cert", cert.to_str().unwrap(), "--tls-key", cert.to_str().unwrap()]);
+    bad_key.expect(2);
 }
