@@ -138,6 +138,14 @@ fi
 SIGNER_TEST_AWS_CLIENTS="$(pwd)/$CLIENTS_VENV/bin"
 export SIGNER_TEST_AWS_CLIENTS
 
+# The strict client: the AWS SDK for Rust in a crate of its own (tests/sdk-rust, its own
+# lockfile), built here so the main build does not compile the SDKs; tests/it/serve.rs runs
+# it against the server.
+log "cargo build tests/sdk-rust (aws-sdk-signer, aws-sdk-lambda)"
+cargo build --quiet --locked --manifest-path tests/sdk-rust/Cargo.toml --target-dir target/sdk-rust
+SIGNER_TEST_SDK_RUST="$(pwd)/target/sdk-rust/debug/signer-sdk-check"
+export SIGNER_TEST_SDK_RUST
+
 # --- SoftHSM2 for the PKCS#11 tests (tests/it/custody.rs): Debian's softhsm2 and opensc
 # (pkcs11-tool), as root; each test makes its own token in a temporary directory.
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so

@@ -424,6 +424,25 @@ fn the_aws_cli_and_boto3_drive_the_server() {
         "{verdict}"
     );
     assert_eq!(signature["job_id"], done["job_id"], "{verdict}");
+
+    // The strict client, on what the script left: the AWS SDK for Rust (tests/sdk-rust).
+    let Some(sdk) = std::env::var_os("SIGNER_TEST_SDK_RUST") else {
+        eprintln!(
+            "skipping the AWS SDK for Rust: set SIGNER_TEST_SDK_RUST to tests/sdk-rust's binary (scripts/test.sh does)"
+        );
+        return;
+    };
+    let strict = std::process::Command::new(sdk)
+        .env("SIGNER_URL", format!("http://{}", server.addr))
+        .env("BUCKET", &bucket)
+        .env("ADMIN_ID", &s.admin.id)
+        .env("ADMIN_SECRET", &s.admin.secret)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let strict = crate::util::Run::from(strict).expect(0);
+    assert_eq!(strict.stdout.trim(), "ok", "{}", strict.stderr);
     drop(server);
 }
 
